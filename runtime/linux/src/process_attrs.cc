@@ -1,0 +1,1 @@
+// process attributes: written next.
