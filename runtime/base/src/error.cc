@@ -15,11 +15,11 @@ Error Error::wrap(std::string_view context) && {
   message.append(context);
   message.append(": ");
   message.append(message_);
-  return Error(code_, std::move(message));
+  return Error(code_, std::move(message), from_syscall_);
 }
 
 std::string Error::to_string() const {
-  if (code_ == 0) return message_;
+  if (code_ == 0 || !from_syscall_) return message_;
   return message_ + ": " + std::strerror(code_);
 }
 
@@ -30,7 +30,7 @@ Error sys_error(int code, std::string_view op, std::string_view path) {
     message.append(path);
     message.append("`");
   }
-  return Error(code, std::move(message));
+  return Error(code, std::move(message), true);
 }
 
 Error sys_error(std::string_view op, std::string_view path) {

@@ -380,6 +380,29 @@ Result<UniqueFd> connect_unix(std::string_view path) {
   return sock;
 }
 
+Result<UniqueFd> listen_unix(std::string_view path, int backlog) {
+  struct sockaddr_un addr {};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path)
+    return make_error("bind `" + std::string(path) + "`: socket path too long", ENAMETOOLONG);
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return sys_error("socket", path);
+  UniqueFd sock(fd);
+  mode_t old = ::umask(077);
+  int rc = ::bind(sock.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr);
+  ::umask(old);
+  if (rc != 0) return sys_error("bind", path);
+  if (::listen(sock.get(), backlog) != 0) return sys_error("listen", path);
+  return sock;
+}
+
+Result<UniqueFd> accept(BorrowedFd listener) {
+  int fd = retry_eintr([&] { return ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC); });
+  if (fd < 0) return sys_error("accept", fd_name(listener));
+  return UniqueFd(fd);
+}
+
 Status cloexec_from(int first) {
   if (::syscall(SYS_close_range, first, ~0U, kCloseRangeCloexec) == 0) return {};
   // Fallback for kernels before 5.11: walk /proc/self/fd.

@@ -1,1 +1,77 @@
-int main() { return 1; }
+// berth: the runc-compatible command line. Parses arguments, calls the
+// container library, prints the one error at the edge, exits 1 on failure.
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "args.h"
+#include "commands.h"
+#include "log.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: berth [global options] <command> [options] <container-id> ...
+
+An OCI runtime, command-line compatible with runc.
+
+commands:
+  create     create a container (the process waits for start)
+  start      run the process of a created container
+  run        create and start a container
+  state      print the state of a container as JSON
+  kill       send a signal to the container's init (--all: every process)
+  delete     delete a stopped container (--force: any)
+  list       list containers
+  ps         list the processes of a container
+  spec       write a default config.json
+  features   print the runtime's features as JSON
+
+global options:
+  --root DIR          state directory (default /run/berth)
+  --log FILE          log file
+  --log-format FMT    text or json
+  --debug             debug logging
+  --systemd-cgroup    use systemd for cgroups (not supported yet)
+  --version, --help
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  using berth::cli::FlagSpec;
+  const std::vector<FlagSpec> global_flags = {
+      {"root", "", true},           {"log", "", true},     {"log-format", "", true},
+      {"debug", "", false},         {"systemd-cgroup", "", false},
+      {"criu", "", true},           {"rootless", "", true},
+      {"version", "v", false},      {"help", "h", false},
+  };
+  auto parsed = berth::cli::Args::parse(args, 1, global_flags, "berth");
+  if (!parsed) {
+    std::fprintf(stderr, "berth: %s\n", parsed.error().to_string().c_str());
+    return 1;
+  }
+  const auto& g = *parsed;
+  if (g.has("version")) {
+    std::printf("berth version %s\nspec: 1.2.0\n", BERTH_VERSION);
+    return 0;
+  }
+  if (g.has("help") || g.positional().empty()) {
+    std::fputs(kUsage, g.has("help") ? stdout : stderr);
+    return g.has("help") ? 0 : 1;
+  }
+  std::string format = g.get("log-format", "text");
+  if (format != "text" && format != "json") {
+    std::fprintf(stderr, "berth: --log-format: must be text or json, got `%s`\n", format.c_str());
+    return 1;
+  }
+  berth::cli::log_setup(g.get("log"), format == "json" ? berth::cli::LogFormat::kJson
+                                                       : berth::cli::LogFormat::kText,
+                        g.has("debug"));
+  berth::container::Globals globals;
+  globals.root = g.get("root", "/run/berth");
+  globals.systemd_cgroup = g.has("systemd-cgroup");
+  return berth::cli::dispatch(globals, args, g.next());
+}

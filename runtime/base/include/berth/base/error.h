@@ -19,7 +19,9 @@ namespace berth {
 
 class Error {
  public:
-  Error(int code, std::string message) : code_(code), message_(std::move(message)) {}
+  // `from_syscall`: the message gets strerror(code) appended when printed.
+  Error(int code, std::string message, bool from_syscall = false)
+      : code_(code), message_(std::move(message)), from_syscall_(from_syscall) {}
 
   int code() const { return code_; }
   const std::string& message() const { return message_; }
@@ -29,12 +31,13 @@ class Error {
   Error wrap(std::string_view context) const&;
   Error wrap(std::string_view context) &&;
 
-  // The message with strerror(code) appended when code is non-zero.
+  // The message, with strerror(code) appended for syscall errors.
   std::string to_string() const;
 
  private:
   int code_;
   std::string message_;
+  bool from_syscall_ = false;
 };
 
 // An error for a failed syscall: reads errno now, so call it right after the

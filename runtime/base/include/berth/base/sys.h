@@ -85,6 +85,9 @@ struct Message {
 };
 Result<Message> recv_message(BorrowedFd sock, size_t max_size = 64 << 10);
 Result<UniqueFd> connect_unix(std::string_view path);
+// A listening AF_UNIX stream socket bound at path (mode 0600 from umask 077).
+Result<UniqueFd> listen_unix(std::string_view path, int backlog);
+Result<UniqueFd> accept(BorrowedFd listener);
 
 // Marks every descriptor >= first as CLOEXEC (close_range(2), Linux 5.11):
 // the last thing before exec, so no host descriptor reaches the container.

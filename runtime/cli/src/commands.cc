@@ -1,0 +1,301 @@
+// One function per command; each parses its flags and calls the library.
+#include "commands.h"
+
+#include <fcntl.h>
+#include <sys/capability.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <set>
+#include <sstream>
+
+#include "args.h"
+#include "berth/base/sys.h"
+#include "berth/spec/json.h"
+#include "berth/spec/spec.h"
+#include "log.h"
+#include "signals.h"
+
+namespace berth::cli {
+
+namespace {
+
+using container::Globals;
+using Argv = std::vector<std::string>;
+
+int fail(const Error& e) {
+  log_error(e.to_string());
+  return 1;
+}
+
+int fail(std::string message) { return fail(make_error(std::move(message), 0)); }
+
+Result<std::string> one_id(const Args& a, std::string_view command, size_t max_extra = 0) {
+  if (a.positional().empty())
+    return make_error(std::string(command) + ": a container id is required", 0);
+  if (a.positional().size() > 1 + max_extra)
+    return make_error(std::string(command) + ": unexpected argument `" + a.positional()[1 + max_extra] + "`", 0);
+  return a.positional()[0];
+}
+
+const std::vector<FlagSpec> kCreateFlags = {
+    {"bundle", "b", true},      {"console-socket", "", true}, {"pid-file", "", true},
+    {"no-pivot", "", false},    {"no-new-keyring", "", false}, {"preserve-fds", "", true},
+    {"detach", "d", false},     {"keep", "", false},
+};
+
+Result<container::CreateOptions> create_options(const Args& a, std::string_view command) {
+  container::CreateOptions o;
+  o.id = BERTH_VALUE(one_id(a, command));
+  o.bundle = a.get("bundle", ".");
+  o.console_socket = a.get("console-socket");
+  o.pid_file = a.get("pid-file");
+  if (!o.pid_file.empty() && o.pid_file[0] != '/') {
+    char cwd[4096];
+    if (::getcwd(cwd, sizeof cwd)) o.pid_file = std::string(cwd) + "/" + o.pid_file;
+  }
+  o.no_pivot = a.has("no-pivot");
+  o.no_new_keyring = a.has("no-new-keyring");
+  if (a.has("preserve-fds")) {
+    std::string v = a.get("preserve-fds");
+    char* end = nullptr;
+    long n = std::strtol(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0' || n < 0 || n > 65536)
+      return make_error("--preserve-fds: not a count: `" + v + "`", 0);
+    o.preserve_fds = static_cast<int>(n);
+  }
+  return o;
+}
+
+int cmd_create(const Globals& g, const Argv& argv, size_t i) {
+  auto a = Args::parse(argv, i, kCreateFlags, "create");
+  if (!a) return fail(a.error());
+  auto o = create_options(*a, "create");
+  if (!o) return fail(o.error());
+  auto st = container::create(g, *o);
+  return st ? 0 : fail(st.error());
+}
+
+int cmd_run(const Globals& g, const Argv& argv, size_t i) {
+  auto a = Args::parse(argv, i, kCreateFlags, "run");
+  if (!a) return fail(a.error());
+  auto o = create_options(*a, "run");
+  if (!o) return fail(o.error());
+  auto code = container::run(g, *o, a->has("detach"));
+  return code ? *code : fail(code.error());
+}
+
+int cmd_start(const Globals& g, const Argv& argv, size_t i) {
+  auto a = Args::parse(argv, i, {}, "start");
+  if (!a) return fail(a.error());
+  auto id = one_id(*a, "start");
+  if (!id) return fail(id.error());
+  auto st = container::start(g, *id);
+  return st ? 0 : fail(st.error());
+}
+
+int cmd_state(const Globals& g, const Argv& argv, size_t i) {
+  auto a = Args::parse(argv, i, {}, "state");
+  if (!a) return fail(a.error());
+  auto id = one_id(*a, "state");
+  if (!id) return fail(id.error());
+  auto st = container::state(g, *id);
+  if (!st) return fail(st.error());
+  std::printf("%s\n", container::state_json(*st, true).c_str());
+  return 0;
+}
+
+int cmd_kill(const Globals& g, const Argv& argv, size_t i) {
+  auto a = Args::parse(argv, i, {{"all", "a", false}, {"pid", "", true}}, "kill");
+  if (!a) return fail(a.error());
+  auto id = one_id(*a, "kill", 1);
+  if (!id) return fail(id.error());
+  int sig = 15;
+  if (a->positional().size() > 1) {
+    auto parsed = parse_signal(a->positional()[1]);
+    if (!parsed) return fail(parsed.error());
+    sig = *parsed;
+  }
+  auto st = container::kill(g, *id, sig, a->has("all"));
+  return st ? 0 : fail(st.error());
+}
+
+int cmd_delete(const Globals& g, const Argv& argv, size_t i) {
+  auto a = Args::parse(argv, i, {{"force", "f", false}}, "delete");
+  if (!a) return fail(a.error());
+  auto id = one_id(*a, "delete");
+  if (!id) return fail(id.error());
+  auto st = container::remove(g, *id, a->has("force"));
+  return st ? 0 : fail(st.error());
+}
+
+int cmd_list(const Globals& g, const Argv& argv, size_t i) {
+  auto a = Args::parse(argv, i, {{"quiet", "q", false}, {"format", "f", true}}, "list");
+  if (!a) return fail(a.error());
+  std::string format = a->get("format", "table");
+  if (format != "table" && format != "json")
+    return fail("list: --format: must be table or json, got `" + format + "`");
+  auto all = container::list(g);
+  if (!all) return fail(all.error());
+  if (a->has("quiet")) {
+    for (const auto& s : *all) std::printf("%s\n", s.id.c_str());
+  } else if (format == "json") {
+    std::printf("%s\n", container::state_list_json(*all).c_str());
+  } else {
+    std::printf("%-12s %-8s %-10s %-40s %-30s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER");
+    for (const auto& s : *all)
+      std::printf("%-12s %-8d %-10s %-40s %-30s %s\n", s.id.c_str(), s.pid,
+                  std::string(container::status_name(s.status)).c_str(), s.bundle.c_str(),
+                  s.created.c_str(), s.owner.c_str());
+  }
+  return 0;
+}
+
+// `ps --format table` runs the system's ps with the given arguments
+// (default -ef) and keeps the header plus the container's rows, as runc does.
+int ps_table(const std::vector<pid_t>& pids, std::vector<std::string> ps_args) {
+  if (ps_args.empty()) ps_args = {"-ef"};
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) return fail(sys_error("pipe"));
+  pid_t child = ::fork();
+  if (child < 0) return fail(sys_error("fork"));
+  if (child == 0) {
+    ::dup2(pipefd[1], 1);
+    std::vector<char*> av{const_cast<char*>("ps")};
+    for (auto& s : ps_args) av.push_back(s.data());
+    av.push_back(nullptr);
+    ::execvp("ps", av.data());
+    ::_exit(127);
+  }
+  ::close(pipefd[1]);
+  berth::UniqueFd out(pipefd[0]);
+  auto text = sys::read_all(out, 64 << 20, "ps output");
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  if (!text) return fail(text.error());
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return fail("ps: `ps` failed (is procps installed?)");
+  std::istringstream lines(*text);
+  std::string line;
+  if (!std::getline(lines, line)) return 0;
+  std::printf("%s\n", line.c_str());
+  // Locate the PID column from the header.
+  std::istringstream header(line);
+  std::string word;
+  int pid_col = -1;
+  for (int col = 0; header >> word; ++col)
+    if (word == "PID") pid_col = col;
+  if (pid_col < 0) return fail("ps: no PID column in the output of `ps`");
+  std::set<pid_t> wanted(pids.begin(), pids.end());
+  while (std::getline(lines, line)) {
+    std::istringstream row(line);
+    for (int col = 0; row >> word; ++col) {
+      if (col != pid_col) continue;
+      if (wanted.count(static_cast<pid_t>(std::atoi(word.c_str())))) std::printf("%s\n", line.c_str());
+      break;
+    }
+  }
+  return 0;
+}
+
+int cmd_ps(const Globals& g, const Argv& argv, size_t i) {
+  auto a = Args::parse(argv, i, {{"format", "f", true}}, "ps");
+  if (!a) return fail(a.error());
+  if (a->positional().empty()) return fail("ps: a container id is required");
+  std::string format = a->get("format", "table");
+  if (format != "table" && format != "json")
+    return fail("ps: --format: must be table or json, got `" + format + "`");
+  auto pids = container::pids(g, a->positional()[0]);
+  if (!pids) return fail(pids.error());
+  if (format == "json") {
+    json::Writer w;
+    w.begin_array();
+    for (pid_t p : *pids) w.integer(p);
+    w.end_array();
+    std::printf("%s\n", w.str().c_str());
+    return 0;
+  }
+  return ps_table(*pids, std::vector<std::string>(a->positional().begin() + 1, a->positional().end()));
+}
+
+int cmd_spec(const Globals&, const Argv& argv, size_t i) {
+  auto a = Args::parse(argv, i, {{"bundle", "b", true}, {"rootless", "", false}}, "spec");
+  if (!a) return fail(a.error());
+  std::string path = a->get("bundle", ".") + "/config.json";
+  if (sys::exists(path)) return fail("spec: `" + path + "` exists: remove it first");
+  std::string text = spec::default_spec_json(a->has("rootless"), ::getuid(), ::getgid());
+  auto fd = sys::open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (!fd) return fail(fd.error());
+  auto st = sys::write_all(*fd, text + "\n", path);
+  return st ? 0 : fail(st.error());
+}
+
+int cmd_features(const Globals&, const Argv&, size_t) {
+  json::Writer w(true);
+  w.begin_object();
+  w.key("ociVersionMin").string("1.0.0");
+  w.key("ociVersionMax").string("1.2.0");
+  w.key("hooks").begin_array();
+  for (const char* h : {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"})
+    w.string(h);
+  w.end_array();
+  w.key("mountOptions").begin_array();
+  for (const char* o : {"async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec",
+                        "lazytime", "mand", "noatime", "nodev", "nodiratime", "noexec", "nolazytime",
+                        "nomand", "norelatime", "nostrictatime", "nosuid", "nosymfollow", "private",
+                        "rbind", "rdev", "rdiratime", "relatime", "remount", "rexec", "rnoatime",
+                        "rnodev", "rnodiratime", "rnoexec", "rnosuid", "rnosymfollow", "ro",
+                        "rprivate", "rro", "rrw", "rshared", "rslave", "rstrictatime", "rsuid",
+                        "rsymfollow", "runbindable", "rw", "shared", "slave", "strictatime", "suid",
+                        "sync", "unbindable"})
+    w.string(o);
+  w.end_array();
+  w.key("linux").begin_object();
+  w.key("namespaces").begin_array();
+  for (const char* n : {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"}) w.string(n);
+  w.end_array();
+  w.key("capabilities").begin_array();
+  for (int cap = 0; cap <= CAP_LAST_CAP; ++cap) {
+    char* name = ::cap_to_name(static_cast<cap_value_t>(cap));
+    std::string upper = name ? name : "";
+    ::cap_free(name);
+    for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (upper.rfind("CAP_", 0) == 0) w.string(upper);
+  }
+  w.end_array();
+  w.key("cgroup").begin_object().key("v1").boolean(true).key("v2").boolean(true)
+      .key("systemd").boolean(false).key("systemdUser").boolean(false).key("rdma").boolean(false).end_object();
+  w.key("seccomp").begin_object().key("enabled").boolean(false).end_object();
+  w.key("apparmor").begin_object().key("enabled").boolean(false).end_object();
+  w.key("selinux").begin_object().key("enabled").boolean(false).end_object();
+  w.key("intelRdt").begin_object().key("enabled").boolean(false).end_object();
+  w.key("mountExtensions").begin_object().key("idmap").begin_object().key("enabled").boolean(false)
+      .end_object().end_object();
+  w.end_object();
+  w.key("annotations").begin_object().key("org.opencontainers.runc.checkpoint.enabled").string("false")
+      .key("io.github.berth.version").string(BERTH_VERSION).end_object();
+  w.end_object();
+  std::printf("%s\n", w.str().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int dispatch(const Globals& g, const Argv& argv, size_t i) {
+  const std::string& command = argv[i];
+  ++i;
+  if (command == "create") return cmd_create(g, argv, i);
+  if (command == "start") return cmd_start(g, argv, i);
+  if (command == "run") return cmd_run(g, argv, i);
+  if (command == "state") return cmd_state(g, argv, i);
+  if (command == "kill") return cmd_kill(g, argv, i);
+  if (command == "delete") return cmd_delete(g, argv, i);
+  if (command == "list") return cmd_list(g, argv, i);
+  if (command == "ps") return cmd_ps(g, argv, i);
+  if (command == "spec") return cmd_spec(g, argv, i);
+  if (command == "features") return cmd_features(g, argv, i);
+  return fail("unknown command `" + command + "` (see berth --help)");
+}
+
+}  // namespace berth::cli

@@ -1,1 +1,0 @@
-// container lifecycle: written next.

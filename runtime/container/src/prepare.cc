@@ -1,0 +1,120 @@
+// prepare(): parse and check everything that can be checked before the
+// first side effect, so that bad input leaves nothing behind.
+#include <limits.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cctype>
+
+#include "berth/base/sys.h"
+#include "berth/spec/json.h"
+#include "prepared.h"
+
+namespace berth::container {
+
+namespace {
+
+Result<std::string> absolute_bundle(const std::string& bundle) {
+  char buf[PATH_MAX];
+  if (::realpath(bundle.c_str(), buf) == nullptr) return sys_error("bundle", bundle);
+  return std::string(buf);
+}
+
+// Every requested capability must be in our own bounding set: otherwise
+// capset fails in the init with a bare EPERM (this host withholds
+// CAP_SYS_RESOURCE from root).
+Status check_capabilities_available(const os::CapabilitySets& sets) {
+  uint64_t wanted = sets.bounding | sets.effective | sets.permitted | sets.inheritable | sets.ambient;
+  for (int cap = 0; cap < 64; ++cap) {
+    if (!(wanted & (uint64_t{1} << cap))) continue;
+    int in_bounding = ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+    if (in_bounding == 1) continue;
+    if (in_bounding < 0) continue;  // beyond the kernel's last capability
+    char* name = ::cap_to_name(static_cast<cap_value_t>(cap));
+    std::string text = name ? name : std::to_string(cap);
+    ::cap_free(name);
+    for (auto& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return make_error("config.json: process.capabilities: " + text +
+                          " is not in berth's own bounding set (the host withholds it), so no "
+                          "container can be given it",
+                      EPERM);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<Prepared> prepare(const Globals& globals, const CreateOptions& options) {
+  if (globals.systemd_cgroup)
+    return make_error("--systemd-cgroup: the systemd cgroup driver is not supported yet",
+                      ENOTSUP);
+  BERTH_TRY(validate_id(options.id));
+  Prepared p;
+  p.options = options;
+  p.bundle = BERTH_VALUE(absolute_bundle(options.bundle));
+  std::string config_path = p.bundle + "/config.json";
+  auto text = sys::read_file(config_path, spec::kMaxConfigSize);
+  if (!text) return std::move(text).error();
+  p.config_text = std::move(*text);
+  p.spec = BERTH_VALUE(spec::parse_spec(p.config_text, config_path));
+  const auto& s = p.spec;
+  if (!s.process) return make_error(config_path + ": process: required to create a container");
+  if (!s.linux_) return make_error(config_path + ": linux: required on Linux");
+  if (s.linux_->intel_rdt_raw)
+    return make_error(config_path + ": linux.intelRdt: not supported", ENOTSUP);
+  if (s.process->terminal && options.console_socket.empty())
+    return make_error("process.terminal is true: --console-socket is required", EINVAL);
+  if (!s.process->terminal && !options.console_socket.empty())
+    return make_error("--console-socket given but process.terminal is false", EINVAL);
+  if (options.preserve_fds < 0) return make_error("--preserve-fds: must not be negative");
+
+  p.rootfs = BERTH_VALUE(os::plan_rootfs(s, p.bundle));
+  p.rootfs.no_pivot = options.no_pivot;
+  p.namespaces = BERTH_VALUE(os::plan_namespaces(s));
+  BERTH_TRY(os::validate_sysctl(s));
+  if ((!s.hostname.empty() || !s.domainname.empty()) &&
+      !(s.find_namespace(spec::NamespaceType::kUts) &&
+        s.find_namespace(spec::NamespaceType::kUts)->path.empty()))
+    return make_error(config_path + ": hostname: needs a new uts namespace");
+  if (s.process->capabilities) {
+    p.capabilities = BERTH_VALUE(os::resolve_capabilities(*s.process->capabilities));
+    p.has_capabilities = true;
+    BERTH_TRY(check_capabilities_available(p.capabilities));
+  }
+  BERTH_TRY(os::check_rlimits(s.process->rlimits));
+  const auto& uid_maps = s.linux_->uid_mappings;
+  const auto& gid_maps = s.linux_->gid_mappings;
+  const auto* user_ns = s.find_namespace(spec::NamespaceType::kUser);
+  if (user_ns && user_ns->path.empty() && (uid_maps.empty() || gid_maps.empty()))
+    return make_error(config_path + ": linux.uidMappings: a new user namespace needs uid and gid mappings");
+
+  auto layout = BERTH_VALUE(cgroups::detect_layout());
+  p.cgroup = BERTH_VALUE(cgroups::plan_placement(layout, s.linux_->cgroups_path, options.id));
+  p.rootfs.pure_cgroup2 = layout.pure_v2();
+  for (size_t i = 0; i < layout.hierarchies.size() && i < p.cgroup.dirs.size(); ++i) {
+    const auto& h = layout.hierarchies[i];
+    std::string name = h.mount_point.substr(h.mount_point.rfind('/') + 1);
+    p.rootfs.cgroup_binds.push_back({name, p.cgroup.dirs[i]});
+  }
+  p.runtime_hooks = !s.hooks.prestart.empty() || !s.hooks.create_runtime.empty();
+  return p;
+}
+
+std::string hook_state_json(const std::string& id, ContainerStatus status, pid_t pid,
+                            const std::string& bundle,
+                            const std::map<std::string, std::string>& annotations) {
+  State st;
+  st.oci_version = "1.2.0";
+  st.id = id;
+  st.status = status;
+  st.pid = pid;
+  st.bundle = bundle;
+  st.annotations = annotations;
+  // Hooks get the spec's state object: runc's extra fields are harmless.
+  return state_json(st, false);
+}
+
+}  // namespace berth::container

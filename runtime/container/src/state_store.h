@@ -1,0 +1,74 @@
+#pragma once
+// A container's state directory, <root>/<id>/ (mode 0700):
+//   state.json   what later commands need (pid + start time, bundle, cgroups)
+//   config.json  the config as created (hooks for start and delete)
+//   exec.sock    exists while the init waits for `start` (status "created")
+// Every command holds an exclusive flock on the directory while it works, so
+// concurrent commands on one container serialise.
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "berth/base/error.h"
+#include "berth/base/unique_fd.h"
+#include "berth/container/container.h"
+
+namespace berth::container {
+
+struct StoredState {
+  std::string id;
+  std::string oci_version;
+  pid_t pid = 0;
+  uint64_t start_time = 0;  // /proc/pid/stat starttime: guards against pid reuse
+  std::string bundle;
+  std::string rootfs;
+  std::string created;
+  std::string owner;
+  std::map<std::string, std::string> annotations;
+  std::vector<std::string> cgroup_dirs;
+  std::vector<bool> cgroup_created;
+  std::vector<std::string> cgroup_made_dirs;  // parents berth made, removed on delete
+};
+
+class StateDir {
+ public:
+  // Makes <root>/<id> (and root) and locks it; "container `id` already
+  // exists" when it is there.
+  static Result<StateDir> create(const std::string& root, std::string_view id);
+  // Opens and locks an existing one: "container `id` does not exist".
+  static Result<StateDir> open(const std::string& root, std::string_view id);
+
+  const std::string& path() const { return path_; }
+  BorrowedFd fd() const { return BorrowedFd(fd_); }
+  // The exec socket through /proc/self/fd, whatever the length of root.
+  std::string exec_socket() const;
+  bool has_exec_socket() const;
+
+  Status save(const StoredState& state) const;
+  Result<StoredState> load() const;
+  Status save_config(std::string_view config_json) const;
+  Result<std::string> load_config() const;
+  // Removes the directory and everything in it; the lock goes with it.
+  Status destroy();
+
+ private:
+  StateDir(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
+  std::string path_;
+  UniqueFd fd_;
+};
+
+// Status from the live system: is the init (pid + start time) alive, is it
+// still waiting on exec.sock.
+ContainerStatus current_status(const StoredState& state, const StateDir& dir);
+bool init_alive(const StoredState& state);
+
+State public_state(const StoredState& stored, ContainerStatus status);
+
+// RFC 3339 UTC with nanoseconds, as runc writes "created".
+std::string now_rfc3339();
+
+}  // namespace berth::container

@@ -1,0 +1,332 @@
+// Rootfs: applied by the init in its own mount namespace (see rootfs.h for
+// the order and the CVEs the descriptor-based resolution defends against).
+#include "berth/linux/rootfs.h"
+
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "berth/base/sys.h"
+
+namespace berth::os {
+
+namespace {
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    std::string part = path.substr(i, j - i);
+    if (!part.empty() && part != ".") parts.push_back(std::move(part));
+    i = j + 1;
+  }
+  return parts;
+}
+
+Status mount_setattr_recursive(BorrowedFd fd, uint64_t set, uint64_t clear,
+                               std::string_view what) {
+  if (set == 0 && clear == 0) return {};
+  struct mount_attr attr {};
+  attr.attr_set = set;
+  attr.attr_clr = clear;
+  if (::syscall(SYS_mount_setattr, fd.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+                sizeof attr) != 0)
+    return sys_error("mount_setattr", what);
+  return {};
+}
+
+// A bind remount that keeps the locked flags of the mount it changes.
+Status bind_remount(BorrowedFd target, unsigned long flags, unsigned long clear,
+                    std::string_view what) {
+  unsigned long locked = BERTH_VALUE(locked_mount_flags(target));
+  unsigned long want = flags | (locked & ~clear);
+  auto st = sys::mount("", sys::fd_path(target), "", MS_REMOUNT | MS_BIND | want);
+  if (!st.ok() && st.error().code() == EPERM && (want | locked) != want)
+    st = sys::mount("", sys::fd_path(target), "", MS_REMOUNT | MS_BIND | want | locked);
+  if (!st.ok()) return std::move(st).error().wrap(what);
+  return {};
+}
+
+bool is_proc_or_sys(const std::string& type) { return type == "proc" || type == "sysfs"; }
+
+}  // namespace
+
+Result<unsigned long> locked_mount_flags(BorrowedFd fd) {
+  struct statvfs sv {};
+  if (::fstatvfs(fd.get(), &sv) != 0) return sys_error("statvfs", sys::fd_path(fd));
+  unsigned long flags = 0;
+  if (sv.f_flag & ST_RDONLY) flags |= MS_RDONLY;
+  if (sv.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+  if (sv.f_flag & ST_NODEV) flags |= MS_NODEV;
+  if (sv.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+  if (sv.f_flag & ST_NOATIME) flags |= MS_NOATIME;
+  if (sv.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
+  if (sv.f_flag & ST_RELATIME) flags |= MS_RELATIME;
+  // A read-only flag is not "locked": the caller decides ro/rw.
+  return flags & ~static_cast<unsigned long>(MS_RDONLY);
+}
+
+Result<UniqueFd> make_in_root(BorrowedFd root, const std::string& path, bool directory,
+                              bool nofollow_last) {
+  int last_flags = O_PATH | (nofollow_last ? O_NOFOLLOW : 0);
+  auto existing = sys::open_in_root(root, path, last_flags);
+  if (existing) return existing;
+  if (existing.error().code() != ENOENT) return existing;
+
+  // Walk down, creating what is missing. Each step opens one name relative
+  // to the previous directory descriptor, resolved again in root, so a
+  // symlink planted in the image can only point back inside the rootfs.
+  auto parts = split_path(path);
+  UniqueFd dir = BERTH_VALUE(sys::open_in_root(root, "/", O_PATH | O_DIRECTORY));
+  std::string walked;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    bool last = i + 1 == parts.size();
+    walked += "/" + parts[i];
+    auto next = sys::open_in_root(root, walked, last ? last_flags : O_PATH | O_DIRECTORY);
+    if (next) {
+      dir = std::move(*next);
+      continue;
+    }
+    if (next.error().code() != ENOENT) return std::move(next).error();
+    if (!last || directory) {
+      if (::mkdirat(dir.get(), parts[i].c_str(), 0755) != 0 && errno != EEXIST)
+        return sys_error("mkdir", walked);
+    } else {
+      int fd = ::openat(dir.get(), parts[i].c_str(),
+                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+      if (fd < 0 && errno != EEXIST) return sys_error("create", walked);
+      if (fd >= 0) ::close(fd);
+    }
+    dir = BERTH_VALUE(sys::open_in_root(root, walked, last ? last_flags : O_PATH | O_DIRECTORY));
+  }
+  return dir;
+}
+
+Status Rootfs::mount_all() {
+  // Nothing mounted from here on may propagate back to the host.
+  BERTH_TRY_CTX(sys::mount("", "/", "", MS_SLAVE | MS_REC), "make / rslave");
+
+  auto dev_null = BERTH_VALUE(sys::open("/dev/null", O_PATH));
+  auto st = BERTH_VALUE(sys::fstat(dev_null, "/dev/null"));
+  if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 1 || minor(st.st_rdev) != 3)
+    return make_error("host /dev/null is not the null device (char 1:3)", EINVAL);
+  dev_null_ = std::move(dev_null);
+
+  // pivot_root needs the new root to be a mount point.
+  BERTH_TRY_CTX(sys::mount(plan_.rootfs, plan_.rootfs, "", MS_BIND | MS_REC), "bind rootfs");
+  // ... and neither it nor its parent may be shared.
+  BERTH_TRY_CTX(sys::mount("", plan_.rootfs, "", MS_PRIVATE), "make rootfs private");
+  root_ = BERTH_VALUE(sys::open(plan_.rootfs, O_PATH | O_DIRECTORY));
+
+  for (size_t i = 0; i < plan_.mounts.size(); ++i)
+    BERTH_TRY_CTX(mount_one(plan_.mounts[i]),
+                  "mounts[" + std::to_string(i) + "] " + plan_.mounts[i].mount.destination);
+  for (const auto& device : plan_.devices)
+    BERTH_TRY_CTX(create_device(device), "device " + device.path);
+  if (plan_.create_dev_symlinks) BERTH_TRY(create_dev_symlinks());
+  return {};
+}
+
+Status Rootfs::mount_one(const MountStep& step) {
+  const auto& m = step.mount;
+  const auto& opts = step.options;
+  if (step.kind == MountKind::kBind) {
+    // O_PATH follows the source's symlinks on the host: the source is the
+    // caller's own choice of host path.
+    auto source = BERTH_VALUE(sys::open(m.source, O_PATH));
+    auto sst = BERTH_VALUE(sys::fstat(source, m.source));
+    auto target =
+        BERTH_VALUE(make_in_root(root_, m.destination, S_ISDIR(sst.st_mode), false));
+    unsigned long flags = MS_BIND | (opts.recursive_bind ? MS_REC : 0);
+    BERTH_TRY(sys::mount(sys::fd_path(source), sys::fd_path(target), "", flags));
+    // The new mount sits on top of `target`: reopen to reach it.
+    auto mounted = BERTH_VALUE(sys::open_in_root(root_, m.destination, O_PATH));
+    if (opts.needs_bind_remount())
+      BERTH_TRY(bind_remount(mounted, opts.flags, opts.clear_flags, "remount"));
+    for (unsigned long p : opts.propagation)
+      BERTH_TRY(sys::mount("", sys::fd_path(mounted), "", p));
+    return mount_setattr_recursive(mounted, opts.recursive_set, opts.recursive_clear,
+                                   m.destination);
+  }
+  auto target = BERTH_VALUE(make_in_root(root_, m.destination, true, is_proc_or_sys(m.type)));
+  if (step.kind == MountKind::kCgroup) return mount_cgroup(step, target);
+
+  auto st = sys::mount(m.source.empty() ? m.type : m.source, sys::fd_path(target), m.type,
+                       opts.flags, opts.data);
+  if (!st.ok() && m.type == "sysfs" && st.error().code() == EPERM) {
+    // sysfs of a network namespace owned by another user namespace cannot
+    // be mounted: use the host's read-only instead (runc does the same).
+    auto sys_fd = BERTH_VALUE(sys::open("/sys", O_PATH | O_DIRECTORY));
+    st = sys::mount(sys::fd_path(sys_fd), sys::fd_path(target), "", MS_BIND | MS_REC);
+    if (st.ok()) {
+      auto mounted = BERTH_VALUE(sys::open_in_root(root_, m.destination, O_PATH));
+      st = bind_remount(mounted, opts.flags | MS_RDONLY, 0, "remount sysfs");
+    }
+  }
+  if (!st.ok()) return st;
+  if (opts.propagation.empty() && opts.recursive_set == 0 && opts.recursive_clear == 0) return {};
+  auto mounted = BERTH_VALUE(sys::open_in_root(root_, m.destination, O_PATH));
+  for (unsigned long p : opts.propagation) BERTH_TRY(sys::mount("", sys::fd_path(mounted), "", p));
+  return mount_setattr_recursive(mounted, opts.recursive_set, opts.recursive_clear,
+                                 m.destination);
+}
+
+Status Rootfs::mount_cgroup(const MountStep& step, BorrowedFd target) {
+  const auto& opts = step.options;
+  unsigned long flags = opts.flags | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  if (plan_.pure_cgroup2 && plan_.cgroup_namespace) {
+    // In its own cgroup namespace the container sees its cgroup as the root.
+    return sys::mount("cgroup2", sys::fd_path(target), "cgroup2", flags);
+  }
+  // v1, hybrid, or v2 without a cgroup namespace: a tmpfs with the
+  // container's own cgroup of each hierarchy bound into it, never a view of
+  // the host's whole tree.
+  if (!plan_.pure_cgroup2) {
+    BERTH_TRY(sys::mount("tmpfs", sys::fd_path(target), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                         "mode=755"));
+  }
+  auto base = BERTH_VALUE(sys::open_in_root(root_, step.mount.destination, O_PATH | O_DIRECTORY));
+  for (const auto& bind : plan_.cgroup_binds) {
+    auto source = BERTH_VALUE(sys::open(bind.host_dir, O_PATH | O_DIRECTORY));
+    std::string dest = plan_.pure_cgroup2 ? step.mount.destination
+                                          : step.mount.destination + "/" + bind.name;
+    auto dir = BERTH_VALUE(make_in_root(root_, dest, true, true));
+    BERTH_TRY(sys::mount(sys::fd_path(source), sys::fd_path(dir), "", MS_BIND | MS_REC));
+    auto mounted = BERTH_VALUE(sys::open_in_root(root_, dest, O_PATH));
+    BERTH_TRY(bind_remount(mounted, flags, 0, "remount " + dest));
+  }
+  if (!plan_.pure_cgroup2 && (opts.flags & MS_RDONLY)) {
+    auto mounted = BERTH_VALUE(sys::open_in_root(root_, step.mount.destination, O_PATH));
+    BERTH_TRY(sys::mount("", sys::fd_path(mounted), "",
+                         MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC));
+  }
+  (void)base;
+  return {};
+}
+
+Status Rootfs::create_device(const spec::Device& device) {
+  std::string dir_path = device.path.substr(0, device.path.rfind('/'));
+  std::string name = device.path.substr(device.path.rfind('/') + 1);
+  if (dir_path.empty()) dir_path = "/";
+  auto dir = BERTH_VALUE(make_in_root(root_, dir_path, true, false));
+  // The O_PATH directory fd cannot be used for mknodat: open it for real.
+  auto dirfd = BERTH_VALUE(sys::open_in_root(root_, dir_path, O_RDONLY | O_DIRECTORY));
+  (void)dir;
+  // Whatever the image put there (a symlink to a host file included) is
+  // replaced, never followed.
+  struct stat existing {};
+  if (::fstatat(dirfd.get(), name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (S_ISDIR(existing.st_mode))
+      return make_error("`" + device.path + "` is a directory in the rootfs", EISDIR);
+    if (::unlinkat(dirfd.get(), name.c_str(), 0) != 0) return sys_error("unlink", device.path);
+  }
+  mode_t type = device.type == 'b' ? S_IFBLK : device.type == 'p' ? S_IFIFO : S_IFCHR;
+  mode_t perm = device.file_mode ? (*device.file_mode & 07777) : 0666;
+  dev_t rdev = makedev(static_cast<unsigned>(device.major), static_cast<unsigned>(device.minor));
+  if (!plan_.user_namespace || type == S_IFIFO) {
+    if (::mknodat(dirfd.get(), name.c_str(), type | perm, type == S_IFIFO ? 0 : rdev) != 0)
+      return sys_error("mknod", device.path);
+  } else {
+    // mknod is not allowed in a user namespace: bind the host's node, after
+    // checking it is the device the config names.
+    auto host = BERTH_VALUE(sys::open(device.path, O_PATH));
+    auto hst = BERTH_VALUE(sys::fstat(host, device.path));
+    if ((hst.st_mode & S_IFMT) != type || hst.st_rdev != rdev)
+      return make_error("host `" + device.path + "` is not the device the config names", ENODEV);
+    int fd = ::openat(dirfd.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                      0644);
+    if (fd < 0) return sys_error("create", device.path);
+    ::close(fd);
+    auto target = BERTH_VALUE(sys::open_in_root(root_, device.path, O_PATH | O_NOFOLLOW));
+    return sys::mount(sys::fd_path(host), sys::fd_path(target), "", MS_BIND);
+  }
+  if (::fchmodat(dirfd.get(), name.c_str(), perm, 0) != 0) return sys_error("chmod", device.path);
+  uid_t uid = device.uid.value_or(0);
+  gid_t gid = device.gid.value_or(0);
+  if (::fchownat(dirfd.get(), name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
+    return sys_error("chown", device.path);
+  return {};
+}
+
+Status Rootfs::create_dev_symlinks() {
+  auto dev = BERTH_VALUE(make_in_root(root_, "/dev", true, false));
+  (void)dev;
+  auto devfd = BERTH_VALUE(sys::open_in_root(root_, "/dev", O_RDONLY | O_DIRECTORY));
+  const std::pair<const char*, const char*> links[] = {
+      {"/proc/self/fd", "fd"},     {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+      {"/proc/self/fd/2", "stderr"}, {"/proc/kcore", "core"}};
+  for (const auto& [target, name] : links) {
+    if (::symlinkat(target, devfd.get(), name) != 0 && errno != EEXIST)
+      return sys_error("symlink", std::string("/dev/") + name);
+  }
+  struct stat st {};
+  if (::fstatat(devfd.get(), "pts/ptmx", &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    // /dev/ptmx must reach the container's own devpts instance.
+    ::unlinkat(devfd.get(), "ptmx", 0);
+    if (::symlinkat("pts/ptmx", devfd.get(), "ptmx") != 0) return sys_error("symlink", "/dev/ptmx");
+  }
+  return {};
+}
+
+Status Rootfs::mask_path(const std::string& path) {
+  auto target = sys::open_in_root(root_, path, O_PATH | O_NOFOLLOW);
+  if (!target) {
+    if (target.error().code() == ENOENT) return {};
+    return std::move(target).error();
+  }
+  auto st = BERTH_VALUE(sys::fstat(*target, path));
+  if (S_ISDIR(st.st_mode))
+    return sys::mount("tmpfs", sys::fd_path(*target), "tmpfs", MS_RDONLY, "size=0k");
+  return sys::mount(sys::fd_path(dev_null_), sys::fd_path(*target), "", MS_BIND);
+}
+
+Status Rootfs::readonly_path(const std::string& path) {
+  auto target = sys::open_in_root(root_, path, O_PATH);
+  if (!target) {
+    if (target.error().code() == ENOENT) return {};
+    return std::move(target).error();
+  }
+  BERTH_TRY(sys::mount(sys::fd_path(*target), sys::fd_path(*target), "", MS_BIND | MS_REC));
+  auto mounted = BERTH_VALUE(sys::open_in_root(root_, path, O_PATH));
+  return bind_remount(mounted, MS_RDONLY, 0, "remount read-only");
+}
+
+Status Rootfs::finish() {
+  for (const auto& path : plan_.masked_paths) BERTH_TRY_CTX(mask_path(path), "mask " + path);
+  for (const auto& path : plan_.readonly_paths)
+    BERTH_TRY_CTX(readonly_path(path), "readonly path " + path);
+  BERTH_TRY(pivot());
+  if (plan_.root_propagation != 0)
+    BERTH_TRY_CTX(sys::mount("", "/", "", plan_.root_propagation), "rootfsPropagation");
+  if (plan_.readonly) {
+    auto root = BERTH_VALUE(sys::open("/", O_PATH | O_DIRECTORY));
+    BERTH_TRY(bind_remount(root, MS_RDONLY, 0, "remount / read-only"));
+  }
+  return {};
+}
+
+Status Rootfs::pivot() {
+  if (::chdir(plan_.rootfs.c_str()) != 0) return sys_error("chdir", plan_.rootfs);
+  if (plan_.no_pivot) {
+    BERTH_TRY(sys::mount(plan_.rootfs, "/", "", MS_MOVE));
+    if (::chroot(".") != 0) return sys_error("chroot", plan_.rootfs);
+  } else {
+    // pivot_root(".", ".") stacks the old root under the new one; unmount
+    // it lazily, rslave first so the unmount does not reach the host.
+    BERTH_TRY(sys::pivot_root(".", "."));
+    BERTH_TRY_CTX(sys::mount("", ".", "", MS_SLAVE | MS_REC), "make old root rslave");
+    BERTH_TRY_CTX(sys::umount(".", MNT_DETACH), "detach old root");
+  }
+  if (::chdir("/") != 0) return sys_error("chdir", "/");
+  root_.reset();
+  return {};
+}
+
+}  // namespace berth::os
