@@ -77,7 +77,17 @@ Result<UniqueFd> make_in_root(BorrowedFd root, const std::string& path, bool dir
                               bool nofollow_last) {
   int last_flags = O_PATH | (nofollow_last ? O_NOFOLLOW : 0);
   auto existing = sys::open_in_root(root, path, last_flags);
-  if (existing) return existing;
+  if (existing) {
+    // O_PATH|O_NOFOLLOW opens a symlink itself: a proc or sysfs mount on it
+    // would land wherever it points (CVE-2019-19921).
+    if (nofollow_last) {
+      auto st = BERTH_VALUE(sys::fstat(*existing, path));
+      if (S_ISLNK(st.st_mode))
+        return make_error("`" + path + "` in the rootfs is a symlink; proc and sysfs may not be mounted there",
+                          ELOOP);
+    }
+    return existing;
+  }
   if (existing.error().code() != ENOENT) return existing;
 
   // Walk down, creating what is missing. Each step opens one name relative
@@ -95,6 +105,12 @@ Result<UniqueFd> make_in_root(BorrowedFd root, const std::string& path, bool dir
       continue;
     }
     if (next.error().code() != ENOENT) return std::move(next).error();
+    struct stat lst {};
+    if (::fstatat(dir.get(), parts[i].c_str(), &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISLNK(lst.st_mode))
+      // Creating the target of a dangling symlink would be creating a path
+      // the image chose: refuse, as runc does.
+      return make_error("`" + walked + "` in the rootfs is a symlink to a missing target", ENOENT);
     if (!last || directory) {
       if (::mkdirat(dir.get(), parts[i].c_str(), 0755) != 0 && errno != EEXIST)
         return sys_error("mkdir", walked);

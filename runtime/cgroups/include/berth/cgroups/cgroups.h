@@ -24,6 +24,8 @@ struct Hierarchy {
   std::vector<std::string> controllers;  // {"memory"}; empty for a v2 tree
   bool unified = false;               // cgroup2
   std::string own_path;               // the caller's cgroup in it: "/user.slice"
+                                      // ("" when no mount of it reaches that cgroup:
+                                      // then only absolute cgroupsPaths can be placed)
 };
 
 struct Layout {
@@ -40,6 +42,10 @@ Result<Layout> detect_layout();  // this host's
 struct Placement {
   std::vector<std::string> dirs;  // absolute directories, one per hierarchy
   std::vector<bool> created;      // which of them create() made
+  // Every directory create() made, leaves and the parents it had to make,
+  // parents first: remove() deletes them deepest first, so a cgroupsPath
+  // like /a/b/c leaves no empty /a/b behind. Persist it with `dirs`.
+  std::vector<std::string> made_dirs;
 };
 
 Result<Placement> plan_placement(const Layout& layout, std::string_view cgroups_path,
@@ -53,8 +59,8 @@ Status join(const Placement& placement, pid_t pid);
 // rmdir every dir this container created, deepest first; dirs that still
 // hold processes are an error; missing dirs are not.
 Status remove(const Placement& placement);
-// Pids in the container's cgroup (from the first hierarchy's cgroup.procs,
-// recursively), for `berth ps` and `kill --all`.
+// Pids in the container's cgroup (cgroup.procs recursively, the union over
+// all its hierarchies), for `berth ps` and `kill --all`.
 Result<std::vector<pid_t>> pids(const Placement& placement);
 
 }  // namespace berth::cgroups

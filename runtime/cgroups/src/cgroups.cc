@@ -1,1 +1,0 @@
-// cgroup placement: written next.
