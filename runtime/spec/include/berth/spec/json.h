@@ -56,9 +56,19 @@ class Value {
 // Parses text into a DOM. Nesting deeper than max_depth and documents larger
 // than max_size are rejected before yajl builds anything (a 50 MB or deeply
 // nested file must not exhaust memory or the stack). `source` names the file.
+// A document of more than max_size / 16 + 4096 values is refused too: each
+// value costs ~90 bytes of DOM, so 16 MiB of "0," would otherwise take a GiB.
+// Strict RFC 8259: no comments, no trailing garbage, strings valid UTF-8.
+// When an object repeats a key the last value wins (as in Go's encoding/json,
+// which runc uses), and members() holds each key once.
 Result<Value> parse(std::string_view text, std::string_view source, size_t max_depth = 64,
                     size_t max_size = 16 << 20);
 
+// Streams JSON text through yajl_gen. Strings that are not valid UTF-8 are
+// written with U+FFFD in place of each bad sequence, so the output always
+// parses back. Misuse (a value where a key is due, a close without an open)
+// cannot throw: it makes ok() false, and callers building from data they do
+// not control check it before using str().
 class Writer {
  public:
   explicit Writer(bool pretty = false);
@@ -79,9 +89,12 @@ class Writer {
   // A Value back to text (for passing raw sub-objects through).
   Writer& value(const Value& v);
   std::string str() const;
+  bool ok() const { return ok_; }
 
  private:
+  Writer& check(int status);
   void* gen_;
+  bool ok_ = true;
 };
 
 }  // namespace berth::json

@@ -81,7 +81,7 @@ struct Root {
 };
 
 struct Mount {
-  std::string destination;
+  std::string destination;  // absolute; parse_spec cleans it ("/a/./b/" -> "/a/b")
   std::string type;
   std::string source;
   std::vector<std::string> options;
@@ -117,7 +117,7 @@ struct Namespace {
 };
 
 struct Device {
-  std::string path;
+  std::string path;  // absolute and cleaned, like Mount::destination
   char type = 'c';  // 'c', 'u' (= 'c'), 'b', 'p'
   int64_t major = 0;
   int64_t minor = 0;
@@ -169,10 +169,10 @@ struct Linux {
   std::vector<Device> devices;
   std::string cgroups_path;
   Resources resources;
-  std::string rootfs_propagation;  // "", shared, slave, private, unbindable
+  std::string rootfs_propagation;  // "", [r]shared, [r]slave, [r]private, [r]unbindable
   std::map<std::string, std::string> sysctl;
-  std::vector<std::string> masked_paths;
-  std::vector<std::string> readonly_paths;
+  std::vector<std::string> masked_paths;    // absolute and cleaned
+  std::vector<std::string> readonly_paths;  // absolute and cleaned
   std::string mount_label;
   std::optional<Seccomp> seccomp;
   std::optional<std::string> personality_domain;  // LINUX or LINUX32
