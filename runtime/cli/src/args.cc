@@ -36,7 +36,7 @@ Result<Args> Args::parse(const std::vector<std::string>& argv, size_t start,
       if (!has_value) value = "true";
       if (value == "false") continue;
     }
-    out.values_[spec->name] = value;
+    out.values_[spec->name].push_back(value);
   }
   out.next_ = i;
   for (; i < argv.size(); ++i) out.positional_.push_back(argv[i]);
@@ -45,7 +45,12 @@ Result<Args> Args::parse(const std::vector<std::string>& argv, size_t start,
 
 std::string Args::get(std::string_view name, std::string fallback) const {
   auto it = values_.find(std::string(name));
-  return it == values_.end() ? fallback : it->second;
+  return it == values_.end() ? fallback : it->second.back();
+}
+
+std::vector<std::string> Args::get_all(std::string_view name) const {
+  auto it = values_.find(std::string(name));
+  return it == values_.end() ? std::vector<std::string>{} : it->second;
 }
 
 }  // namespace berth::cli

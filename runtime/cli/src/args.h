@@ -28,11 +28,13 @@ class Args {
 
   bool has(std::string_view name) const { return values_.count(std::string(name)) != 0; }
   std::string get(std::string_view name, std::string fallback = {}) const;
+  // Every value of a repeatable flag (--env A --env B), in order.
+  std::vector<std::string> get_all(std::string_view name) const;
   const std::vector<std::string>& positional() const { return positional_; }
   size_t next() const { return next_; }  // index in argv after the flags
 
  private:
-  std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> values_;
   std::vector<std::string> positional_;
   size_t next_ = 0;
 };

@@ -280,6 +280,47 @@ int cmd_features(const Globals&, const Argv&, size_t) {
   return 0;
 }
 
+int cmd_exec(const Globals& g, const Argv& argv, size_t i) {
+  auto a = Args::parse(argv, i,
+                       {{"process", "p", true},        {"tty", "t", false},
+                        {"console-socket", "", true},  {"cwd", "", true},
+                        {"env", "e", true},            {"user", "u", true},
+                        {"additional-gids", "g", true}, {"cap", "c", true},
+                        {"no-new-privs", "", false},   {"apparmor", "", true},
+                        {"process-label", "", true},   {"detach", "d", false},
+                        {"pid-file", "", true},        {"preserve-fds", "", true},
+                        {"ignore-paused", "", false},  {"cgroup", "", true}},
+                       "exec");
+  if (!a) return fail(a.error());
+  if (a->positional().empty()) return fail("exec: a container id is required");
+  container::ExecOptions o;
+  o.id = a->positional()[0];
+  o.args.assign(a->positional().begin() + 1, a->positional().end());
+  o.process_file = a->get("process");
+  o.tty = a->has("tty");
+  o.console_socket = a->get("console-socket");
+  o.cwd = a->get("cwd");
+  o.env = a->get_all("env");
+  o.user = a->get("user");
+  for (const auto& gid : a->get_all("additional-gids")) {
+    char* end = nullptr;
+    unsigned long v = std::strtoul(gid.c_str(), &end, 10);
+    if (gid.empty() || *end != '\0' || v > 0xffffffffUL)
+      return fail("exec: --additional-gids: not a gid: `" + gid + "`");
+    o.additional_gids.push_back(static_cast<uint32_t>(v));
+  }
+  o.capabilities = a->get_all("cap");
+  o.no_new_privs = a->has("no-new-privs");
+  o.apparmor = a->get("apparmor");
+  if (a->has("process-label")) return fail("exec: --process-label: SELinux is not supported");
+  if (a->has("cgroup")) return fail("exec: --cgroup: sub-cgroups are not supported yet");
+  o.detach = a->has("detach");
+  o.pid_file = a->get("pid-file");
+  if (a->has("preserve-fds")) o.preserve_fds = std::atoi(a->get("preserve-fds").c_str());
+  auto code = container::exec(g, o);
+  return code ? *code : fail(code.error());
+}
+
 }  // namespace
 
 int dispatch(const Globals& g, const Argv& argv, size_t i) {
@@ -292,6 +333,7 @@ int dispatch(const Globals& g, const Argv& argv, size_t i) {
   if (command == "kill") return cmd_kill(g, argv, i);
   if (command == "delete") return cmd_delete(g, argv, i);
   if (command == "list") return cmd_list(g, argv, i);
+  if (command == "exec") return cmd_exec(g, argv, i);
   if (command == "ps") return cmd_ps(g, argv, i);
   if (command == "spec") return cmd_spec(g, argv, i);
   if (command == "features") return cmd_features(g, argv, i);

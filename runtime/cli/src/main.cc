@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "args.h"
+#include "cloned_binary.h"
 #include "commands.h"
 #include "log.h"
 
@@ -39,7 +40,7 @@ global options:
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv, char** envp) {
   std::vector<std::string> args(argv, argv + argc);
   using berth::cli::FlagSpec;
   const std::vector<FlagSpec> global_flags = {
@@ -70,6 +71,9 @@ int main(int argc, char** argv) {
   berth::cli::log_setup(g.get("log"), format == "json" ? berth::cli::LogFormat::kJson
                                                        : berth::cli::LogFormat::kText,
                         g.has("debug"));
+  const std::string& command = args[g.next()];
+  if (command == "create" || command == "run" || command == "exec")
+    berth::cli::ensure_cloned_binary(argv, envp);
   berth::container::Globals globals;
   globals.root = g.get("root", "/run/berth");
   globals.systemd_cgroup = g.has("systemd-cgroup");

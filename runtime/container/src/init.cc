@@ -16,75 +16,12 @@
 #include "berth/linux/console.h"
 #include "berth/linux/hooks.h"
 #include "prepared.h"
+#include "process_exec.h"
 #include "sync_protocol.h"
 
 namespace berth::container {
 
 namespace {
-
-std::string env_value(const std::vector<std::string>& env, std::string_view name) {
-  for (const auto& e : env)
-    if (e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=')
-      return e.substr(name.size() + 1);
-  return {};
-}
-
-bool is_executable_file(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) &&
-         ::access(path.c_str(), X_OK) == 0;
-}
-
-// args[0] looked up in the container's PATH, as execvp would, but before
-// `start` so that a typo fails `create` with a clear error.
-Result<std::string> find_executable(const std::string& arg0, const std::vector<std::string>& env) {
-  if (arg0.find('/') != std::string::npos) {
-    if (is_executable_file(arg0)) return arg0;
-    return make_error("exec `" + arg0 + "`: not an executable file in the container", ENOENT);
-  }
-  std::string path = env_value(env, "PATH");
-  if (path.empty()) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  size_t i = 0;
-  while (i <= path.size()) {
-    size_t j = path.find(':', i);
-    if (j == std::string::npos) j = path.size();
-    std::string dir = path.substr(i, j - i);
-    std::string candidate = (dir.empty() ? "." : dir) + "/" + arg0;
-    if (is_executable_file(candidate)) return candidate;
-    i = j + 1;
-  }
-  return make_error("exec `" + arg0 + "`: executable file not found in $PATH", ENOENT);
-}
-
-// HOME from the container's /etc/passwd when the config does not set it.
-std::string home_for(uint32_t uid) {
-  auto passwd = sys::read_file("/etc/passwd", 1 << 20);
-  if (!passwd) return "/";
-  size_t i = 0;
-  while (i < passwd->size()) {
-    size_t end = passwd->find('\n', i);
-    if (end == std::string::npos) end = passwd->size();
-    std::string line = passwd->substr(i, end - i);
-    i = end + 1;
-    std::vector<std::string> fields;
-    size_t a = 0;
-    for (size_t b; (b = line.find(':', a)) != std::string::npos; a = b + 1)
-      fields.push_back(line.substr(a, b - a));
-    fields.push_back(line.substr(a));
-    if (fields.size() >= 6 && fields[2] == std::to_string(uid)) return fields[5];
-  }
-  return "/";
-}
-
-// The checks that follow chdir: the cwd must be inside the container, not a
-// directory reached through a leaked host descriptor (CVE-2024-21626).
-Status enter_cwd(const std::string& cwd) {
-  if (::chdir(cwd.c_str()) != 0) return sys_error("chdir", cwd).wrap("process.cwd");
-  char buf[4096];
-  if (::getcwd(buf, sizeof buf) == nullptr || buf[0] != '/')
-    return make_error("process.cwd: `" + cwd + "` is outside the container", EPERM);
-  return {};
-}
 
 class Init {
  public:
@@ -92,6 +29,9 @@ class Init {
 
   [[noreturn]] void run() {
     ::prctl(PR_SET_NAME, "berth:[1:INIT]");
+    // Until exec (which resets it) no process of the container may ptrace
+    // this one or open its /proc files, which still reach host state.
+    ::prctl(PR_SET_DUMPABLE, 0);
     ::close(ch_.state_lock);  // or the flock would stay held until exec
     ::close(ch_.parent_end);
     auto st = setup();
@@ -166,49 +106,17 @@ class Init {
     return {};
   }
 
-  // After `start`: startContainer hooks, then the identity and privileges
-  // of the process, in the order the kernel requires:
-  //   bounding set (needs CAP_SETPCAP) → keep caps across the uid change →
-  //   uid/gid → cwd as that user → capability sets → no_new_privs → exec.
+  // After `start`: startContainer hooks, then identity, privileges, exec.
   Status finalize_and_exec() {
     const auto& spec = p_.spec;
-    const auto& proc = *spec.process;
     BERTH_TRY(os::run_hooks(spec.hooks.start_container, "startContainer",
                             hook_state_json(p_.options.id, ContainerStatus::kRunning, ::getpid(),
                                             p_.bundle, spec.annotations)));
-    if (proc.scheduler) BERTH_TRY(os::apply_scheduler(*proc.scheduler));
-    if (proc.io_priority) BERTH_TRY(os::apply_io_priority(*proc.io_priority));
-    if (p_.has_capabilities) BERTH_TRY(os::drop_bounding_set(p_.capabilities));
-    if (::prctl(PR_SET_KEEPCAPS, 1) != 0) return sys_error("prctl PR_SET_KEEPCAPS");
-    const auto* user_ns = spec.find_namespace(spec::NamespaceType::kUser);
-    bool setgroups_allowed = true;
-    if (user_ns) {
-      auto text = sys::read_file("/proc/self/setgroups", 64);
-      setgroups_allowed = !text || text->find("deny") == std::string::npos;
-    }
-    BERTH_TRY(os::apply_user(proc.user, setgroups_allowed));
-    if (::prctl(PR_SET_KEEPCAPS, 0) != 0) return sys_error("prctl PR_SET_KEEPCAPS");
-    BERTH_TRY(enter_cwd(proc.cwd));
-    if (p_.has_capabilities) BERTH_TRY(os::apply_capabilities(p_.capabilities));
-    if (proc.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-      return sys_error("prctl PR_SET_NO_NEW_PRIVS");
-
-    std::vector<std::string> env = proc.env;
-    if (env_value(env, "HOME").empty()) env.push_back("HOME=" + home_for(proc.user.uid));
-    std::vector<char*> argv, envp;
-    for (const auto& a : proc.args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
-
-    // Nothing of the host's but stdio and the preserved descriptors may
-    // cross the exec (CVE-2024-21626).
-    BERTH_TRY(sys::cloexec_from(3 + p_.options.preserve_fds));
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execve(exec_path_.c_str(), argv.data(), envp.data());
-    return sys_error("exec", proc.args[0]);
+    ExecSecurity security;
+    security.capabilities = p_.has_capabilities ? &p_.capabilities : nullptr;
+    security.in_user_namespace = spec.has_namespace(spec::NamespaceType::kUser);
+    security.preserve_fds = p_.options.preserve_fds;
+    return exec_process(*spec.process, security, exec_path_);
   }
 
   const Prepared& p_;

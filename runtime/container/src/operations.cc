@@ -158,7 +158,12 @@ Status kill(const Globals& globals, std::string_view id, int sig, bool all) {
 }
 
 Status remove(const Globals& globals, std::string_view id, bool force) {
-  auto dir = BERTH_VALUE(StateDir::open(globals.root, id));
+  auto opened = StateDir::open(globals.root, id);
+  // runc's contract, which containerd's shim relies on: forcing the delete
+  // of a container that does not exist succeeds.
+  if (!opened && force && opened.error().code() == ENOENT) return {};
+  if (!opened) return std::move(opened).error();
+  auto& dir = *opened;
   auto loaded = dir.load();
   if (!loaded) {
     // A create that died before writing state.json: nothing runs, the

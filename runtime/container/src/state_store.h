@@ -52,6 +52,8 @@ class StateDir {
   Result<StoredState> load() const;
   Status save_config(std::string_view config_json) const;
   Result<std::string> load_config() const;
+  // Lets other commands in while this one goes on (a foreground exec).
+  void release_lock() { fd_.reset(); }
   // Removes the directory and everything in it; the lock goes with it.
   Status destroy();
 

@@ -90,39 +90,78 @@ Result<UniqueFd> make_in_root(BorrowedFd root, const std::string& path, bool dir
   }
   if (existing.error().code() != ENOENT) return existing;
 
-  // Walk down, creating what is missing. Each step opens one name relative
-  // to the previous directory descriptor, resolved again in root, so a
-  // symlink planted in the image can only point back inside the rootfs.
-  auto parts = split_path(path);
+  // Slow path: walk one name at a time from an in-root directory fd,
+  // resolving symlinks ourselves against the rootfs (a dangling one is
+  // followed to where it would point inside the rootfs, as runc does) and
+  // creating what is missing. Every open is O_NOFOLLOW of a single name, so
+  // a component swapped for a symlink meanwhile fails instead of escaping.
+  std::vector<std::string> todo = split_path(path);
+  std::vector<std::string> walked;  // in-root path of `dir`
   UniqueFd dir = BERTH_VALUE(sys::open_in_root(root, "/", O_PATH | O_DIRECTORY));
-  std::string walked;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    bool last = i + 1 == parts.size();
-    walked += "/" + parts[i];
-    auto next = sys::open_in_root(root, walked, last ? last_flags : O_PATH | O_DIRECTORY);
-    if (next) {
-      dir = std::move(*next);
+  auto reopen_walked = [&]() -> Result<UniqueFd> {
+    std::string p = "/";
+    for (const auto& w : walked) p += w + "/";
+    return sys::open_in_root(root, p, O_PATH | O_DIRECTORY);
+  };
+  int hops = 0;
+  while (!todo.empty()) {
+    std::string name = todo.front();
+    todo.erase(todo.begin());
+    bool last = todo.empty();
+    if (name == "..") {
+      if (!walked.empty()) walked.pop_back();  // ".." of the root is the root
+      dir = BERTH_VALUE(reopen_walked());
       continue;
     }
-    if (next.error().code() != ENOENT) return std::move(next).error();
-    struct stat lst {};
-    if (::fstatat(dir.get(), parts[i].c_str(), &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
-        S_ISLNK(lst.st_mode))
-      // Creating the target of a dangling symlink would be creating a path
-      // the image chose: refuse, as runc does.
-      return make_error("`" + walked + "` in the rootfs is a symlink to a missing target", ENOENT);
-    if (!last || directory) {
-      if (::mkdirat(dir.get(), parts[i].c_str(), 0755) != 0 && errno != EEXIST)
-        return sys_error("mkdir", walked);
+    std::string shown = "/";
+    for (const auto& w : walked) shown += w + "/";
+    shown += name;
+    struct stat st {};
+    if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      if (S_ISLNK(st.st_mode) && !(last && nofollow_last)) {
+        if (++hops > 40) return make_error("`" + path + "`: too many symlinks in the rootfs", ELOOP);
+        char buf[4096];
+        ssize_t n = ::readlinkat(dir.get(), name.c_str(), buf, sizeof buf - 1);
+        if (n < 0) return sys_error("readlink", shown);
+        std::string target(buf, static_cast<size_t>(n));
+        auto parts = split_path(target);
+        todo.insert(todo.begin(), parts.begin(), parts.end());
+        if (!target.empty() && target[0] == '/') {
+          walked.clear();
+          dir = BERTH_VALUE(reopen_walked());
+        }
+        continue;
+      }
+      if (S_ISLNK(st.st_mode))
+        return make_error("`" + path + "` in the rootfs is a symlink; proc and sysfs may not be mounted there",
+                          ELOOP);
+      if (last) {
+        int fd = ::openat(dir.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) return sys_error("open", shown);
+        return UniqueFd(fd);
+      }
+      if (!S_ISDIR(st.st_mode)) return make_error("`" + shown + "` in the rootfs is not a directory", ENOTDIR);
+    } else if (errno == ENOENT) {
+      if (!last || directory) {
+        if (::mkdirat(dir.get(), name.c_str(), 0755) != 0 && errno != EEXIST)
+          return sys_error("mkdir", shown);
+      } else {
+        int fd = ::openat(dir.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                          0644);
+        if (fd < 0 && errno != EEXIST) return sys_error("create", shown);
+        if (fd >= 0) ::close(fd);
+      }
     } else {
-      int fd = ::openat(dir.get(), parts[i].c_str(),
-                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-      if (fd < 0 && errno != EEXIST) return sys_error("create", walked);
-      if (fd >= 0) ::close(fd);
+      return sys_error("stat", shown);
     }
-    dir = BERTH_VALUE(sys::open_in_root(root, walked, last ? last_flags : O_PATH | O_DIRECTORY));
+    int fd = ::openat(dir.get(), name.c_str(),
+                      O_PATH | O_NOFOLLOW | O_CLOEXEC | (last ? 0 : O_DIRECTORY));
+    if (fd < 0) return sys_error("open", shown);
+    if (last) return UniqueFd(fd);
+    dir.reset(fd);
+    walked.push_back(name);
   }
-  return dir;
+  return dir;  // path named the root itself
 }
 
 Status Rootfs::mount_all() {

@@ -60,6 +60,27 @@ Status remove(const Globals& globals, std::string_view id, bool force);
 Result<std::vector<State>> list(const Globals& globals);
 Result<std::vector<pid_t>> pids(const Globals& globals, std::string_view id);
 
+struct ExecOptions {
+  std::string id;
+  std::string process_file;        // --process: a process.json (replaces args, env, ...)
+  std::vector<std::string> args;   // the command when no --process
+  bool tty = false;
+  std::string console_socket;
+  std::string cwd;
+  std::vector<std::string> env;    // added to the container's env (replacing same names)
+  std::string user;                // "uid[:gid]"
+  std::vector<uint32_t> additional_gids;
+  std::vector<std::string> capabilities;  // added to the container's sets
+  bool no_new_privs = false;
+  std::string apparmor;
+  std::string pid_file;
+  bool detach = false;
+  int preserve_fds = 0;
+};
+// Runs a new process in a running container: its namespaces, its cgroup and
+// the same security as the init. Returns the exit code unless detached.
+Result<int> exec(const Globals& globals, const ExecOptions& options);
+
 // Validates a container id: [A-Za-z0-9_+.-]{1,1024}, not "." or "..".
 Status validate_id(std::string_view id);
 

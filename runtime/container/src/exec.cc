@@ -1,0 +1,253 @@
+// exec: a new process in a running container.
+//
+// P (this process) opens a pidfd of the container's init (checked against
+// its recorded start time), joins its pid and time namespaces for its
+// children only, and forks the process X. X joins every other namespace of
+// the init in one setns(pidfd) call (the kernel orders user first), waits
+// until P has put it into the container's cgroup, and then gets the same
+// treatment as the init: console, rlimits, identity, capabilities, no new
+// privileges, no host fd, exec. X reports a failure before exec over a
+// close-on-exec pipe; EOF there means the exec happened.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "berth/base/scope_guard.h"
+#include "berth/base/sys.h"
+#include "berth/cgroups/cgroups.h"
+#include "berth/linux/console.h"
+#include "berth/linux/process_attrs.h"
+#include "berth/spec/spec.h"
+#include "process_exec.h"
+#include "state_store.h"
+#include "sync_protocol.h"
+
+namespace berth::container {
+
+namespace {
+
+#ifndef CLONE_NEWTIME
+constexpr int kCloneNewTime = 0x80;
+#else
+constexpr int kCloneNewTime = CLONE_NEWTIME;
+#endif
+
+// The namespaces of `pid` that differ from ours, as CLONE_NEW* flags.
+int differing_namespaces(pid_t pid) {
+  static constexpr std::pair<const char*, int> kTypes[] = {
+      {"user", CLONE_NEWUSER}, {"mnt", CLONE_NEWNS},    {"pid", CLONE_NEWPID},
+      {"net", CLONE_NEWNET},   {"ipc", CLONE_NEWIPC},   {"uts", CLONE_NEWUTS},
+      {"cgroup", CLONE_NEWCGROUP}, {"time", kCloneNewTime}};
+  int flags = 0;
+  for (const auto& [name, flag] : kTypes) {
+    struct stat theirs {}, ours {};
+    std::string p = "/proc/" + std::to_string(pid) + "/ns/" + name;
+    std::string s = std::string("/proc/self/ns/") + name;
+    if (::stat(p.c_str(), &theirs) != 0 || ::stat(s.c_str(), &ours) != 0) continue;
+    if (theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev) flags |= flag;
+  }
+  return flags;
+}
+
+Result<uint32_t> parse_u32(const std::string& text, std::string_view what) {
+  char* end = nullptr;
+  errno = 0;
+  unsigned long v = std::strtoul(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno != 0 || v > 0xffffffffUL)
+    return make_error(std::string(what) + ": not a number: `" + text + "`");
+  return static_cast<uint32_t>(v);
+}
+
+void set_env(std::vector<std::string>& env, const std::string& entry) {
+  auto eq = entry.find('=');
+  std::string name = entry.substr(0, eq);
+  for (auto& e : env)
+    if (e.compare(0, name.size() + 1, name + "=") == 0) {
+      e = entry;
+      return;
+    }
+  env.push_back(entry);
+}
+
+// The process to run: --process file, else the container's process with
+// the command-line overrides.
+Result<spec::Process> exec_process_spec(const ExecOptions& o, const spec::Spec& container) {
+  if (!o.process_file.empty()) {
+    auto text = BERTH_VALUE(sys::read_file(o.process_file, spec::kMaxConfigSize));
+    return spec::parse_process(text, o.process_file);
+  }
+  if (o.args.empty()) return make_error("exec: a command is required (or --process)");
+  spec::Process p = *container.process;
+  p.args = o.args;
+  p.terminal = o.tty;
+  p.console_size.reset();
+  if (!o.cwd.empty()) p.cwd = o.cwd;
+  if (p.cwd.empty() || p.cwd[0] != '/') return make_error("--cwd: must be an absolute path");
+  for (const auto& e : o.env) {
+    if (e.find('=') == std::string::npos || e[0] == '=')
+      return make_error("--env: `" + e + "` is not NAME=value");
+    set_env(p.env, e);
+  }
+  if (!o.user.empty()) {
+    auto colon = o.user.find(':');
+    p.user.uid = BERTH_VALUE(parse_u32(o.user.substr(0, colon), "--user"));
+    if (colon != std::string::npos) p.user.gid = BERTH_VALUE(parse_u32(o.user.substr(colon + 1), "--user"));
+    p.user.additional_gids.clear();
+  }
+  for (uint32_t g : o.additional_gids) p.user.additional_gids.push_back(g);
+  if (o.no_new_privs) p.no_new_privileges = true;
+  if (!o.capabilities.empty()) {
+    if (!p.capabilities) p.capabilities = spec::Capabilities{};
+    for (const auto& c : o.capabilities) {
+      for (auto* set : {&p.capabilities->bounding, &p.capabilities->effective,
+                        &p.capabilities->permitted})
+        set->push_back(c);
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
+Result<int> exec(const Globals& globals, const ExecOptions& options) {
+  if (!options.apparmor.empty())
+    return make_error("--apparmor: AppArmor is not supported by berth on this host", ENOTSUP);
+  if (options.tty && options.console_socket.empty())
+    return make_error("--tty: --console-socket is required", EINVAL);
+  if (options.preserve_fds < 0) return make_error("--preserve-fds: must not be negative");
+
+  auto dir = BERTH_VALUE(StateDir::open(globals.root, options.id));
+  auto stored = BERTH_VALUE(dir.load());
+  auto status = current_status(stored, dir);
+  if (status != ContainerStatus::kRunning && status != ContainerStatus::kCreated)
+    return make_error("cannot exec in container `" + options.id + "`: it is " +
+                          std::string(status_name(status)),
+                      EINVAL);
+  auto config = BERTH_VALUE(dir.load_config());
+  auto container = BERTH_VALUE(spec::parse_spec(config, dir.path() + "/config.json"));
+  auto proc = BERTH_VALUE(exec_process_spec(options, container));
+  os::CapabilitySets caps;
+  if (proc.capabilities) caps = BERTH_VALUE(os::resolve_capabilities(*proc.capabilities));
+  BERTH_TRY(os::check_rlimits(proc.rlimits));
+
+  auto pidfd = BERTH_VALUE(sys::pidfd_open(stored.pid));
+  if (!init_alive(stored))
+    return make_error("cannot exec in container `" + options.id + "`: it is stopped", ESRCH);
+  int ns_flags = differing_namespaces(stored.pid);
+  // Only children are affected: this process stays on the host.
+  int for_children = ns_flags & (CLONE_NEWPID | kCloneNewTime);
+  if (for_children) BERTH_TRY(sys::setns(pidfd, for_children, "init pid/time namespace"));
+  bool in_user_ns = (ns_flags & CLONE_NEWUSER) != 0;
+
+  cgroups::Placement placement;
+  placement.dirs = stored.cgroup_dirs;
+  auto channel = BERTH_VALUE(sys::socket_pair(SOCK_SEQPACKET));
+  int errpipe[2];
+  if (::pipe2(errpipe, O_CLOEXEC) != 0) return sys_error("pipe");
+  UniqueFd err_read(errpipe[0]), err_write(errpipe[1]);
+
+  // Signals are blocked before the fork so none is lost before we forward.
+  sigset_t forward, old;
+  sigemptyset(&forward);
+  for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD})
+    sigaddset(&forward, sig);
+  if (!options.detach) ::sigprocmask(SIG_BLOCK, &forward, &old);
+  ScopeGuard unblock([&] {
+    if (!options.detach) ::sigprocmask(SIG_SETMASK, &old, nullptr);
+  });
+
+  pid_t child = BERTH_VALUE(sys::clone_process(0));
+  if (child == 0) {
+    // X: nothing here may return into P's frames.
+    channel.first.reset();
+    err_read.reset();
+    auto report = [&](const Error& e) {
+      std::string text = e.to_string();
+      (void)sys::write_all(err_write, text, "exec error pipe");
+      ::_exit(127);
+    };
+    // Not dumpable until exec: a process in the container must not ptrace
+    // or read /proc of this one while it still holds host state.
+    ::prctl(PR_SET_DUMPABLE, 0);
+    ::prctl(PR_SET_NAME, "berth:[2:EXEC]");
+    if (ns_flags & ~for_children) {
+      if (auto st = sys::setns(pidfd, ns_flags & ~for_children, "init namespaces"); !st) report(st.error());
+    }
+    auto go = sync::receive(channel.second);
+    if (!go || go->type != sync::Type::kGo) ::_exit(1);
+    if (in_user_ns) {
+      ::setresgid(0, 0, 0);
+      ::setresuid(0, 0, 0);
+    }
+    if (proc.terminal) {
+      const char* ptmx = ::access("/dev/pts/ptmx", F_OK) == 0 ? "/dev/pts/ptmx" : "/dev/ptmx";
+      auto pty = os::open_pty(ptmx, proc.console_size);
+      if (!pty) report(pty.error());
+      int fd = pty->master.get();
+      if (auto st = sync::send(channel.second, sync::Type::kConsole, pty->slave_path,
+                               std::span<const int>(&fd, 1));
+          !st)
+        report(st.error());
+      pty->master.reset();
+      if (auto st = os::make_controlling_terminal(pty->slave); !st) report(st.error());
+    }
+    if (proc.oom_score_adj) {
+      if (auto st = os::apply_oom_score_adj(*proc.oom_score_adj); !st) report(st.error());
+    }
+    if (auto st = os::apply_rlimits(proc.rlimits); !st) report(st.error());
+    auto path = find_executable(proc.args[0], proc.env);
+    if (!path) report(path.error());
+    ExecSecurity security;
+    security.capabilities = proc.capabilities ? &caps : nullptr;
+    security.in_user_namespace = in_user_ns;
+    security.preserve_fds = options.preserve_fds;
+    report(exec_process(proc, security, *path).error());
+  }
+  channel.second.reset();
+  err_write.reset();
+  ScopeGuard kill_child([&] {
+    ::kill(child, SIGKILL);
+    (void)sys::wait_pid(child);
+  });
+
+  BERTH_TRY_CTX(cgroups::join(placement, child), "join container cgroup");
+  BERTH_TRY(sync::send(channel.first, sync::Type::kGo));
+  if (proc.terminal) {
+    auto msg = sync::receive(channel.first);
+    if (msg && msg->type == sync::Type::kConsole && !msg->fds.empty())
+      BERTH_TRY_CTX(os::send_console(options.console_socket, msg->fds[0], msg->payload),
+                    "--console-socket");
+  }
+  auto failure = BERTH_VALUE(sys::read_all(err_read, 64 << 10, "exec error pipe"));
+  if (!failure.empty()) return make_error(failure, EIO);
+  if (!options.pid_file.empty())
+    BERTH_TRY_CTX(sys::write_file_atomic(options.pid_file, std::to_string(child), 0644),
+                  "--pid-file");
+  kill_child.dismiss();
+  dir.release_lock();
+  if (options.detach) return 0;
+
+  // Forward signals until the process exits.
+  UniqueFd sigfd(::signalfd(-1, &forward, SFD_CLOEXEC));
+  if (!sigfd.valid()) return sys_error("signalfd");
+  for (;;) {
+    int wstatus = 0;
+    pid_t r = ::waitpid(child, &wstatus, WNOHANG);
+    if (r == child) return sys::exit_code_of(wstatus);
+    struct signalfd_siginfo info {};
+    ssize_t n = ::read(sigfd.get(), &info, sizeof info);
+    if (n != sizeof info) {
+      if (n < 0 && errno == EINTR) continue;
+      return sys_error("read signalfd");
+    }
+    if (info.ssi_signo != SIGCHLD) ::kill(child, static_cast<int>(info.ssi_signo));
+  }
+}
+
+}  // namespace berth::container

@@ -1,0 +1,114 @@
+#include "process_exec.h"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "berth/base/sys.h"
+
+namespace berth::container {
+
+namespace {
+
+std::string env_value(const std::vector<std::string>& env, std::string_view name) {
+  for (const auto& e : env)
+    if (e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=')
+      return e.substr(name.size() + 1);
+  return {};
+}
+
+bool is_executable_file(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) &&
+         ::access(path.c_str(), X_OK) == 0;
+}
+
+// HOME from the container's /etc/passwd when the config does not set it.
+std::string home_for(uint32_t uid) {
+  auto passwd = sys::read_file("/etc/passwd", 1 << 20);
+  if (!passwd) return "/";
+  size_t i = 0;
+  while (i < passwd->size()) {
+    size_t end = passwd->find('\n', i);
+    if (end == std::string::npos) end = passwd->size();
+    std::string line = passwd->substr(i, end - i);
+    i = end + 1;
+    std::vector<std::string> fields;
+    size_t a = 0;
+    for (size_t b; (b = line.find(':', a)) != std::string::npos; a = b + 1)
+      fields.push_back(line.substr(a, b - a));
+    fields.push_back(line.substr(a));
+    if (fields.size() >= 6 && fields[2] == std::to_string(uid)) return fields[5];
+  }
+  return "/";
+}
+
+// The cwd must be inside the container, not a directory reached through a
+// leaked host descriptor (CVE-2024-21626): getcwd says "(unreachable)" then.
+Status enter_cwd(const std::string& cwd) {
+  if (::chdir(cwd.c_str()) != 0) return sys_error("chdir", cwd).wrap("process.cwd");
+  char buf[4096];
+  if (::getcwd(buf, sizeof buf) == nullptr || buf[0] != '/')
+    return make_error("process.cwd: `" + cwd + "` is outside the container", EPERM);
+  return {};
+}
+
+}  // namespace
+
+Result<std::string> find_executable(const std::string& arg0, const std::vector<std::string>& env) {
+  if (arg0.find('/') != std::string::npos) {
+    if (is_executable_file(arg0)) return arg0;
+    return make_error("exec `" + arg0 + "`: not an executable file in the container", ENOENT);
+  }
+  std::string path = env_value(env, "PATH");
+  if (path.empty()) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find(':', i);
+    if (j == std::string::npos) j = path.size();
+    std::string dir = path.substr(i, j - i);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + arg0;
+    if (is_executable_file(candidate)) return candidate;
+    i = j + 1;
+  }
+  return make_error("exec `" + arg0 + "`: executable file not found in $PATH", ENOENT);
+}
+
+Status exec_process(const spec::Process& proc, const ExecSecurity& security,
+                    const std::string& exec_path) {
+  if (proc.scheduler) BERTH_TRY(os::apply_scheduler(*proc.scheduler));
+  if (proc.io_priority) BERTH_TRY(os::apply_io_priority(*proc.io_priority));
+  if (security.capabilities) BERTH_TRY(os::drop_bounding_set(*security.capabilities));
+  if (::prctl(PR_SET_KEEPCAPS, 1) != 0) return sys_error("prctl PR_SET_KEEPCAPS");
+  bool setgroups_allowed = true;
+  if (security.in_user_namespace) {
+    auto text = sys::read_file("/proc/self/setgroups", 64);
+    setgroups_allowed = !text || text->find("deny") == std::string::npos;
+  }
+  BERTH_TRY(os::apply_user(proc.user, setgroups_allowed));
+  if (::prctl(PR_SET_KEEPCAPS, 0) != 0) return sys_error("prctl PR_SET_KEEPCAPS");
+  BERTH_TRY(enter_cwd(proc.cwd));
+  if (security.capabilities) BERTH_TRY(os::apply_capabilities(*security.capabilities));
+  if (proc.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    return sys_error("prctl PR_SET_NO_NEW_PRIVS");
+
+  std::vector<std::string> env = proc.env;
+  if (env_value(env, "HOME").empty()) env.push_back("HOME=" + home_for(proc.user.uid));
+  std::vector<char*> argv, envp;
+  for (const auto& a : proc.args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+
+  // Nothing of the host's but stdio and the preserved descriptors may
+  // cross the exec (CVE-2024-21626).
+  BERTH_TRY(sys::cloexec_from(3 + security.preserve_fds));
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::execve(exec_path.c_str(), argv.data(), envp.data());
+  return sys_error("exec", proc.args[0]);
+}
+
+}  // namespace berth::container

@@ -1,0 +1,32 @@
+#pragma once
+// The last steps of every container process (the init after `start`, and
+// each `exec`): identity, privileges, then execve. One implementation so an
+// exec'd process never gets weaker security than the init.
+
+#include <string>
+#include <vector>
+
+#include "berth/base/error.h"
+#include "berth/linux/process_attrs.h"
+#include "berth/spec/spec.h"
+
+namespace berth::container {
+
+struct ExecSecurity {
+  const os::CapabilitySets* capabilities = nullptr;  // null: leave as is
+  bool in_user_namespace = false;
+  int preserve_fds = 0;
+};
+
+// args[0] looked up in the container's PATH (from env), as execvp would.
+Result<std::string> find_executable(const std::string& arg0, const std::vector<std::string>& env);
+
+// Order (each step needs what the previous one still has):
+//   scheduler, ioprio → bounding set (needs CAP_SETPCAP) → keep caps across
+//   the uid change → uid/gids → cwd as that user → capability sets →
+//   no_new_privs → close-on-exec every host fd → execve.
+// Returns only on failure.
+Status exec_process(const spec::Process& proc, const ExecSecurity& security,
+                    const std::string& exec_path);
+
+}  // namespace berth::container
