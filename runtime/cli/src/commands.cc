@@ -266,7 +266,29 @@ int cmd_features(const Globals&, const Argv&, size_t) {
   w.end_array();
   w.key("cgroup").begin_object().key("v1").boolean(true).key("v2").boolean(true)
       .key("systemd").boolean(false).key("systemdUser").boolean(false).key("rdma").boolean(false).end_object();
-  w.key("seccomp").begin_object().key("enabled").boolean(false).end_object();
+  w.key("seccomp").begin_object().key("enabled").boolean(true);
+  w.key("actions").begin_array();
+  for (const char* a : {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
+                        "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE",
+                        "SCMP_ACT_TRAP"})
+    w.string(a);
+  w.end_array();
+  w.key("operators").begin_array();
+  for (const char* o : {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT",
+                        "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"})
+    w.string(o);
+  w.end_array();
+  w.key("archs").begin_array();
+  for (const char* a : {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64",
+                        "SCMP_ARCH_ARM"})
+    w.string(a);
+  w.end_array();
+  w.key("knownFlags").begin_array();
+  for (const char* f : {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
+                        "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"})
+    w.string(f);
+  w.end_array();
+  w.end_object();
   w.key("apparmor").begin_object().key("enabled").boolean(false).end_object();
   w.key("selinux").begin_object().key("enabled").boolean(false).end_object();
   w.key("intelRdt").begin_object().key("enabled").boolean(false).end_object();

@@ -24,6 +24,7 @@
 #include "berth/linux/console.h"
 #include "berth/linux/process_attrs.h"
 #include "berth/spec/spec.h"
+#include "prepared.h"
 #include "process_exec.h"
 #include "state_store.h"
 #include "sync_protocol.h"
@@ -135,6 +136,16 @@ Result<int> exec(const Globals& globals, const ExecOptions& options) {
   os::CapabilitySets caps;
   if (proc.capabilities) caps = BERTH_VALUE(os::resolve_capabilities(*proc.capabilities));
   BERTH_TRY(os::check_rlimits(proc.rlimits));
+  std::optional<os::SeccompProgram> seccomp;
+  if (container.linux_ && container.linux_->seccomp)
+    seccomp = BERTH_VALUE(os::compile_seccomp(*container.linux_->seccomp));
+  auto seccomp_conn = BERTH_VALUE(connect_seccomp_listener(container, seccomp ? &*seccomp : nullptr));
+  std::string seccomp_message;
+  if (seccomp_conn.valid()) {
+    State st = public_state(stored, status);
+    seccomp_message = BERTH_VALUE(os::seccomp_listener_message(
+        state_json(st, false), container.linux_->seccomp->listener_metadata));
+  }
 
   auto pidfd = BERTH_VALUE(sys::pidfd_open(stored.pid));
   if (!init_alive(stored))
@@ -207,6 +218,9 @@ Result<int> exec(const Globals& globals, const ExecOptions& options) {
     security.capabilities = proc.capabilities ? &caps : nullptr;
     security.in_user_namespace = in_user_ns;
     security.preserve_fds = options.preserve_fds;
+    security.seccomp = seccomp ? &*seccomp : nullptr;
+    security.seccomp_listener_conn = seccomp_conn.get();
+    security.seccomp_listener_message = seccomp_message;
     report(exec_process(proc, security, *path).error());
   }
   channel.second.reset();

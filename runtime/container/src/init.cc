@@ -84,6 +84,9 @@ class Init {
     BERTH_TRY(os::run_hooks(spec.hooks.create_container, "createContainer", go.payload));
     BERTH_TRY(os::apply_sysctl(spec.linux_->sysctl));
     BERTH_TRY(os::apply_hostname(spec));
+    seccomp_conn_ = BERTH_VALUE(connect_seccomp_listener(spec, p_.seccomp ? &*p_.seccomp : nullptr));
+    if (p_.seccomp && p_.seccomp->notify)
+      seccomp_message_ = BERTH_VALUE(os::seccomp_listener_message(go.payload, spec.linux_->seccomp->listener_metadata));
     BERTH_TRY(rootfs.finish());
     if (proc.terminal) BERTH_TRY(setup_console());
     if (spec.linux_->personality_domain)
@@ -116,6 +119,9 @@ class Init {
     security.capabilities = p_.has_capabilities ? &p_.capabilities : nullptr;
     security.in_user_namespace = spec.has_namespace(spec::NamespaceType::kUser);
     security.preserve_fds = p_.options.preserve_fds;
+    security.seccomp = p_.seccomp ? &*p_.seccomp : nullptr;
+    security.seccomp_listener_conn = seccomp_conn_.get();
+    security.seccomp_listener_message = seccomp_message_;
     return exec_process(*spec.process, security, exec_path_);
   }
 
@@ -123,6 +129,8 @@ class Init {
   const InitChannels& ch_;
   BorrowedFd sync_;
   std::string exec_path_;
+  UniqueFd seccomp_conn_;
+  std::string seccomp_message_;
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cstdio>
 
 #include "berth/base/sys.h"
 #include "berth/spec/json.h"
@@ -100,7 +101,20 @@ Result<Prepared> prepare(const Globals& globals, const CreateOptions& options) {
     p.rootfs.cgroup_binds.push_back({name, p.cgroup.dirs[i]});
   }
   p.runtime_hooks = !s.hooks.prestart.empty() || !s.hooks.create_runtime.empty();
+  if (s.linux_->seccomp) {
+    p.seccomp = BERTH_VALUE(os::compile_seccomp(*s.linux_->seccomp));
+    for (const auto& w : p.seccomp->warnings) std::fprintf(stderr, "berth: warning: %s\n", w.c_str());
+  }
   return p;
+}
+
+Result<UniqueFd> connect_seccomp_listener(const spec::Spec& spec, const os::SeccompProgram* program) {
+  if (program == nullptr || !program->notify) return UniqueFd();
+  const auto& path = spec.linux_->seccomp->listener_path;
+  if (path.empty()) return make_error("linux.seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath");
+  auto conn = sys::connect_unix(path);
+  if (!conn) return std::move(conn).error().wrap("linux.seccomp.listenerPath");
+  return conn;
 }
 
 std::string hook_state_json(const std::string& id, ContainerStatus status, pid_t pid,

@@ -3,6 +3,7 @@
 // parsed config and the plans derived from it. The init is forked from the
 // creating process, so it reads this same structure from its copy of memory.
 
+#include <optional>
 #include <string>
 
 #include "berth/cgroups/cgroups.h"
@@ -10,6 +11,7 @@
 #include "berth/linux/namespaces.h"
 #include "berth/linux/process_attrs.h"
 #include "berth/linux/rootfs.h"
+#include "berth/linux/seccomp.h"
 #include "berth/spec/spec.h"
 
 namespace berth::container {
@@ -25,6 +27,7 @@ struct Prepared {
   bool has_capabilities = false;
   cgroups::Placement cgroup;
   bool runtime_hooks = false;  // prestart or createRuntime hooks present
+  std::optional<os::SeccompProgram> seccomp;  // compiled here, loaded by the init
 };
 
 // The descriptors the init needs; everything else it inherited is closed
@@ -35,6 +38,10 @@ struct InitChannels {
   int state_lock = -1;     // P's locked state dir fd: closed first thing
   int parent_end = -1;     // P's end of the socketpair: closed so P's exit reads as EOF
 };
+
+// A connection to linux.seccomp.listenerPath, made while host paths are
+// reachable, for a filter with SCMP_ACT_NOTIFY; -1 when not needed.
+Result<UniqueFd> connect_seccomp_listener(const spec::Spec& spec, const os::SeccompProgram* program);
 
 [[noreturn]] void run_init(const Prepared& prepared, const InitChannels& channels);
 

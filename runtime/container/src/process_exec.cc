@@ -54,6 +54,21 @@ Status enter_cwd(const std::string& cwd) {
   return {};
 }
 
+Status load_filter(const ExecSecurity& security) {
+  UniqueFd listener;
+  BERTH_TRY_CTX(os::load_seccomp(*security.seccomp, &listener), "linux.seccomp");
+  if (listener.valid()) {
+    if (security.seccomp_listener_conn < 0)
+      return make_error("linux.seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath");
+    int fd = listener.get();
+    BERTH_TRY_CTX(sys::send_message(BorrowedFd(security.seccomp_listener_conn),
+                                    security.seccomp_listener_message, std::span<const int>(&fd, 1)),
+                  "linux.seccomp.listenerPath");
+    ::close(security.seccomp_listener_conn);
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<std::string> find_executable(const std::string& arg0, const std::vector<std::string>& env) {
@@ -79,6 +94,8 @@ Status exec_process(const spec::Process& proc, const ExecSecurity& security,
                     const std::string& exec_path) {
   if (proc.scheduler) BERTH_TRY(os::apply_scheduler(*proc.scheduler));
   if (proc.io_priority) BERTH_TRY(os::apply_io_priority(*proc.io_priority));
+  bool early_seccomp = security.seccomp && !proc.no_new_privileges;
+  if (early_seccomp) BERTH_TRY(load_filter(security));
   if (security.capabilities) BERTH_TRY(os::drop_bounding_set(*security.capabilities));
   if (::prctl(PR_SET_KEEPCAPS, 1) != 0) return sys_error("prctl PR_SET_KEEPCAPS");
   bool setgroups_allowed = true;
@@ -107,6 +124,7 @@ Status exec_process(const spec::Process& proc, const ExecSecurity& security,
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (security.seccomp && !early_seccomp) BERTH_TRY(load_filter(security));
   ::execve(exec_path.c_str(), argv.data(), envp.data());
   return sys_error("exec", proc.args[0]);
 }

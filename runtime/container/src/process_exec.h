@@ -8,6 +8,7 @@
 
 #include "berth/base/error.h"
 #include "berth/linux/process_attrs.h"
+#include "berth/linux/seccomp.h"
 #include "berth/spec/spec.h"
 
 namespace berth::container {
@@ -16,15 +17,24 @@ struct ExecSecurity {
   const os::CapabilitySets* capabilities = nullptr;  // null: leave as is
   bool in_user_namespace = false;
   int preserve_fds = 0;
+  const os::SeccompProgram* seccomp = nullptr;  // null: no filter
+  // For SCMP_ACT_NOTIFY: a connection to linux.seccomp.listenerPath made
+  // while host paths were still reachable, and the message to send with
+  // the listener descriptor.
+  int seccomp_listener_conn = -1;
+  std::string seccomp_listener_message;
 };
 
 // args[0] looked up in the container's PATH (from env), as execvp would.
 Result<std::string> find_executable(const std::string& arg0, const std::vector<std::string>& env);
 
 // Order (each step needs what the previous one still has):
-//   scheduler, ioprio → bounding set (needs CAP_SETPCAP) → keep caps across
-//   the uid change → uid/gids → cwd as that user → capability sets →
-//   no_new_privs → close-on-exec every host fd → execve.
+//   scheduler, ioprio → [seccomp, when no_new_privs is off: loading a filter
+//   then needs CAP_SYS_ADMIN, so before any capability is dropped (runtime
+//   spec)] → bounding set (needs CAP_SETPCAP) → keep caps across the uid
+//   change → uid/gids → cwd as that user → capability sets → no_new_privs →
+//   close-on-exec every host fd → [seccomp, when no_new_privs is on: as late
+//   as possible, so the filter sees only execve] → execve.
 // Returns only on failure.
 Status exec_process(const spec::Process& proc, const ExecSecurity& security,
                     const std::string& exec_path);
