@@ -1,0 +1,50 @@
+#!/bin/bash
+# Install everything berth needs to build and test, on Debian 12, as root.
+# Idempotent: when every package is already installed it touches nothing
+# (no `apt-get update`, no network), so CI and repeated setup runs stay fast.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential cmake pkg-config libseccomp-dev libcap-dev libyajl-dev doctest-dev
+  # test rootfs and end-to-end tests
+  busybox-static python3 python3-pytest jq iproute2 procps util-linux
+  # peers and comparisons: runc/crun side by side, containerd drives our shim/runtime
+  runc crun containerd hyperfine
+  # OCI runtime-tools validation suite (built from Debian's Go sources)
+  golang-go golang-github-opencontainers-runtime-tools-dev
+)
+
+die() { echo "install-deps: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "must run as root (try: sudo $0)"
+command -v dpkg-query >/dev/null && command -v apt-get >/dev/null \
+  || die "needs a Debian system with dpkg and apt-get (Debian 12 expected)"
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  # "install ok installed" is the only state that means the package is usable.
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages already installed"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+log=$(mktemp /tmp/berth-install-deps.XXXXXX)
+trap 'rm -f "$log"' EXIT
+# apt's chatter goes to a log that is shown only when something fails.
+run_apt() {
+  if ! apt-get "$@" </dev/null >"$log" 2>&1; then
+    cat "$log" >&2
+    return 1
+  fi
+}
+run_apt update -q || die "apt-get update failed (is a Debian mirror reachable?)"
+run_apt install -y -q --no-install-recommends "${missing[@]}" \
+  || die "apt-get install failed for: ${missing[*]}"
+echo "install-deps: done"

@@ -1,0 +1,1 @@
+"""Helpers for berth's end-to-end tests (spec-tests). Importable as `lib`."""
