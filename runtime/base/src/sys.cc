@@ -95,12 +95,12 @@ Status write_file(std::string_view path, std::string_view data) {
   return write_all(fd, data, path);
 }
 
-Status write_file_atomic(std::string_view path, std::string_view data, mode_t mode) {
+Status write_file_atomic(std::string_view path, std::string_view data, mode_t mode, bool durable) {
   std::string tmp = std::string(path) + ".tmp";
   {
     auto fd = BERTH_VALUE(open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode));
     auto st = write_all(fd, data, tmp);
-    if (st.ok() && ::fsync(fd.get()) != 0) st = sys_error("fsync", tmp);
+    if (st.ok() && durable && ::fsync(fd.get()) != 0) st = sys_error("fsync", tmp);
     if (!st.ok()) {
       ::unlink(tmp.c_str());
       return st;

@@ -56,9 +56,12 @@ Status write(std::string_view dir, std::string_view file, std::string_view value
     return Error(code, "cgroup `" + path + "`: write " + quoted(value), true);
   };
   int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT && !on_cgroupfs(dir))
+  if (fd < 0) {
+    int err = errno;
+    if (err != ENOENT || on_cgroupfs(dir)) return fail(err);
     fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return fail(errno);
+    if (fd < 0) return fail(errno);
+  }
   UniqueFd owned(fd);
   ssize_t n;
   do {
@@ -71,9 +74,7 @@ Status write(std::string_view dir, std::string_view file, std::string_view value
   return {};
 }
 
-bool exists(std::string_view dir, std::string_view file) {
-  return sys::exists(path_of(dir, file));
-}
+bool exists(std::string_view dir, std::string_view file) { return sys::exists(path_of(dir, file)); }
 
 Result<std::string> read(std::string_view dir, std::string_view file) {
   std::string path = path_of(dir, file);

@@ -2,14 +2,14 @@
 // behave alike), and the cgroup-BPF program that enforces them on v2. Pure
 // data; loading the program is devices_bpf.cc.
 
+#include "berth/cgroups/devices.h"
+
 #include <linux/bpf.h>
 
 #include <map>
 #include <string>
 #include <tuple>
 #include <vector>
-
-#include "berth/cgroups/devices.h"
 
 namespace berth::cgroups {
 
@@ -60,11 +60,11 @@ struct Emulator {
       if (wider == key) continue;
       auto it = exceptions.find(wider);
       if (it != exceptions.end() && (it->second & bits) != 0)
-        return make_error("device rule \"" + rule_text(type, major, minor, access_text(bits)) +
-                          "\" would punch a hole into the wildcard rule \"" +
-                          rule_text(type, std::get<0>(wider), std::get<1>(wider),
-                                    access_text(it->second)) +
-                          "\", which the devices cgroup cannot do");
+        return make_error(
+            "device rule \"" + rule_text(type, major, minor, access_text(bits)) +
+            "\" would punch a hole into the wildcard rule \"" +
+            rule_text(type, std::get<0>(wider), std::get<1>(wider), access_text(it->second)) +
+            "\", which the devices cgroup cannot do");
     }
     auto it = exceptions.find(key);
     if (it == exceptions.end()) return {};
@@ -115,16 +115,16 @@ std::vector<DeviceRule> default_device_rules() {
     return r;
   };
   return {
-      rule('c', -1, -1, "m"),  rule('b', -1, -1, "m"),  // mknod; opening needs a rule below
-      rule('c', 1, 3, "rwm"),                           // /dev/null
-      rule('c', 1, 8, "rwm"),                           // /dev/random
-      rule('c', 1, 7, "rwm"),                           // /dev/full
-      rule('c', 5, 0, "rwm"),                           // /dev/tty
-      rule('c', 1, 5, "rwm"),                           // /dev/zero
-      rule('c', 1, 9, "rwm"),                           // /dev/urandom
-      rule('c', 136, -1, "rwm"),                        // /dev/pts/*
-      rule('c', 5, 2, "rwm"),                           // /dev/ptmx
-      rule('c', 10, 200, "rwm"),                        // /dev/net/tun
+      rule('c', -1, -1, "m"),    rule('b', -1, -1, "m"),  // mknod; opening needs a rule below
+      rule('c', 1, 3, "rwm"),                             // /dev/null
+      rule('c', 1, 8, "rwm"),                             // /dev/random
+      rule('c', 1, 7, "rwm"),                             // /dev/full
+      rule('c', 5, 0, "rwm"),                             // /dev/tty
+      rule('c', 1, 5, "rwm"),                             // /dev/zero
+      rule('c', 1, 9, "rwm"),                             // /dev/urandom
+      rule('c', 136, -1, "rwm"),                          // /dev/pts/*
+      rule('c', 5, 2, "rwm"),                             // /dev/ptmx
+      rule('c', 10, 200, "rwm"),                          // /dev/net/tun
   };
 }
 

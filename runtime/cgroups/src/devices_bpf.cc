@@ -32,9 +32,7 @@ long bpf(int cmd, union bpf_attr& attr) {
   return r;
 }
 
-Error bpf_error(std::string_view what, const std::string& dir) {
-  return sys_error(what, dir);
-}
+Error bpf_error(std::string_view what, const std::string& dir) { return sys_error(what, dir); }
 
 // bpf(2) reads fd 0 in some attributes as "no fd": keep our fds above it
 // (fd 0 is free when the runtime was started with stdin closed).

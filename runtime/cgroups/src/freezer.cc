@@ -62,8 +62,9 @@ Status freeze_v1(const std::string& dir, bool frozen, int64_t deadline) {
                         "\" after writing " + want);
     if (fs::now_ms() >= deadline) {
       (void)fs::write(dir, "freezer.state", "THAWED");
-      return make_error("cgroup `" + dir + "`: did not freeze in time (a process stuck in an "
-                                           "uninterruptible wait?); thawed it again",
+      return make_error("cgroup `" + dir +
+                            "`: did not freeze in time (a process stuck in an "
+                            "uninterruptible wait?); thawed it again",
                         ETIMEDOUT);
     }
     if (attempt % 50 == 0) {
@@ -144,7 +145,9 @@ Status kill_all(const Placement& placement, int sig) {
   bool was_frozen = false;
   bool froze = false;
   if (freezer) {
-    was_frozen = BERTH_VALUE(frozen(placement));
+    // Errors here must not stop the signals: `delete --force` relies on them.
+    auto state = frozen(placement);
+    was_frozen = state.ok() && *state;
     if (!was_frozen) froze = freeze(placement, true).ok();
   }
   auto list = pids(placement);
@@ -154,9 +157,8 @@ Status kill_all(const Placement& placement, int sig) {
   } else {
     for (pid_t pid : *list) {
       if (::kill(pid, sig) != 0 && errno != ESRCH && result.ok())
-        result = Error(errno, "kill pid " + std::to_string(pid) + " with signal " +
-                                  std::to_string(sig),
-                       true);
+        result = Error(
+            errno, "kill pid " + std::to_string(pid) + " with signal " + std::to_string(sig), true);
     }
   }
   // Thaw so the signals are acted on. A paused container stays paused for

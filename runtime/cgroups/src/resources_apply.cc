@@ -59,8 +59,8 @@ const Controller kControllers[] = {
 std::optional<size_t> v1_hierarchy(const Layout& layout, std::string_view controller) {
   for (size_t i = 0; i < layout.hierarchies.size(); ++i) {
     const auto& h = layout.hierarchies[i];
-    if (!h.unified && std::find(h.controllers.begin(), h.controllers.end(), controller) !=
-                          h.controllers.end())
+    if (!h.unified &&
+        std::find(h.controllers.begin(), h.controllers.end(), controller) != h.controllers.end())
       return i;
   }
   return std::nullopt;
@@ -113,8 +113,9 @@ Status enable_controllers(const std::string& mount, const std::string& dir,
       if (st.ok() || st.error().code() != EBUSY) return st;
       // cgroup2's "no internal processes" rule.
       return Error(EBUSY,
-                   st.error().message() + " (a cgroup that holds processes cannot enable "
-                                          "controllers for its children)",
+                   st.error().message() +
+                       " (a cgroup that holds processes cannot enable "
+                       "controllers for its children)",
                    true);
     };
     for (const auto& n : required) {
@@ -175,8 +176,7 @@ Status apply_resources(const Layout& layout, const Placement& placement,
       return make_error(r.field + ".unified: this host mounts no cgroup2 hierarchy", ENOTSUP);
     for (const auto& [key, value] : r.unified) {
       std::string controller = key.substr(0, key.find('.'));
-      if (controller != "cgroup")
-        required.push_back({controller, "unified[\"" + key + "\"]"});
+      if (controller != "cgroup") required.push_back({controller, "unified[\"" + key + "\"]"});
     }
   }
 
@@ -184,11 +184,11 @@ Status apply_resources(const Layout& layout, const Placement& placement,
     // So that stats() finds memory.current, cpu.stat's throttling, io.stat
     // and pids.current on a pure cgroup2 host even without limits.
     std::vector<std::string> optional;
-    for (auto [v1_name, v2_name] : {std::pair{"memory", "memory"}, {"pids", "pids"},
-                                    {"cpu", "cpu"}, {"blkio", "io"}})
+    for (auto [v1_name, v2_name] :
+         {std::pair{"memory", "memory"}, {"pids", "pids"}, {"cpu", "cpu"}, {"blkio", "io"}})
       if (!v1_hierarchy(layout, v1_name)) optional.push_back(v2_name);
-    BERTH_TRY(enable_controllers(layout.hierarchies[*v2].mount_point, placement.dirs[*v2],
-                                 required, optional, r.field));
+    BERTH_TRY(enable_controllers(layout.hierarchies[*v2].mount_point, placement.dirs[*v2], required,
+                                 optional, r.field));
   }
 
   for (const auto& step : steps) {

@@ -59,8 +59,7 @@ class Reader {
         return error(key, v->number_text() + " is negative");
       return error(key, v->number_text() + " is not an unsigned 64-bit integer");
     }
-    if (*n > max)
-      return error(key, v->number_text() + " is larger than " + std::to_string(max));
+    if (*n > max) return error(key, v->number_text() + " is larger than " + std::to_string(max));
     return std::optional<uint64_t>(*n);
   }
 
@@ -165,9 +164,9 @@ Status check_subset(const Reader& r, std::string_view key, const std::string& li
   for (uint32_t id : want)
     if (!std::binary_search(online.begin(), online.end(), id))
       return r.error(key, "\"" + list + "\" includes " + std::to_string(id) +
-                              ", which is not online on this host (" +
-                              std::string(online_file) + ": " +
-                              std::string(online_text.substr(0, online_text.find('\n'))) + ")");
+                              ", which is not online on this host (" + std::string(online_file) +
+                              ": " + std::string(online_text.substr(0, online_text.find('\n'))) +
+                              ")");
   return {};
 }
 
@@ -177,8 +176,11 @@ Status parse_memory(const Reader& r, MemoryResources& m) {
   m.swap = BERTH_VALUE(r.i64("swap"));
   m.kernel = BERTH_VALUE(r.i64("kernel"));
   m.kernel_tcp = BERTH_VALUE(r.i64("kernelTCP"));
-  for (auto [key, value] : {std::pair{"limit", &m.limit}, {"reservation", &m.reservation},
-                            {"swap", &m.swap}, {"kernel", &m.kernel}, {"kernelTCP", &m.kernel_tcp}})
+  for (auto [key, value] : {std::pair{"limit", &m.limit},
+                            {"reservation", &m.reservation},
+                            {"swap", &m.swap},
+                            {"kernel", &m.kernel},
+                            {"kernelTCP", &m.kernel_tcp}})
     BERTH_TRY(check_bytes(r, key, *value));
   m.swappiness = BERTH_VALUE(r.u64("swappiness"));
   if (m.swappiness && *m.swappiness > 100)
@@ -233,11 +235,11 @@ Status parse_cpu(const Reader& r, CpuResources& c, const HostTopology* host) {
       host = &read;
     }
     if (!c.cpus.empty())
-      BERTH_TRY(check_subset(r, "cpus", c.cpus, host->online_cpus,
-                             "/sys/devices/system/cpu/online"));
+      BERTH_TRY(
+          check_subset(r, "cpus", c.cpus, host->online_cpus, "/sys/devices/system/cpu/online"));
     if (!c.mems.empty())
-      BERTH_TRY(check_subset(r, "mems", c.mems, host->online_nodes,
-                             "/sys/devices/system/node/online"));
+      BERTH_TRY(
+          check_subset(r, "mems", c.mems, host->online_nodes, "/sys/devices/system/node/online"));
   }
   return {};
 }
@@ -271,8 +273,7 @@ Status parse_block_io(const Reader& r, BlockIoResources& b) {
       BERTH_TRY(device_numbers(d, w.major, w.minor));
       w.weight = BERTH_VALUE(blkio_weight(d, "weight"));
       w.leaf_weight = BERTH_VALUE(blkio_weight(d, "leafWeight"));
-      if (!w.weight && !w.leaf_weight)
-        return make_error(path + ": needs weight or leafWeight");
+      if (!w.weight && !w.leaf_weight) return make_error(path + ": needs weight or leafWeight");
       b.weight_device.push_back(w);
     }
   }
@@ -378,9 +379,8 @@ Status check_unified_key(const std::string& path, std::string_view key) {
               (i > dot && ((c >= 'A' && c <= 'Z') || c == '-'));
     if (!ok || (i < dot && c == '.')) return bad("not a cgroup file name like \"memory.high\"");
   }
-  for (std::string_view reserved :
-       {"cgroup.procs", "cgroup.threads", "cgroup.kill", "cgroup.subtree_control",
-        "cgroup.type", "cgroup.freeze"})
+  for (std::string_view reserved : {"cgroup.procs", "cgroup.threads", "cgroup.kill",
+                                    "cgroup.subtree_control", "cgroup.type", "cgroup.freeze"})
     if (key == reserved) return bad("managed by the runtime, not settable");
   return {};
 }
@@ -438,10 +438,7 @@ Result<Resources> parse(std::string_view raw_json, std::string_view field,
                         const HostTopology* host) {
   Resources out;
   out.field = std::string(field);
-  std::string_view trimmed = raw_json;
-  while (!trimmed.empty() && (trimmed.front() == ' ' || trimmed.front() == '\n'))
-    trimmed.remove_prefix(1);
-  if (trimmed.empty()) return out;
+  if (raw_json.find_first_not_of(" \t\r\n") == std::string_view::npos) return out;
   auto doc = BERTH_VALUE(json::parse(raw_json, field));
   if (doc.is_null()) return out;
   if (!doc.is_object())

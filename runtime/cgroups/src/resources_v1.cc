@@ -164,8 +164,10 @@ Status set_blkio_v1(const std::string& dir, const Resources& r) {
   bool wants_weight = (b.weight && *b.weight != 0);
   for (const auto& wd : b.weight_device) wants_weight |= wd.weight.has_value();
   if (wants_weight && weight_file.empty())
-    return make_error(r.field + ".blockIO.weight: the blkio controller here has no weight "
-                                "files (blkio.weight, blkio.bfq.weight) in `" + dir + "`",
+    return make_error(r.field +
+                          ".blockIO.weight: the blkio controller here has no weight "
+                          "files (blkio.weight, blkio.bfq.weight) in `" +
+                          dir + "`",
                       ENOTSUP);
   if (b.weight && *b.weight != 0) BERTH_TRY(fs::write(dir, weight_file, std::to_string(*b.weight)));
   if (b.leaf_weight && *b.leaf_weight != 0)
@@ -175,8 +177,8 @@ Status set_blkio_v1(const std::string& dir, const Resources& r) {
     if (wd.weight)
       BERTH_TRY(fs::write(dir, weight_device_file, key + " " + std::to_string(*wd.weight)));
     if (wd.leaf_weight)
-      BERTH_TRY(fs::write(dir, "blkio.leaf_weight_device",
-                          key + " " + std::to_string(*wd.leaf_weight)));
+      BERTH_TRY(
+          fs::write(dir, "blkio.leaf_weight_device", key + " " + std::to_string(*wd.leaf_weight)));
   }
   for (auto [file, list] : {std::pair{"blkio.throttle.read_bps_device", &b.read_bps},
                             {"blkio.throttle.write_bps_device", &b.write_bps},

@@ -19,9 +19,9 @@ std::string device_key(int64_t major, int64_t minor) {
 }
 
 Error unsupported(const Resources& r, std::string_view key, std::string_view why) {
-  return make_error(r.field + "." + std::string(key) + ": not supported on cgroup v2 (" +
-                        std::string(why) + ")",
-                    ENOTSUP);
+  return make_error(
+      r.field + "." + std::string(key) + ": not supported on cgroup v2 (" + std::string(why) + ")",
+      ENOTSUP);
 }
 
 }  // namespace
@@ -45,8 +45,7 @@ Status set_memory_v2(const std::string& dir, const Resources& r) {
   const MemoryResources& m = r.memory;
   int64_t limit = m.limit.value_or(0);
   int64_t swap = m.swap.value_or(0);
-  if (m.swappiness)
-    return unsupported(r, "memory.swappiness", "no per-cgroup swappiness");
+  if (m.swappiness) return unsupported(r, "memory.swappiness", "no per-cgroup swappiness");
   if (m.disable_oom_killer && *m.disable_oom_killer)
     return unsupported(r, "memory.disableOOMKiller", "the OOM killer cannot be turned off");
   if (m.kernel_tcp && *m.kernel_tcp > 0)
@@ -60,8 +59,8 @@ Status set_memory_v2(const std::string& dir, const Resources& r) {
     auto usage = BERTH_VALUE(fs::read_u64_optional(dir, "memory.current"));
     if (usage && *usage >= static_cast<uint64_t>(limit))
       return make_error(r.field + ".memory.limit: " + std::to_string(limit) +
-                            " is not above the current usage " + std::to_string(*usage) +
-                            " of `" + dir + "` (checkBeforeUpdate)",
+                            " is not above the current usage " + std::to_string(*usage) + " of `" +
+                            dir + "` (checkBeforeUpdate)",
                         EBUSY);
   }
 
@@ -153,8 +152,10 @@ Status set_io_v2(const std::string& dir, const Resources& r) {
                           key + " " + std::to_string(io_weight_from_blkio(*wd.weight))));
   }
   // A rate of 0 removes the limit on v1; "max" says the same on v2.
-  for (auto [op, list] : {std::pair{"rbps", &b.read_bps}, {"wbps", &b.write_bps},
-                          {"riops", &b.read_iops}, {"wiops", &b.write_iops}})
+  for (auto [op, list] : {std::pair{"rbps", &b.read_bps},
+                          {"wbps", &b.write_bps},
+                          {"riops", &b.read_iops},
+                          {"wiops", &b.write_iops}})
     for (const auto& t : *list)
       BERTH_TRY(fs::write(dir, "io.max",
                           device_key(t.major, t.minor) + " " + op + "=" +

@@ -7,6 +7,8 @@
 // without swap accounting, a cgroup already removed. A file that exists but
 // does not parse is an error naming it.
 
+#include "berth/cgroups/stats.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,7 +18,6 @@
 #include <vector>
 
 #include "berth/base/sys.h"
-#include "berth/cgroups/stats.h"
 #include "cgroupfs.h"
 
 namespace berth::cgroups {
@@ -252,8 +253,10 @@ Result<std::vector<uint16_t>> id_list(const std::string& dir, std::string_view f
 Result<std::vector<std::string>> hugetlb_sizes(const std::string& dir, std::string_view suffix) {
   std::vector<std::string> sizes;
   auto names = sys::list_dir(dir);
-  if (!names) return names.error().code() == ENOENT ? sizes : Result<std::vector<std::string>>(
-                                                                  std::move(names).error());
+  if (!names)
+    return names.error().code() == ENOENT
+               ? sizes
+               : Result<std::vector<std::string>>(std::move(names).error());
   std::string tail = "." + std::string(suffix);
   for (const auto& name : *names) {
     if (name.rfind("hugetlb.", 0) != 0 || name.size() <= 8 + tail.size()) continue;

@@ -87,9 +87,9 @@ void cpuset(json::Writer& w, const CpusetStats& c) {
   list(w, "cpus", c.cpus);
   w.key("cpu_exclusive").uinteger(0);
   list(w, "mems", c.mems);
-  for (const char* key : {"mem_hardwall", "mem_exclusive", "memory_migrate", "memory_spread_page",
-                          "memory_spread_slab", "memory_pressure", "sched_load_balance",
-                          "sched_relax_domain_level"})
+  for (const char* key :
+       {"mem_hardwall", "mem_exclusive", "memory_migrate", "memory_spread_page",
+        "memory_spread_slab", "memory_pressure", "sched_load_balance", "sched_relax_domain_level"})
     w.key(key).uinteger(0);
   w.end_object();
 }

@@ -16,6 +16,13 @@
 
 namespace cgtest {
 
+// The error text of a Result, "" when it succeeded: doctest evaluates
+// *_MESSAGE arguments even for passing checks when run with -s.
+template <class R>
+std::string why(const R& r) {
+  return r.ok() ? std::string() : r.error().to_string();
+}
+
 struct TempDir {
   std::string path;
   TempDir() {

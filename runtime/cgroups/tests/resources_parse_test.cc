@@ -182,7 +182,8 @@ TEST_CASE("parse_resources: block IO, hugepages, network, rdma") {
   CHECK(parse_error(R"({"blockIO": {"throttleReadBpsDevice": [{"major": 8, "rate": 1}]}})") ==
         "linux.resources.blockIO.throttleReadBpsDevice[0].minor: is required");
   CHECK(parse_error(R"({"blockIO": {"throttleReadBpsDevice": [{"major": -1, "minor": 0,
-        "rate": 1}]}})") == "linux.resources.blockIO.throttleReadBpsDevice[0].major: -1 is out of range");
+        "rate": 1}]}})") ==
+        "linux.resources.blockIO.throttleReadBpsDevice[0].major: -1 is out of range");
   CHECK(parse_error(R"({"hugepageLimits": [{"pageSize": "2M", "limit": 1}]})") ==
         "linux.resources.hugepageLimits[0].pageSize: \"2M\" is not a size like 2MB or 1GB");
   CHECK(parse_error(R"({"hugepageLimits": [{"pageSize": "2MB"}]})") ==
@@ -201,8 +202,8 @@ TEST_CASE("parse_resources: unified keys name a file of the container's own cgro
   Resources r = parse_ok(R"({"unified": {"memory.high": "1G", "cgroup.max.depth": "2",
                                           "io.bfq.weight": "default 100"}})");
   CHECK(r.unified.size() == 3);
-  for (const char* key : {"../memory.max", "memory/max", "memory..max", ".max", "memory.",
-                          "nodot", "Memory.max", "memory max"}) {
+  for (const char* key : {"../memory.max", "memory/max", "memory..max", ".max", "memory.", "nodot",
+                          "Memory.max", "memory max"}) {
     auto e = parse_error(std::string(R"({"unified": {")") + key + R"(": "1"}})");
     CHECK_MESSAGE(e.find("linux.resources.unified[\"") == 0, e);
   }

@@ -1,6 +1,5 @@
 // create: the parent side (P in sync_protocol.h).
 #include <fcntl.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -20,9 +19,24 @@ namespace berth::container {
 
 namespace {
 
+// The name of our euid from /etc/passwd, read directly: NSS (getpwuid)
+// would load modules and keep berth from linking statically.
 std::string owner_name() {
-  struct passwd* pw = ::getpwuid(::geteuid());
-  return pw ? pw->pw_name : std::to_string(::geteuid());
+  std::string uid = std::to_string(::geteuid());
+  auto passwd = sys::read_file("/etc/passwd", 4 << 20);
+  if (passwd) {
+    size_t i = 0;
+    while (i < passwd->size()) {
+      size_t end = passwd->find('\n', i);
+      if (end == std::string::npos) end = passwd->size();
+      std::string_view line(passwd->data() + i, end - i);
+      i = end + 1;
+      size_t c1 = line.find(':'), c2 = line.find(':', c1 + 1), c3 = line.find(':', c2 + 1);
+      if (c3 == std::string_view::npos) continue;
+      if (line.substr(c2 + 1, c3 - c2 - 1) == uid) return std::string(line.substr(0, c1));
+    }
+  }
+  return uid;
 }
 
 // The intermediate process H: joins namespaces and the time namespace,

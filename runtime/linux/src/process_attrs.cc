@@ -262,8 +262,12 @@ Status apply_capabilities(const CapabilitySets& sets) {
   if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) {
     if (errno != EINVAL || sets.ambient != 0) return sys_error("prctl PR_CAP_AMBIENT_CLEAR_ALL");
   }
+  // The kernel only allows ambient capabilities that are also permitted and
+  // inheritable; runc and crun skip the others (`runc spec`'s own default
+  // asks for ambient CAP_KILL with an empty inheritable set), and so do we.
+  const uint64_t raisable = sets.ambient & sets.permitted & sets.inheritable;
   for (int cap = 0; cap <= kMaxCap; ++cap) {
-    if (!(sets.ambient & bit(cap))) continue;
+    if (!(raisable & bit(cap))) continue;
     if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0) {
       int err = errno;
       if (err == EPERM)

@@ -29,8 +29,8 @@ struct MemoryEntry {
 struct MemoryStats {
   uint64_t cache = 0;
   MemoryEntry usage;
-  MemoryEntry swap;  // memory+swap, as v1 reports it (v2 values are summed up)
-  MemoryEntry kernel, kernel_tcp;  // v1 only
+  MemoryEntry swap;                     // memory+swap, as v1 reports it (v2 values are summed up)
+  MemoryEntry kernel, kernel_tcp;       // v1 only
   std::map<std::string, uint64_t> raw;  // memory.stat
 };
 
