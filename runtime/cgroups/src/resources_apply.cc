@@ -111,12 +111,11 @@ Status enable_controllers(const std::string& mount, const std::string& dir,
     auto enable = [&](const std::string& controller) -> Status {
       auto st = fs::write(level, "cgroup.subtree_control", "+" + controller);
       if (st.ok() || st.error().code() != EBUSY) return st;
-      // cgroup2's "no internal processes" rule.
-      return Error(EBUSY,
-                   st.error().message() +
-                       " (a cgroup that holds processes cannot enable "
-                       "controllers for its children)",
-                   true);
+      // cgroup2's "no internal processes" rule; the hint goes after the
+      // errno text, so this error is built whole rather than from_syscall.
+      return Error(EBUSY, st.error().to_string() +
+                              " (a cgroup that holds processes cannot enable controllers "
+                              "for its children)");
     };
     for (const auto& n : required) {
       if (!has_word(available, n.controller))

@@ -293,7 +293,7 @@ TEST_CASE("create, join, pids and remove on a fake cgroupfs") {
   auto placement = berth::cgroups::plan_placement(layout, "a/b", "c1");
   REQUIRE(placement.ok());
   auto created = berth::cgroups::create(*placement);
-  REQUIRE_MESSAGE(created.ok(), created.error().to_string());
+  REQUIRE_MESSAGE(created.ok(), (created.ok() ? std::string() : created.error().to_string()));
   CHECK(placement->created == std::vector<bool>{true, true});
   CHECK(placement->made_dirs == std::vector<std::string>{memory + "/own/a", memory + "/own/a/b",
                                                          cpuset + "/mid/a", cpuset + "/mid/a/b"});
@@ -318,7 +318,7 @@ TEST_CASE("create, join, pids and remove on a fake cgroupfs") {
   kernel_forget_files(memory + "/own/a");
   kernel_forget_files(cpuset + "/mid/a");
   auto removed = berth::cgroups::remove(*placement);
-  REQUIRE_MESSAGE(removed.ok(), removed.error().to_string());
+  REQUIRE_MESSAGE(removed.ok(), (removed.ok() ? std::string() : removed.error().to_string()));
   CHECK_FALSE(berth::sys::exists(memory + "/own/a"));
   CHECK_FALSE(berth::sys::exists(cpuset + "/mid/a"));
   CHECK(is_dir(memory + "/own"));

@@ -343,6 +343,129 @@ int cmd_exec(const Globals& g, const Argv& argv, size_t i) {
   return code ? *code : fail(code.error());
 }
 
+int cmd_pause_resume(const Globals& g, const Argv& argv, size_t i, bool pause) {
+  const char* name = pause ? "pause" : "resume";
+  auto a = Args::parse(argv, i, {}, name);
+  if (!a) return fail(a.error());
+  auto id = one_id(*a, name);
+  if (!id) return fail(id.error());
+  auto st = pause ? container::pause(g, *id) : container::resume(g, *id);
+  return st ? 0 : fail(st.error());
+}
+
+// runc's individual update flags, as a linux.resources object.
+Result<std::string> update_flags_json(const Args& a) {
+  auto number = [&](std::string_view flag) -> Result<std::optional<std::string>> {
+    if (!a.has(flag)) return std::optional<std::string>();
+    std::string v = a.get(flag);
+    size_t i = (!v.empty() && v[0] == '-') ? 1 : 0;
+    if (i == v.size()) return make_error("update: --" + std::string(flag) + ": not a number: `" + v + "`", 0);
+    for (; i < v.size(); ++i)
+      if (v[i] < '0' || v[i] > '9')
+        return make_error("update: --" + std::string(flag) + ": not a number: `" + v + "`", 0);
+    return std::optional<std::string>(v);
+  };
+  json::Writer w;
+  w.begin_object();
+  auto section = [&](const char* key, std::initializer_list<std::pair<const char*, const char*>> fields)
+      -> Status {
+    bool any = false;
+    for (const auto& [flag, name] : fields) {
+      auto v = BERTH_VALUE(number(flag));
+      if (!v) continue;
+      if (!any) w.key(key).begin_object();
+      any = true;
+      w.key(name).value(*json::parse(*v, "flag"));
+    }
+    if (any) w.end_object();
+    return {};
+  };
+  BERTH_TRY(section("memory", {{"memory", "limit"}, {"memory-swap", "swap"},
+                               {"memory-reservation", "reservation"}, {"kernel-memory", "kernel"},
+                               {"kernel-memory-tcp", "kernelTCP"}}));
+  BERTH_TRY(section("pids", {{"pids-limit", "limit"}}));
+  BERTH_TRY(section("blockIO", {{"blkio-weight", "weight"}}));
+  bool cpu = false;
+  for (const char* f : {"cpu-shares", "cpu-period", "cpu-quota", "cpu-rt-period", "cpu-rt-runtime",
+                        "cpuset-cpus", "cpuset-mems", "cpu-idle", "cpu-burst"})
+    cpu = cpu || a.has(f);
+  if (cpu) {
+    w.key("cpu").begin_object();
+    for (const auto& [flag, name] :
+         {std::pair{"cpu-shares", "shares"}, {"cpu-period", "period"}, {"cpu-quota", "quota"},
+          {"cpu-rt-period", "realtimePeriod"}, {"cpu-rt-runtime", "realtimeRuntime"},
+          {"cpu-idle", "idle"}, {"cpu-burst", "burst"}}) {
+      auto v = BERTH_VALUE(number(flag));
+      if (v) w.key(name).value(*json::parse(*v, "flag"));
+    }
+    if (a.has("cpuset-cpus")) w.key("cpus").string(a.get("cpuset-cpus"));
+    if (a.has("cpuset-mems")) w.key("mems").string(a.get("cpuset-mems"));
+    w.end_object();
+  }
+  w.end_object();
+  return w.str();
+}
+
+int cmd_update(const Globals& g, const Argv& argv, size_t i) {
+  std::vector<FlagSpec> flags = {{"resources", "r", true}};
+  for (const char* f : {"memory", "memory-swap", "memory-reservation", "kernel-memory",
+                        "kernel-memory-tcp", "pids-limit", "blkio-weight", "cpu-shares",
+                        "cpu-period", "cpu-quota", "cpu-rt-period", "cpu-rt-runtime",
+                        "cpuset-cpus", "cpuset-mems", "cpu-idle", "cpu-burst", "l3-cache-schema",
+                        "mem-bw-schema"})
+    flags.push_back({f, "", true});
+  auto a = Args::parse(argv, i, flags, "update");
+  if (!a) return fail(a.error());
+  auto id = one_id(*a, "update");
+  if (!id) return fail(id.error());
+  if (a->has("l3-cache-schema") || a->has("mem-bw-schema"))
+    return fail("update: Intel RDT is not supported");
+  std::string text;
+  std::string field = "--resources";
+  if (a->has("resources")) {
+    std::string path = a->get("resources");
+    auto content = path == "-" ? sys::read_all(BorrowedFd(0), 16 << 20, "stdin")
+                               : sys::read_file(path, 16 << 20);
+    if (!content) return fail(content.error().wrap("update: --resources"));
+    text = *content;
+    field = "--resources " + (path == "-" ? std::string("(stdin)") : path);
+  } else {
+    auto built = update_flags_json(*a);
+    if (!built) return fail(built.error());
+    text = *built;
+    field = "update flags";
+  }
+  auto st = container::update(g, *id, text, field);
+  return st ? 0 : fail(st.error());
+}
+
+void print_line(const std::string& line) {
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+int cmd_events(const Globals& g, const Argv& argv, size_t i) {
+  auto a = Args::parse(argv, i, {{"stats", "", false}, {"interval", "", true}}, "events");
+  if (!a) return fail(a.error());
+  auto id = one_id(*a, "events");
+  if (!id) return fail(id.error());
+  if (a->has("stats")) {
+    auto line = container::stats_event(g, *id);
+    if (!line) return fail(line.error());
+    print_line(*line);
+    return 0;
+  }
+  // --interval takes Go durations as runc does: "5s", "500ms", "1m".
+  std::string text = a->get("interval", "5s");
+  char* end = nullptr;
+  double value = std::strtod(text.c_str(), &end);
+  std::string unit = end ? end : "";
+  double ms = unit == "ms" ? value : unit == "s" ? value * 1000 : unit == "m" ? value * 60000 : -1;
+  if (text.empty() || value <= 0 || ms < 1) return fail("events: --interval: not a duration: `" + text + "`");
+  auto st = container::events(g, *id, static_cast<int>(ms), print_line);
+  return st ? 0 : fail(st.error());
+}
+
 }  // namespace
 
 int dispatch(const Globals& g, const Argv& argv, size_t i) {
@@ -356,6 +479,10 @@ int dispatch(const Globals& g, const Argv& argv, size_t i) {
   if (command == "delete") return cmd_delete(g, argv, i);
   if (command == "list") return cmd_list(g, argv, i);
   if (command == "exec") return cmd_exec(g, argv, i);
+  if (command == "pause") return cmd_pause_resume(g, argv, i, true);
+  if (command == "resume") return cmd_pause_resume(g, argv, i, false);
+  if (command == "update") return cmd_update(g, argv, i);
+  if (command == "events") return cmd_events(g, argv, i);
   if (command == "ps") return cmd_ps(g, argv, i);
   if (command == "spec") return cmd_spec(g, argv, i);
   if (command == "features") return cmd_features(g, argv, i);

@@ -26,6 +26,11 @@ commands:
   delete     delete a stopped container (--force: any)
   list       list containers
   ps         list the processes of a container
+  exec       run a new process in a running container
+  pause      freeze every process of a container
+  resume     thaw a paused container
+  update     change a running container's resources
+  events     print stats and OOM events (--stats: one stats sample)
   spec       write a default config.json
   features   print the runtime's features as JSON
 

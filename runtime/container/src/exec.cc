@@ -225,6 +225,7 @@ Result<int> exec(const Globals& globals, const ExecOptions& options) {
   }
   channel.second.reset();
   err_write.reset();
+  seccomp_conn.reset();  // the process sends on its own copy; the agent must see EOF after it
   ScopeGuard kill_child([&] {
     ::kill(child, SIGKILL);
     (void)sys::wait_pid(child);

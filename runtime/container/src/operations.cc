@@ -9,6 +9,7 @@
 
 #include "berth/base/sys.h"
 #include "berth/cgroups/cgroups.h"
+#include "berth/cgroups/resources.h"
 #include "berth/linux/hooks.h"
 #include "create_internal.h"
 #include "prepared.h"
@@ -39,15 +40,7 @@ Status signal_init(const StoredState& s, int sig) {
   return sys::pidfd_send_signal(*pidfd, sig);
 }
 
-Status signal_all(const StoredState& s, int sig) {
-  auto list = cgroups::pids(placement_of(s));
-  if (!list) return std::move(list).error();
-  for (pid_t pid : *list) {
-    if (::kill(pid, sig) != 0 && errno != ESRCH)
-      return sys_error("kill", "pid " + std::to_string(pid));
-  }
-  return {};
-}
+Status signal_all(const StoredState& s, int sig) { return cgroups::kill_all(placement_of(s), sig); }
 
 // Waits until the init is gone, polling its pidfd (readable on exit).
 Status wait_gone(const StoredState& s, std::chrono::milliseconds timeout) {

@@ -12,6 +12,7 @@
 
 #include "berth/base/sys.h"
 #include "berth/spec/json.h"
+#include "berth/cgroups/devices.h"
 #include "prepared.h"
 
 namespace berth::container {
@@ -93,7 +94,15 @@ Result<Prepared> prepare(const Globals& globals, const CreateOptions& options) {
     return make_error(config_path + ": linux.uidMappings: a new user namespace needs uid and gid mappings");
 
   auto layout = BERTH_VALUE(cgroups::detect_layout());
+  p.resources = BERTH_VALUE(cgroups::parse_resources(s.linux_->resources.raw_json,
+                                                     config_path + ": linux.resources"));
+  // The device list the cgroup gets, as runc builds it: the config's rules,
+  // then the runtime's default allow list. linux.devices entries get no
+  // automatic access: a node may exist and still be denied.
+  if (!p.resources.devices.empty())
+    for (auto& rule : cgroups::default_device_rules()) p.resources.devices.push_back(rule);
   p.cgroup = BERTH_VALUE(cgroups::plan_placement(layout, s.linux_->cgroups_path, options.id));
+  p.cgroup_layout = layout;
   p.rootfs.pure_cgroup2 = layout.pure_v2();
   for (size_t i = 0; i < layout.hierarchies.size() && i < p.cgroup.dirs.size(); ++i) {
     const auto& h = layout.hierarchies[i];

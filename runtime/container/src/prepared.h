@@ -7,6 +7,7 @@
 #include <string>
 
 #include "berth/cgroups/cgroups.h"
+#include "berth/cgroups/resources.h"
 #include "berth/container/container.h"
 #include "berth/linux/namespaces.h"
 #include "berth/linux/process_attrs.h"
@@ -25,7 +26,9 @@ struct Prepared {
   os::NamespacePlan namespaces;
   os::CapabilitySets capabilities;
   bool has_capabilities = false;
+  cgroups::Layout cgroup_layout;
   cgroups::Placement cgroup;
+  cgroups::Resources resources;  // parsed and checked here, applied by create
   bool runtime_hooks = false;  // prestart or createRuntime hooks present
   std::optional<os::SeccompProgram> seccomp;  // compiled here, loaded by the init
 };

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "berth/base/sys.h"
+#include "berth/cgroups/resources.h"
 #include "berth/spec/json.h"
 
 namespace berth::container {
@@ -158,6 +159,9 @@ bool init_alive(const StoredState& state) {
 ContainerStatus current_status(const StoredState& state, const StateDir& dir) {
   if (!init_alive(state)) return ContainerStatus::kStopped;
   if (dir.has_exec_socket()) return ContainerStatus::kCreated;
+  cgroups::Placement placement;
+  placement.dirs = state.cgroup_dirs;
+  if (auto frozen = cgroups::frozen(placement); frozen && *frozen) return ContainerStatus::kPaused;
   return ContainerStatus::kRunning;
 }
 

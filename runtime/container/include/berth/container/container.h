@@ -81,6 +81,22 @@ struct ExecOptions {
 // the same security as the init. Returns the exit code unless detached.
 Result<int> exec(const Globals& globals, const ExecOptions& options);
 
+// Freezes / thaws every process of the container (cgroup freezer).
+Status pause(const Globals& globals, std::string_view id);
+Status resume(const Globals& globals, std::string_view id);
+// Applies a linux.resources object to a live container; `field` names its
+// source in errors ("--resources").
+Status update(const Globals& globals, std::string_view id, std::string_view resources_json,
+              std::string_view field);
+// One stats event in runc's `events --stats` format:
+// {"type":"stats","id":"…","data":{cpu, memory, pids, blkio, hugetlb}}.
+Result<std::string> stats_event(const Globals& globals, std::string_view id);
+// runc's `events`: a stats event every interval and an "oom" event each time
+// the kernel OOM-kills in the container, until the container stops. `emit`
+// gets each JSON line.
+Status events(const Globals& globals, std::string_view id, int interval_ms,
+              void (*emit)(const std::string& line));
+
 // Validates a container id: [A-Za-z0-9_+.-]{1,1024}, not "." or "..".
 Status validate_id(std::string_view id);
 
