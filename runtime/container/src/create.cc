@@ -100,6 +100,7 @@ Result<CreatedContainer> create_container(const Globals& globals, const CreateOp
 
   InitGuard init;
   pid_t init_pid = 0;
+  UniqueFd console_master;
   if (p.namespaces.needs_intermediate()) {
     pid_t h = BERTH_VALUE(sys::clone_process(0));
     if (h == 0) run_intermediate(p, ch);
@@ -138,8 +139,12 @@ Result<CreatedContainer> create_container(const Globals& globals, const CreateOp
       BERTH_TRY(sync::send(channel.first, sync::Type::kHooksDone));
     } else if (msg->type == sync::Type::kConsole) {
       if (msg->fds.empty()) return make_error("create: console message without a descriptor", EPROTO);
-      BERTH_TRY_CTX(os::send_console(options.console_socket, msg->fds[0], msg->payload),
-                    "--console-socket");
+      if (options.console_socket.empty()) {
+        console_master = std::move(msg->fds[0]);
+      } else {
+        BERTH_TRY_CTX(os::send_console(options.console_socket, msg->fds[0], msg->payload),
+                      "--console-socket");
+      }
     } else if (msg->type == sync::Type::kReady) {
       break;
     } else {
@@ -169,7 +174,8 @@ Result<CreatedContainer> create_container(const Globals& globals, const CreateOp
   init.release();
   remove_cgroup.dismiss();
   remove_dir.dismiss();
-  return CreatedContainer{std::move(dir), std::move(stored), std::move(p.spec)};
+  return CreatedContainer{std::move(dir), std::move(stored), std::move(p.spec),
+                          std::move(console_master)};
 }
 
 Status create(const Globals& globals, const CreateOptions& options) {

@@ -12,6 +12,7 @@ struct CreatedContainer {
   StateDir dir;
   StoredState state;
   spec::Spec spec;
+  UniqueFd console_master;  // with relay_console: the pty master `run` relays
 };
 
 Result<CreatedContainer> create_container(const Globals& globals, const CreateOptions& options);

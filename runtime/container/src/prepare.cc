@@ -67,7 +67,7 @@ Result<Prepared> prepare(const Globals& globals, const CreateOptions& options) {
   if (!s.linux_) return make_error(config_path + ": linux: required on Linux");
   if (s.linux_->intel_rdt_raw)
     return make_error(config_path + ": linux.intelRdt: not supported", ENOTSUP);
-  if (s.process->terminal && options.console_socket.empty())
+  if (s.process->terminal && options.console_socket.empty() && !options.relay_console)
     return make_error("process.terminal is true: --console-socket is required", EINVAL);
   if (!s.process->terminal && !options.console_socket.empty())
     return make_error("--console-socket given but process.terminal is false", EINVAL);

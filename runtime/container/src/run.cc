@@ -7,13 +7,15 @@
 #include <unistd.h>
 
 #include "berth/base/sys.h"
+#include "console_relay.h"
 #include "create_internal.h"
 
 namespace berth::container {
 
 namespace {
 
-constexpr int kForwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM, SIGCONT};
+constexpr int kForwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM,  SIGUSR1,
+                              SIGUSR2, SIGPIPE, SIGALRM, SIGCONT, SIGWINCH};
 
 class SignalWatch {
  public:
@@ -58,12 +60,16 @@ std::optional<int> reap(pid_t init) {
 
 }  // namespace
 
-Result<int> run(const Globals& globals, const CreateOptions& options, bool detach) {
+Result<int> run(const Globals& globals, const CreateOptions& run_options, bool detach) {
+  CreateOptions options = run_options;
+  options.relay_console = !detach && options.console_socket.empty();
   SignalWatch signals;
   if (!detach) BERTH_TRY(signals.open());
   pid_t init = 0;
+  UniqueFd console;
   {
     auto created = BERTH_VALUE(create_container(globals, options));
+    console = std::move(created.console_master);
     init = created.state.pid;
     auto started = start_locked(created.dir, created.state, created.spec);
     if (!started) {
@@ -76,7 +82,12 @@ Result<int> run(const Globals& globals, const CreateOptions& options, bool detac
   }
   if (detach) return 0;
 
-  std::optional<int> status = reap(init);
+  std::optional<int> status;
+  if (console.valid()) {
+    status = BERTH_VALUE(relay_console(console, signals.fd(), init));
+  } else {
+    status = reap(init);
+  }
   while (!status) {
     struct signalfd_siginfo info {};
     ssize_t n = ::read(signals.fd().get(), &info, sizeof info);
@@ -86,7 +97,7 @@ Result<int> run(const Globals& globals, const CreateOptions& options, bool detac
     }
     if (info.ssi_signo == SIGCHLD) {
       status = reap(init);
-    } else {
+    } else if (info.ssi_signo != SIGWINCH) {
       ::kill(init, static_cast<int>(info.ssi_signo));
     }
   }

@@ -28,6 +28,9 @@ struct CreateOptions {
   bool no_pivot = false;
   bool no_new_keyring = false;
   int preserve_fds = 0;
+  // Set by `run` in the foreground: with process.terminal and no console
+  // socket, berth itself relays the pty to its own stdio (as runc does).
+  bool relay_console = false;
 };
 
 enum class ContainerStatus { kCreating, kCreated, kRunning, kPaused, kStopped };
