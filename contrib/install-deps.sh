@@ -7,12 +7,11 @@ set -euo pipefail
 PACKAGES=(
   # build
   build-essential cmake pkg-config libseccomp-dev libcap-dev libyajl-dev doctest-dev
+  protobuf-compiler libprotobuf-dev
   # test rootfs and end-to-end tests
   busybox-static python3 python3-pytest jq iproute2 procps util-linux
   # peers and comparisons: runc/crun side by side, containerd drives our shim/runtime
   runc crun containerd hyperfine
-  # OCI runtime-tools validation suite (built from Debian's Go sources)
-  golang-go golang-github-opencontainers-runtime-tools-dev
 )
 
 die() { echo "install-deps: $*" >&2; exit 1; }

@@ -1,0 +1,243 @@
+#include "launch.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+#include "berth/base/sys.h"
+#include "bundle.h"
+#include "command.h"
+#include "common/log.h"
+#include "common/shim_sys.h"
+#include "containerd/task/v2/shim.pb.h"
+#include "loop/loop.h"
+#include "mounts.h"
+#include "publisher.h"
+#include "reaper.h"
+#include "runtime.h"
+#include "service.h"
+#include "ttrpc/server.h"
+
+namespace berth::shim {
+
+namespace {
+
+constexpr const char* kDefaultSocketDir = "/run/containerd/s";
+constexpr const char* kDefaultRuntime = "berth";
+constexpr const char* kDefaultRoot = "/run/containerd/runc";
+// containerd's socketPathLimit: sun_path is 108 bytes with the NUL.
+constexpr size_t kSocketPathLimit = 106;
+
+std::string socket_dir() {
+  const char* d = std::getenv("BERTH_SHIM_SOCKET_DIR");
+  return d && *d ? d : kDefaultSocketDir;
+}
+
+std::string cwd() { return shim_sys::current_dir(); }
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "%s\n", message.c_str());
+  return 1;
+}
+
+// The server's log: the bundle's `log` FIFO containerd reads, if it is there.
+void open_log(const std::string& bundle, const ShimFlags& f) {
+  auto fd = sys::open(bundle + "/log", O_WRONLY | O_NONBLOCK);  // ENXIO: nobody reads it
+  std::string fields = "namespace=" + f.ns + " id=" + f.id + " pid=" + std::to_string(getpid());
+  shim_log::init(fd ? fd->release() : -1, f.debug, fields);
+}
+
+struct Server {
+  std::unique_ptr<loop::Loop> loop;
+  std::unique_ptr<Reaper> reaper;
+  std::unique_ptr<CommandRunner> runner;
+  std::unique_ptr<ttrpc::Server> server;
+  std::unique_ptr<Publisher> publisher;
+  std::unique_ptr<TaskService> service;
+};
+
+// Builds the server around `listener`; runs until Shutdown with no
+// container left. `ready` (may be -1) gets "ok" or the error once serving.
+int serve(const ShimFlags& f, UniqueFd listener, const std::string& socket, std::string start_options, int ready) {
+  auto report = [ready](const std::string& text) {
+    if (ready >= 0) (void)sys::write_all(BorrowedFd(ready), text, "ready pipe");
+  };
+  ::signal(SIGPIPE, SIG_IGN);
+  auto loop = loop::Loop::create();
+  if (!loop) {
+    report("event loop: " + loop.error().to_string());
+    return 1;
+  }
+  Server s;
+  s.loop = std::move(*loop);
+  s.reaper = std::make_unique<Reaper>(*s.loop);
+  s.runner = std::make_unique<CommandRunner>(*s.loop, *s.reaper);
+  s.server = std::make_unique<ttrpc::Server>(*s.loop);
+  const char* ttrpc_address = std::getenv("TTRPC_ADDRESS");
+  s.publisher = std::make_unique<Publisher>(*s.loop, ttrpc_address ? ttrpc_address : "", f.ns);
+  ServiceConfig config;
+  config.ns = f.ns;
+  config.start_options = std::move(start_options);
+  config.default_runtime = kDefaultRuntime;
+  config.default_root = kDefaultRoot;
+  s.service = std::make_unique<TaskService>(*s.loop, *s.server, *s.publisher, *s.runner, config);
+  TaskService* service = s.service.get();
+  if (auto st = s.reaper->start([service](pid_t pid, int status) { service->on_exit(pid, status); }); !st) {
+    report("reaper: " + st.error().to_string());
+    return 1;
+  }
+  s.service->register_methods();
+  if (auto st = s.server->serve(std::move(listener)); !st) {
+    report("serve: " + st.error().to_string());
+    return 1;
+  }
+  s.service->on_shutdown([&s, socket] {
+    s.server->stop_listening();
+    shim_sys::unlink_quiet(socket);
+    // Deliver what is queued (TaskDelete, last exits), within reason.
+    s.publisher->flush(std::chrono::seconds(3), [&s] { s.loop->stop(); });
+  });
+  report("ok");
+  UniqueFd ready_fd(ready);
+  ready_fd.reset();
+  shim_log::info("serving on " + socket);
+  auto st = s.loop->run();
+  if (!st) shim_log::error("event loop: " + st.error().to_string());
+  shim_log::info("exiting");
+  return st ? 0 : 1;
+}
+
+// The shim's socket: a path (never an abstract name, which any process in
+// the network namespace could reach: CVE-2020-15257), owner read-write only.
+Result<UniqueFd> listen_at(const std::string& path) {
+  BERTH_TRY(sys::mkdir_p(path.substr(0, path.rfind('/')), 0711));
+  auto sock = BERTH_VALUE(sys::listen_unix(path, 128));
+  BERTH_TRY(shim_sys::chmod(path, 0600));
+  return sock;
+}
+
+}  // namespace
+
+int run_start(const ShimFlags& f) {
+  if (f.ns.empty()) return fail("start: -namespace is required");
+  if (!valid_identifier(f.id)) return fail("start: invalid or missing -id `" + f.id + "`");
+  std::string bundle = f.bundle.empty() ? cwd() : f.bundle;
+  std::string options;
+  if (!shim_sys::stdin_is_terminal()) {
+    auto in = sys::read_all(BorrowedFd(STDIN_FILENO), 1 << 20, "stdin");
+    if (!in) return fail("start: read options: " + in.error().to_string());
+    options = std::move(*in);
+  }
+  std::string path = socket_path(socket_dir(), f.address, f.ns, f.id);
+  if (path.size() > kSocketPathLimit) return fail("start: socket path `" + path + "` is too long");
+  const std::string address = "unix://" + path;
+
+  auto listener = listen_at(path);
+  if (!listener && listener.error().code() == EADDRINUSE) {
+    // A shim already serves this id (containerd retried): hand it back.
+    if (sys::connect_unix(path)) {
+      if (auto st = sys::write_file_atomic(bundle + "/" + kAddressFile, address, 0600); !st)
+        return fail("start: " + st.error().to_string());
+      std::fputs(address.c_str(), stdout);
+      return 0;
+    }
+    shim_sys::unlink_quiet(path);  // stale: its server is gone
+    listener = listen_at(path);
+  }
+  if (!listener) return fail("start: " + listener.error().to_string());
+
+  auto ready = shim_sys::pipe();
+  if (!ready) return fail("start: " + ready.error().to_string());
+  std::fflush(nullptr);
+  auto pid = shim_sys::fork_process();
+  if (!pid) return fail("start: " + pid.error().to_string());
+  if (*pid == 0) {
+    ready->read.reset();
+    Status st = shim_sys::detach_from_caller();
+    if (st) st = shim_sys::set_child_subreaper();
+    if (!st) {
+      (void)sys::write_all(ready->write, st.error().to_string(), "ready pipe");
+      ::_exit(1);
+    }
+    open_log(bundle, f);
+    int fd = ready->write.release();
+    ::_exit(serve(f, std::move(*listener), path, std::move(options), fd));
+  }
+  listener->reset();
+  ready->write.reset();
+  auto said = sys::read_all(ready->read, 64 * 1024, "ready pipe");
+  if (!said || *said != "ok") {
+    shim_sys::unlink_quiet(path);
+    std::string why = said && !said->empty() ? *said : "the server exited before it was ready";
+    return fail("start: " + why);
+  }
+  if (auto st = sys::write_file_atomic(bundle + "/" + kAddressFile, address, 0600); !st)
+    return fail("start: " + st.error().to_string());
+  std::fputs(address.c_str(), stdout);
+  return 0;
+}
+
+int run_delete(const ShimFlags& f) {
+  if (f.id.empty()) return fail("delete: -id is required");
+  std::string bundle = f.bundle.empty() ? cwd() : f.bundle;
+  // What the server recorded, else the defaults Create would have used.
+  auto record = read_runtime_record(bundle);
+  RuntimeRecord rt;
+  if (record) {
+    rt = *record;
+  } else {
+    auto binary = resolve_runtime_binary(kDefaultRuntime);
+    if (binary) rt.binary = *binary;
+    rt.root = std::string(kDefaultRoot) + "/" + f.ns;
+  }
+  // runc, crun and berth all keep a container's state in <root>/<id>: when
+  // that is gone (the server's Delete ran), a forced delete would only add
+  // "does not exist" to containerd's log.
+  bool state_left = !record || sys::exists(rt.root + "/" + f.id);
+  if (!rt.binary.empty() && state_left) {
+    std::vector<std::string> argv = {rt.binary, "--root", rt.root, "--log", bundle + "/log.json", "--log-format", "json"};
+    if (rt.systemd_cgroup) argv.push_back("--systemd-cgroup");
+    argv.insert(argv.end(), {"delete", "--force", f.id});
+    CommandSpec spec;
+    spec.argv = argv;
+    // stdout carries the DeleteResponse only; the runtime's chatter goes to
+    // stderr, which containerd logs as cleanup warnings.
+    spec.stdio[1] = STDERR_FILENO;
+    spec.stdio[2] = STDERR_FILENO;
+    auto r = run_command_sync(spec);
+    if (!r) std::fprintf(stderr, "delete: %s\n", r.error().to_string().c_str());
+  }
+  if (auto st = unmount_all(bundle + "/rootfs"); !st) std::fprintf(stderr, "delete: %s\n", st.error().to_string().c_str());
+
+  containerd::task::v2::DeleteResponse resp;
+  auto pid = read_pid_file(bundle + "/" + kInitPidFile);
+  if (pid) resp.set_pid(static_cast<uint32_t>(*pid));
+  // The recorded exit when the server saw one; else the init was killed by
+  // the forced delete: 128 + SIGKILL, now.
+  auto exit = read_exit_record(bundle);
+  shim_sys::WallTime when = exit ? exit->exited_at : shim_sys::wall_now();
+  resp.set_exit_status(exit ? exit->exit_status : 128 + SIGKILL);
+  resp.mutable_exited_at()->set_seconds(when.seconds);
+  resp.mutable_exited_at()->set_nanos(when.nanos);
+  std::string bytes = resp.SerializeAsString();
+  if (!sys::write_all(BorrowedFd(STDOUT_FILENO), bytes, "stdout")) return 1;
+  return 0;
+}
+
+int run_serve(const ShimFlags& f) {
+  if (f.socket.empty() || f.socket[0] != '/') return fail("serve: -socket must be an absolute path");
+  if (f.ns.empty()) return fail("serve: -namespace is required");
+  shim_sys::unlink_quiet(f.socket);
+  auto listener = listen_at(f.socket);
+  if (!listener) return fail("serve: " + listener.error().to_string());
+  if (auto st = shim_sys::set_child_subreaper(); !st) return fail("serve: " + st.error().to_string());
+  shim_log::init(-1, f.debug, "namespace=" + f.ns + " pid=" + std::to_string(getpid()));
+  return serve(f, std::move(*listener), f.socket, "", -1);
+}
+
+}  // namespace berth::shim
