@@ -1,5 +1,6 @@
 """The runtime under containerd 1.6's stock shim (containerd-shim-runc-v2),
 driven by ctr: the calls containerd makes in production."""
+import os
 import time
 
 import pytest
@@ -65,3 +66,108 @@ def test_kill_all_processes_of_task(containerd, ctr_run):
     wait_task_status(containerd, cid, "STOPPED")
     containerd.ctr("tasks", "delete", cid)
     containerd.ctr("containers", "delete", cid)
+
+
+# ------------------------------------------------------------------------ exec
+# containerd-shim-runc-v2 runs `<runtime> exec --process F --detach
+# --pid-file P [--console-socket S] <id>` and then waits for the process itself.
+def task_pid(containerd, cid):
+    for line in containerd.ctr("tasks", "ls").stdout.splitlines()[1:]:
+        fields = line.split()
+        if fields and fields[0] == cid:
+            return int(fields[1])
+    raise AssertionError(f"no task {cid}")
+
+
+def task_pids(containerd, cid):
+    ps = containerd.ctr("tasks", "ps", cid)
+    return sorted(int(line.split()[0]) for line in ps.stdout.splitlines()[1:] if line.strip())
+
+
+def ctr_exec(containerd, cid, exec_id, *args, flags=(), check=False, timeout=60):
+    return containerd.ctr("tasks", "exec", "--fifo-dir", containerd.fifo_dir,
+                          "--exec-id", exec_id, *flags, cid, *args, check=check, timeout=timeout)
+
+
+def end_task(containerd, cid):
+    containerd.ctr("tasks", "kill", "-s", "SIGKILL", cid)
+    wait_task_status(containerd, cid, "STOPPED")
+    containerd.ctr("tasks", "delete", cid)
+    containerd.ctr("containers", "delete", cid)
+
+
+@pytest.fixture
+def task(containerd, ctr_run):
+    """A running task (probe sleep) to exec into; ended afterwards."""
+    cid, res = ctr_run("-d", args=["probe", "sleep"])
+    assert res.returncode == 0, res.stderr
+    wait_task_status(containerd, cid, "RUNNING")
+    yield cid
+    end_task(containerd, cid)
+
+
+def test_exec_without_tty(containerd, task):
+    res = ctr_exec(containerd, task, "e1", "sh", "-c", "echo hi; probe ns; probe fds")
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0] == "hi"
+    init = task_pid(containerd, task)
+    ns = dict(line.split() for line in lines[1:] if not line[0].isdigit())
+    for kind in ("ipc", "mnt", "net", "pid", "uts"):
+        assert ns[kind] == os.readlink(f"/proc/{init}/ns/{kind}"), kind
+    # stdio only: the fifos containerd opened, nothing of the shim or runtime
+    assert sorted(int(line.split()[0]) for line in lines[1:] if line[0].isdigit()) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("code", [0, 5, 42])
+def test_exec_exit_code_propagates(containerd, task, code):
+    res = ctr_exec(containerd, task, f"e{code}", "probe", "exit", str(code))
+    assert res.returncode == code, res.stderr
+
+
+def test_exec_with_tty(containerd, task):
+    rc, out = containerd.ctr_tty("tasks", "exec", "--fifo-dir", containerd.fifo_dir,
+                                 "--exec-id", "etty", "-t", task,
+                                 # ctr resizes the pty only after the start
+                                 "sh", "-c", "sleep 1; probe tty", rows=30, cols=90)
+    assert rc == 0, out
+    out = out.replace("\r", "")  # both the container's and our pty add one
+    assert "isatty0=1\nisatty1=1\nisatty2=1\n" in out, out
+    assert "ttyname=/dev/pts/" in out, out
+    assert "rows=30 cols=90" in out, out
+
+
+def test_exec_detached_then_ps_and_kill_all(containerd, task):
+    init = task_pid(containerd, task)
+    res = ctr_exec(containerd, task, "bg", "probe", "sleep", flags=("-d",))
+    assert res.returncode == 0, res.stderr
+    pids = task_pids(containerd, task)
+    assert len(pids) == 2 and init in pids, pids
+    (exec_pid,) = [p for p in pids if p != init]
+    with open(f"/proc/{exec_pid}/cgroup") as f, open(f"/proc/{init}/cgroup") as g:
+        assert f.read() == g.read()
+
+    # SIGTERM to every process: the exec'd one dies; the namespace's init
+    # has no handler for it and survives, so the task keeps running
+    containerd.ctr("tasks", "kill", "-a", "-s", "SIGTERM", task)
+    deadline = time.monotonic() + 10
+    while task_pids(containerd, task) != [init]:
+        assert time.monotonic() < deadline, task_pids(containerd, task)
+        time.sleep(0.1)
+    wait_task_status(containerd, task, "RUNNING")
+
+
+def test_kill_without_all_spares_exec_processes(containerd, task):
+    init = task_pid(containerd, task)
+    assert ctr_exec(containerd, task, "bg", "probe", "sleep", flags=("-d",)).returncode == 0
+    containerd.ctr("tasks", "kill", "-s", "SIGTERM", task)  # the init ignores it
+    time.sleep(0.5)
+    assert len(task_pids(containerd, task)) == 2
+    assert init in task_pids(containerd, task)
+
+
+def test_exec_of_missing_binary_fails(containerd, task):
+    res = ctr_exec(containerd, task, "missing", "no-such-binary")
+    assert res.returncode != 0
+    assert "no-such-binary" in res.stderr, res.stderr
+    assert len(task_pids(containerd, task)) == 1

@@ -6,9 +6,14 @@ namespace where <dir>/run is bind-mounted on /run/containerd (shims and the
 runtime inherit that namespace). It is stopped by PID, and shims still bound
 to our socket afterwards (they outlive containerd by design) are killed by PID.
 """
+import fcntl
 import os
+import pty
+import select
 import signal
+import struct
 import subprocess
+import termios
 import time
 
 CONTAINERD = "/usr/bin/containerd"
@@ -92,6 +97,42 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
         if check:
             assert res.returncode == 0, f"ctr {args[0]} failed: {res.stderr}"
         return res
+
+    def ctr_tty(self, *args, timeout=60, rows=24, cols=80):
+        """Run ctr with a pseudo-terminal as its stdio (`ctr task exec -t`
+        needs one); returns (exit code, everything it wrote)."""
+        argv = [CTR, "--address", self.address, "--namespace", NAMESPACE, *map(str, args)]
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        try:
+            proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
+                                    start_new_session=True)
+        finally:
+            os.close(slave)
+        chunks = []
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([master], [], [], 0.1)
+                if ready:
+                    try:
+                        data = os.read(master, 4096)
+                    except OSError:  # EIO: every writer closed the slave
+                        break
+                    if not data:
+                        break
+                    chunks.append(data)
+                elif proc.poll() is not None:
+                    break
+            rc = proc.wait(timeout=max(1, deadline - time.monotonic()))
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            os.close(master)
+        out = b"".join(chunks).decode(errors="replace")
+        print(f"$ {' '.join(argv)} (on a pty)\n-> exit {rc}\noutput: {out[-2000:]!r}")
+        return rc, out
 
     def shim_pids(self):
         """containerd-shim processes started with `-address <our socket>`."""

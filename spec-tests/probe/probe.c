@@ -30,8 +30,13 @@ static const char *errno_name(int e) {
     E(EPERM) E(ENOENT) E(EIO) E(EBADF) E(EACCES) E(EFAULT) E(EBUSY) E(EEXIST)
     E(EXDEV) E(ENODEV) E(ENOTDIR) E(EISDIR) E(EINVAL) E(ENOSPC) E(EROFS)
     E(ENOSYS) E(ELOOP) E(ETXTBSY) E(ENXIO) E(EMFILE) E(ENAMETOOLONG)
+    E(ESRCH) E(E2BIG) E(ECHILD) E(EAGAIN) E(ERANGE) E(ENOTTY) E(EOPNOTSUPP)
 #undef E
-    default: return "EUNKNOWN";
+    default: {
+      static char buf[32];
+      snprintf(buf, sizeof buf, "E#%d", e);  /* unnamed here: the number */
+      return buf;
+    }
   }
 }
 
@@ -208,11 +213,31 @@ static int cmd_exe(void) {
   return 0;
 }
 
+static int cmd_mkdir(const char *path) {
+  if (mkdir(path, 0755) < 0) return fail(path);
+  printf("ok\n");
+  return 0;
+}
+
+/* syscall(NR, a0, a1, a2) with numeric args (0x... allowed, default 0): the
+ * raw return value, or the errno name. For seccomp tests: a syscall libc would
+ * not make, or one with exact argument values. */
+static int cmd_syscall(int argc, char **argv) {
+  unsigned long long a[3] = {0, 0, 0};
+  for (int i = 0; i < 3 && i + 3 < argc; i++) a[i] = strtoull(argv[i + 3], NULL, 0);
+  errno = 0;
+  long r = syscall(strtol(argv[2], NULL, 0), a[0], a[1], a[2]);
+  if (r == -1 && errno) return fail("syscall");
+  printf("ret=%ld\n", r);
+  return 0;
+}
+
 static int usage(void) {
   fprintf(stderr,
           "usage: probe fds|caps|nnp|seccomp|ids|umask|cwd|hostname|tty|personality|\n"
           "             sched|ioprio|oom|mounts|ns|exe|signal-wait|sleep [SECONDS]|\n"
-          "             rlimit NAME|exit N|write PATH DATA|read PATH|stat PATH\n");
+          "             rlimit NAME|exit N|write PATH DATA|read PATH|stat PATH|\n"
+          "             mkdir PATH|syscall NR [ARG0 [ARG1 [ARG2]]]\n");
   return 2;
 }
 
@@ -243,6 +268,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "write") && a1 && a2) return cmd_write(a1, a2);
   if (!strcmp(cmd, "read") && a1) return cat(a1);
   if (!strcmp(cmd, "stat") && a1) return cmd_stat(a1);
+  if (!strcmp(cmd, "mkdir") && a1) return cmd_mkdir(a1);
+  if (!strcmp(cmd, "syscall") && a1) return cmd_syscall(argc, argv);
   if (!strcmp(cmd, "hostname")) {
     struct utsname u;
     if (uname(&u) < 0) return fail("uname");

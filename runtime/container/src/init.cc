@@ -3,6 +3,7 @@
 // Single-threaded and between clone and exec: no exceptions, no threads.
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <linux/keyctl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -67,6 +68,9 @@ class Init {
       if (::setresgid(0, 0, 0) != 0) return sys_error("setresgid in user namespace");
       if (::setresuid(0, 0, 0) != 0) return sys_error("setresuid in user namespace");
     }
+    // Now that the parent has put us into the container's cgroup, a new
+    // cgroup namespace is rooted there.
+    if (p_.namespaces.new_cgroup) BERTH_TRY_CTX(sys::unshare(CLONE_NEWCGROUP), "cgroup namespace");
     if (!p_.options.no_new_keyring) {
       // A fresh session keyring: no key of the caller's reaches the container.
       std::string name = "_ses." + p_.options.id;

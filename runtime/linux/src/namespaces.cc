@@ -40,6 +40,8 @@ Result<NamespacePlan> plan_namespaces(const spec::Spec& spec) {
     if (ns.path.empty()) {
       if (ns.type == spec::NamespaceType::kTime) {
         plan.new_time = true;
+      } else if (ns.type == spec::NamespaceType::kCgroup) {
+        plan.new_cgroup = true;
       } else {
         plan.clone_flags |= spec::namespace_clone_flag(ns.type);
       }

@@ -22,8 +22,12 @@ struct JoinedNamespace {
 };
 
 struct NamespacePlan {
-  int clone_flags = 0;                  // CLONE_NEW* to create (time excluded)
+  int clone_flags = 0;                  // CLONE_NEW* to create (time, cgroup excluded)
   bool new_time = false;                // unshare(CLONE_NEWTIME) before the clone
+  // The cgroup namespace is unshared by the init itself once it is in its
+  // cgroup: a namespace made at clone time would be rooted at the runtime's
+  // own cgroup and show the host's paths.
+  bool new_cgroup = false;
   std::vector<JoinedNamespace> joined;  // in setns order: user first, mount last
   bool needs_intermediate() const { return new_time || !joined.empty(); }
 };
