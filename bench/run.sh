@@ -1,12 +1,16 @@
 #!/bin/bash
-# Startup benchmark entry point: berth vs crun vs runc, `run` of a busybox bundle.
+# Benchmark entry point: berth vs crun vs runc (startup of a busybox bundle by default).
 #
 #   sudo bench/run.sh [--runs N] [--warmup N] [--berth PATH] [--runtimes berth,crun,runc]
 #                     [--output FILE] [--state-on-disk] [--keep]
 #   sudo bench/run.sh --profile [--berth PATH] [--out DIR] [--repeat N]
+#   sudo bench/run.sh --exec [--runs N] [--berth PATH] [--runtimes ...]
+#   sudo bench/run.sh --min-memory [--berth PATH] [--runtimes ...]
 #
 # Options go to bench/startup.py (see `bench/startup.py --help`), or with
-# --profile to bench/profile.py (strace/perf of one `berth run`).
+# --profile to bench/profile.py (strace/perf of one `berth run`), --exec to
+# bench/exec_latency.py (`exec <id> true` latency), --min-memory to
+# bench/min_memory.py (smallest memory limit under which `run` works).
 # BERTH=/path/to/berth picks the berth binary (default build/runtime/cli/berth).
 #
 # The driver runs in a private mount namespace (unshare -m --propagation private)
@@ -42,8 +46,9 @@ if [ -d "$U" ]; then
   mount -t tmpfs -o nosuid,nodev,noexec,size=16m,mode=0755 bench-hide-unified "$U"
 fi
 
-if [ "${1:-}" = --profile ]; then
-  shift
-  exec "$PYTHON" "$BENCH/profile.py" "$@"
-fi
+case "${1:-}" in
+  --profile) shift; exec "$PYTHON" "$BENCH/profile.py" "$@" ;;
+  --exec) shift; exec "$PYTHON" "$BENCH/exec_latency.py" "$@" ;;
+  --min-memory) shift; exec "$PYTHON" "$BENCH/min_memory.py" "$@" ;;
+esac
 exec "$PYTHON" "$BENCH/startup.py" "$@"

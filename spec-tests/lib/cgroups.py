@@ -100,3 +100,33 @@ def rmdir_retry(path, timeout=2.0):
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.05)
+
+
+# ------------------------------------------------ reading a container's cgroup
+def container_dir(hierarchy, container_id):
+    """A container's directory in one hierarchy: `hierarchy` is a v1
+    controller's mount name ("memory", "cpu", "blkio", ...) or "unified"
+    for this host's cgroup2 tree."""
+    return f"{CGROUP_ROOT}/{hierarchy}{container_path(container_id)}"
+
+
+def read(hierarchy, container_id, name):
+    """One file of a container's cgroup, stripped."""
+    with open(os.path.join(container_dir(hierarchy, container_id), name)) as f:
+        return f.read().strip()
+
+
+def read_keyed(hierarchy, container_id, name):
+    """A "key value" per line file (memory.oom_control, memory.stat) as a dict."""
+    out = {}
+    for line in read(hierarchy, container_id, name).splitlines():
+        key, _, value = line.partition(" ")
+        out[key] = int(value) if value.lstrip("-").isdigit() else value
+    return out
+
+
+def container_dirs_anywhere(container_id):
+    """Every hierarchy's directory of this container that exists (for
+    "nothing left behind" checks right after a failed create)."""
+    path = container_path(container_id)
+    return [h + path for h in hierarchies() if os.path.isdir(h + path)]

@@ -353,11 +353,36 @@ int cmd_pause_resume(const Globals& g, const Argv& argv, size_t i, bool pause) {
   return st ? 0 : fail(st.error());
 }
 
+// A size as runc's flags take it (docker's RAMInBytes): "-1", "512",
+// "96m", "48MB", "1g"; binary multiples, case-insensitive.
+std::optional<std::string> parse_ram(const std::string& text) {
+  if (text == "-1") return text;
+  size_t i = 0;
+  while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
+  if (i == 0) return std::nullopt;
+  double value = std::strtod(text.substr(0, i).c_str(), nullptr);
+  std::string unit = text.substr(i);
+  for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!unit.empty() && unit.back() == 'b') unit.pop_back();
+  if (!unit.empty() && unit.back() == 'i') unit.pop_back();  // "MiB"
+  static constexpr std::pair<const char*, double> kUnits[] = {
+      {"", 1}, {"k", 1024.0}, {"m", 1024.0 * 1024}, {"g", 1024.0 * 1024 * 1024},
+      {"t", 1024.0 * 1024 * 1024 * 1024}, {"p", 1024.0 * 1024 * 1024 * 1024 * 1024}};
+  for (const auto& [name, factor] : kUnits)
+    if (unit == name) return std::to_string(static_cast<uint64_t>(value * factor));
+  return std::nullopt;
+}
+
 // runc's individual update flags, as a linux.resources object.
 Result<std::string> update_flags_json(const Args& a) {
   auto number = [&](std::string_view flag) -> Result<std::optional<std::string>> {
     if (!a.has(flag)) return std::optional<std::string>();
     std::string v = a.get(flag);
+    if (flag.rfind("memory", 0) == 0 || flag.rfind("kernel-memory", 0) == 0) {
+      auto bytes = parse_ram(v);
+      if (!bytes) return make_error("update: --" + std::string(flag) + ": not a size: `" + v + "`", 0);
+      return std::optional<std::string>(*bytes);
+    }
     size_t i = (!v.empty() && v[0] == '-') ? 1 : 0;
     if (i == v.size()) return make_error("update: --" + std::string(flag) + ": not a number: `" + v + "`", 0);
     for (; i < v.size(); ++i)
@@ -386,13 +411,13 @@ Result<std::string> update_flags_json(const Args& a) {
   BERTH_TRY(section("pids", {{"pids-limit", "limit"}}));
   BERTH_TRY(section("blockIO", {{"blkio-weight", "weight"}}));
   bool cpu = false;
-  for (const char* f : {"cpu-shares", "cpu-period", "cpu-quota", "cpu-rt-period", "cpu-rt-runtime",
+  for (const char* f : {"cpu-share", "cpu-shares", "cpu-period", "cpu-quota", "cpu-rt-period", "cpu-rt-runtime",
                         "cpuset-cpus", "cpuset-mems", "cpu-idle", "cpu-burst"})
     cpu = cpu || a.has(f);
   if (cpu) {
     w.key("cpu").begin_object();
     for (const auto& [flag, name] :
-         {std::pair{"cpu-shares", "shares"}, {"cpu-period", "period"}, {"cpu-quota", "quota"},
+         {std::pair{"cpu-share", "shares"}, {"cpu-shares", "shares"}, {"cpu-period", "period"}, {"cpu-quota", "quota"},
           {"cpu-rt-period", "realtimePeriod"}, {"cpu-rt-runtime", "realtimeRuntime"},
           {"cpu-idle", "idle"}, {"cpu-burst", "burst"}}) {
       auto v = BERTH_VALUE(number(flag));
@@ -409,7 +434,7 @@ Result<std::string> update_flags_json(const Args& a) {
 int cmd_update(const Globals& g, const Argv& argv, size_t i) {
   std::vector<FlagSpec> flags = {{"resources", "r", true}};
   for (const char* f : {"memory", "memory-swap", "memory-reservation", "kernel-memory",
-                        "kernel-memory-tcp", "pids-limit", "blkio-weight", "cpu-shares",
+                        "kernel-memory-tcp", "pids-limit", "blkio-weight", "cpu-share", "cpu-shares",
                         "cpu-period", "cpu-quota", "cpu-rt-period", "cpu-rt-runtime",
                         "cpuset-cpus", "cpuset-mems", "cpu-idle", "cpu-burst", "l3-cache-schema",
                         "mem-bw-schema"})

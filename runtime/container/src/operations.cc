@@ -54,9 +54,19 @@ Status wait_gone(const StoredState& s, std::chrono::milliseconds timeout) {
 }
 
 Status cleanup(StateDir& dir, const StoredState& s) {
+  auto placement = placement_of(s);
+  // Without its own pid namespace a container's other processes outlive its
+  // init: kill what is left in the cgroup, as runc's delete does.
+  if (auto left = cgroups::pids(placement); left && !left->empty()) {
+    (void)cgroups::kill_all(placement, SIGKILL);
+    for (int i = 0; i < 200; ++i) {
+      auto now = cgroups::pids(placement);
+      if (!now || now->empty()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
   // The processes are gone; a cgroup may report busy for a moment while
   // the kernel finishes tearing them down.
-  auto placement = placement_of(s);
   Status cg;
   for (int attempt = 0; attempt < 50; ++attempt) {
     cg = cgroups::remove(placement);
@@ -143,10 +153,12 @@ Result<State> state(const Globals& globals, std::string_view id) {
 Status kill(const Globals& globals, std::string_view id, int sig, bool all) {
   auto dir = BERTH_VALUE(StateDir::open(globals.root, id));
   auto s = BERTH_VALUE(dir.load());
-  auto status = current_status(s, dir);
-  if (status == ContainerStatus::kStopped)
-    return make_error("container `" + s.id + "` is not running", ESRCH);
+  // --all reaches what is left in the cgroup even after the init died (a
+  // container without its own pid namespace): runc allows it, and
+  // containerd's shim relies on it.
   if (all) return signal_all(s, sig);
+  if (current_status(s, dir) == ContainerStatus::kStopped)
+    return make_error("container `" + s.id + "` is not running", ESRCH);
   return signal_init(s, sig);
 }
 
