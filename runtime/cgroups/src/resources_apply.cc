@@ -117,7 +117,21 @@ Status enable_controllers(const std::string& mount, const std::string& dir,
                               " (a cgroup that holds processes cannot enable controllers "
                               "for its children)");
     };
+    // A populated cgroup other than the root must not enable controllers:
+    // domain ones fail with EBUSY ("no internal processes"), and threaded
+    // ones (cpu, pids) succeed but make it a thread root whose normal
+    // children then refuse every process (EOPNOTSUPP) -- the caller's own
+    // cgroup would be broken for the container and everything else.
+    bool populated = level != mount && !fs::trim(BERTH_VALUE(fs::read_optional(level, "cgroup.procs"))
+                                                     .value_or(""))
+                                             .empty();
     for (const auto& n : required) {
+      if (populated && !has_word(enabled, n.controller))
+        return make_error(field + "." + n.field + ": cgroup `" + level +
+                              "` holds processes, so it cannot enable the " + n.controller +
+                              " controller for the container's cgroup below it (cgroup v2 allows "
+                              "no processes in a cgroup that delegates controllers)",
+                          EBUSY);
       if (!has_word(available, n.controller))
         return make_error(field + "." + n.field + ": the " + n.controller +
                               " controller is not available in cgroup2 `" + level +
@@ -130,6 +144,7 @@ Status enable_controllers(const std::string& mount, const std::string& dir,
     std::vector<std::string> kept;
     for (const auto& c : optional) {
       if (!has_word(available, c)) continue;
+      if (populated && !has_word(enabled, c)) continue;
       if (!has_word(enabled, c) && !enable(c).ok()) continue;
       kept.push_back(c);
     }
