@@ -7,6 +7,7 @@
 
 #include <cstdio>
 
+#include "berth/base/clock.h"
 #include "berth/base/unique_fd.h"
 #include "berth/spec/json.h"
 
@@ -25,26 +26,15 @@ Logger& logger() {
   return instance;
 }
 
-std::string now() {
-  struct timespec ts {};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm {};
-  ::gmtime_r(&ts.tv_sec, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
-  return buf;
-}
-
 void write_line(std::string_view level, std::string_view message) {
   auto& l = logger();
   std::string line;
   if (l.format == LogFormat::kJson) {
     json::Writer w;
-    w.begin_object().key("level").string(level).key("msg").string(message).key("time").string(now()).end_object();
+    w.begin_object().key("level").string(level).key("msg").string(message).key("time").string(rfc3339_utc_now()).end_object();
     line = w.str() + "\n";
   } else {
-    line = "time=\"" + now() + "\" level=" + std::string(level) + " msg=\"" + std::string(message) + "\"\n";
+    line = "time=\"" + rfc3339_utc_now() + "\" level=" + std::string(level) + " msg=\"" + std::string(message) + "\"\n";
   }
   if (l.fd.valid()) {
     (void)!::write(l.fd.get(), line.data(), line.size());

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "berth/base/clock.h"
 #include "berth/base/scope_guard.h"
 #include "berth/base/sys.h"
 #include "berth/linux/console.h"
@@ -159,7 +160,7 @@ Result<CreatedContainer> create_container(const Globals& globals, const CreateOp
   stored.start_time = BERTH_VALUE(sys::process_start_time(init_pid));
   stored.bundle = p.bundle;
   stored.rootfs = p.rootfs.rootfs;
-  stored.created = now_rfc3339();
+  stored.created = rfc3339_utc_now();
   stored.owner = owner_name();
   stored.annotations = p.spec.annotations;
   stored.cgroup_dirs = p.cgroup.dirs;

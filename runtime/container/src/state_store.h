@@ -70,7 +70,5 @@ bool init_alive(const StoredState& state);
 
 State public_state(const StoredState& stored, ContainerStatus status);
 
-// RFC 3339 UTC with nanoseconds, as runc writes "created".
-std::string now_rfc3339();
 
 }  // namespace berth::container
