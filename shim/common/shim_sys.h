@@ -89,6 +89,9 @@ struct SpawnOptions {
   // Extra descriptors: extra_fds[i] becomes the child's fd 3 + i.
   std::vector<int> extra_fds;
   std::string cwd;  // empty: inherit
+  // The child's whole environment ("K=V" entries) when set; else the shim's.
+  bool replace_env = false;
+  std::vector<std::string> env;
 };
 // posix_spawn with an empty signal mask and default dispositions (the shim
 // blocks SIGCHLD for its signalfd and ignores SIGPIPE; neither may leak into

@@ -16,8 +16,10 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "berth/base/error.h"
 #include "common/shim_sys.h"
@@ -45,6 +47,23 @@ std::optional<RuntimeRecord> read_runtime_record(const std::string& bundle);
 Status write_exit_record(const std::string& bundle, const ExitRecord& r);
 std::optional<ExitRecord> read_exit_record(const std::string& bundle);
 Result<pid_t> read_pid_file(const std::string& path);
+
+// What the shim reads from the bundle's config.json (runtime-spec).
+struct BundleSpec {
+  std::map<std::string, std::string> annotations;
+  // linux.namespaces has a pid entry without a path: the container's init is
+  // the init of its own pid namespace, whose exit kills every other process
+  // in it. Without one (host pid namespace, or one joined by path) the
+  // shim kills what is left when the init exits, as containerd-shim-runc-v2.
+  bool own_pid_namespace = false;
+};
+Result<BundleSpec> parse_bundle_spec(std::string_view json);
+Result<BundleSpec> read_bundle_spec(const std::string& bundle);
+
+// Containers of one group share one shim (containerd-shim-runc-v2's labels,
+// in its order): the value of the first annotation of these that is set.
+constexpr const char* kGroupAnnotations[] = {"io.containerd.runc.v2.group", "io.kubernetes.cri.sandbox-id"};
+std::string shim_group(const BundleSpec& spec);
 
 // containerd 1.6's shim socket: <dir>/<hex sha256 of "<address>/<ns>/<id>">,
 // dir /run/containerd/s unless overridden.

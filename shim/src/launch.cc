@@ -85,6 +85,7 @@ int serve(const ShimFlags& f, UniqueFd listener, const std::string& socket, std:
   config.start_options = std::move(start_options);
   config.default_runtime = kDefaultRuntime;
   config.default_root = kDefaultRoot;
+  config.reaper = s.reaper.get();
   s.service = std::make_unique<TaskService>(*s.loop, *s.server, *s.publisher, *s.runner, config);
   TaskService* service = s.service.get();
   if (auto st = s.reaper->start([service](pid_t pid, int status) { service->on_exit(pid, status); }); !st) {
@@ -105,7 +106,8 @@ int serve(const ShimFlags& f, UniqueFd listener, const std::string& socket, std:
   report("ok");
   UniqueFd ready_fd(ready);
   ready_fd.reset();
-  shim_log::info("serving on " + socket);
+  auto score = sys::read_file("/proc/self/oom_score_adj", 64);
+  shim_log::info("serving on " + socket + ", oom_score_adj " + (score ? score->substr(0, score->find('\n')) : "?"));
   auto st = s.loop->run();
   if (!st) shim_log::error("event loop: " + st.error().to_string());
   shim_log::info("exiting");
@@ -123,6 +125,22 @@ Result<UniqueFd> listen_at(const std::string& path) {
 
 }  // namespace
 
+// The shim's oom_score_adj: containerd's + 1 (as containerd-shim-runc-v2's
+// AdjustOOMScore), so that under memory pressure the kernel picks a shim
+// before containerd, and containerd survives to clean up. `start` is
+// containerd's child and the server inherited containerd's value, so this
+// only ever raises it: allowed without CAP_SYS_RESOURCE (lowering is not).
+static void adjust_oom_score(pid_t containerd) {
+  auto text = sys::read_file("/proc/" + std::to_string(containerd) + "/oom_score_adj", 64);
+  if (!text) return;
+  int score = std::atoi(text->c_str());
+  int want = score >= 1000 ? 1000 : score + 1;
+  // Not fatal, and `start` may print nothing but the address: a shim that
+  // keeps containerd's score is still a working shim (the server logs its
+  // score).
+  (void)sys::write_file("/proc/self/oom_score_adj", std::to_string(want));
+}
+
 int run_start(const ShimFlags& f) {
   if (f.ns.empty()) return fail("start: -namespace is required");
   if (!valid_identifier(f.id)) return fail("start: invalid or missing -id `" + f.id + "`");
@@ -133,13 +151,19 @@ int run_start(const ShimFlags& f) {
     if (!in) return fail("start: read options: " + in.error().to_string());
     options = std::move(*in);
   }
-  std::string path = socket_path(socket_dir(), f.address, f.ns, f.id);
+  // A container of a group (a pod's, or io.containerd.runc.v2.group) goes
+  // to its group's shim: the socket is named after the group, and a `start`
+  // that finds it served hands that address back.
+  std::string group;
+  if (auto spec = read_bundle_spec(bundle)) group = shim_group(*spec);
+  std::string path = socket_path(socket_dir(), f.address, f.ns, group.empty() ? f.id : group);
   if (path.size() > kSocketPathLimit) return fail("start: socket path `" + path + "` is too long");
   const std::string address = "unix://" + path;
 
   auto listener = listen_at(path);
   if (!listener && listener.error().code() == EADDRINUSE) {
-    // A shim already serves this id (containerd retried): hand it back.
+    // A shim already serves this group (or this id: containerd retried):
+    // hand its address back.
     if (sys::connect_unix(path)) {
       if (auto st = sys::write_file_atomic(bundle + "/" + kAddressFile, address, 0600); !st)
         return fail("start: " + st.error().to_string());
@@ -154,6 +178,7 @@ int run_start(const ShimFlags& f) {
   auto ready = shim_sys::pipe();
   if (!ready) return fail("start: " + ready.error().to_string());
   std::fflush(nullptr);
+  const pid_t containerd = getppid();
   auto pid = shim_sys::fork_process();
   if (!pid) return fail("start: " + pid.error().to_string());
   if (*pid == 0) {
@@ -164,6 +189,7 @@ int run_start(const ShimFlags& f) {
       (void)sys::write_all(ready->write, st.error().to_string(), "ready pipe");
       ::_exit(1);
     }
+    adjust_oom_score(containerd);
     open_log(bundle, f);
     int fd = ready->write.release();
     ::_exit(serve(f, std::move(*listener), path, std::move(options), fd));

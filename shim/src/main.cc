@@ -1,8 +1,10 @@
 // berth-shim: the containerd shim v2 of berth. Installed (or linked) as
 // containerd-shim-berth-v2 so that `--runtime io.containerd.berth.v2` finds it.
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -12,6 +14,18 @@
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "dev"
 #endif
+
+// The shim throws no exceptions, so std::terminate means a bug. libstdc++'s
+// default handler names the exception type through the C++ demangler: 44 KiB
+// of text that every shim would map (its text is its resident memory, see
+// CMakeLists.txt). This one says less and aborts all the same.
+namespace __gnu_cxx {
+void __verbose_terminate_handler() {
+  static const char msg[] = "berth-shim: terminate called (an uncaught exception)\n";
+  (void)!::write(STDERR_FILENO, msg, sizeof msg - 1);
+  std::abort();
+}
+}  // namespace __gnu_cxx
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);

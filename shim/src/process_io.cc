@@ -1,7 +1,10 @@
 #include "process_io.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+
+#include <map>
 
 #include "berth/base/sys.h"
 #include "common/shim_sys.h"
@@ -13,13 +16,40 @@ namespace {
 constexpr std::string_view kFileScheme = "file://";
 constexpr std::string_view kBinaryScheme = "binary://";
 
+bool is_binary(const std::string& uri) { return uri.rfind(kBinaryScheme, 0) == 0; }
+
 Status check_scheme(const std::string& uri) {
-  if (uri.rfind(kBinaryScheme, 0) == 0)
-    return make_error("stdio `" + uri + "`: binary:// loggers are not supported yet", ENOTSUP);
   size_t scheme = uri.find("://");
-  if (scheme != std::string::npos && uri.rfind(kFileScheme, 0) != 0)
+  if (scheme != std::string::npos && uri.rfind(kFileScheme, 0) != 0 && !is_binary(uri))
     return make_error("stdio `" + uri + "`: unsupported scheme", EINVAL);
   return {};
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decoding as Go's url package: %XX everywhere, '+' as a space in
+// the query only.
+Result<std::string> unescape(std::string_view s, bool query) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      int hi = i + 2 < s.size() ? hex_value(s[i + 1]) : -1;
+      int lo = i + 2 < s.size() ? hex_value(s[i + 2]) : -1;
+      if (hi < 0 || lo < 0) return make_error("invalid URL escape `" + std::string(s.substr(i, 3)) + "`");
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (query && s[i] == '+') {
+      out.push_back(' ');
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
 }
 
 // An output for the container (blocking) and, for a FIFO, the shim's
@@ -47,11 +77,53 @@ Result<UniqueFd> open_output(const std::string& uri, UniqueFd* keep, bool for_sh
 
 }  // namespace
 
-Result<std::unique_ptr<ProcessIO>> ProcessIO::open(loop::Loop& loop, const StdioPaths& paths) {
+Result<BinaryUri> parse_binary_uri(const std::string& uri) {
+  if (!is_binary(uri)) return make_error("`" + uri + "` is not a binary:// URI");
+  std::string_view rest(uri);
+  rest.remove_prefix(kBinaryScheme.size());
+  size_t q = rest.find('?');
+  std::string_view path = rest.substr(0, q);
+  std::string_view query = q == std::string_view::npos ? std::string_view() : rest.substr(q + 1);
+  size_t hash = query.find('#');
+  if (hash != std::string_view::npos) query = query.substr(0, hash);
+  if (path.empty() || path[0] != '/')
+    return make_error("binary logger `" + uri + "`: needs an absolute path (binary:///path/to/logger)");
+  BinaryUri out;
+  out.path = BERTH_VALUE(unescape(path, false));
+  std::map<std::string, std::string> params;  // first value of each key, as url.Values.Get
+  size_t start = 0;
+  while (start <= query.size() && !query.empty()) {
+    size_t end = query.find('&', start);
+    if (end == std::string_view::npos) end = query.size();
+    std::string_view kv = query.substr(start, end - start);
+    if (!kv.empty()) {
+      size_t eq = kv.find('=');
+      auto key = BERTH_VALUE(unescape(kv.substr(0, eq), true));
+      auto value = eq == std::string_view::npos ? std::string() : BERTH_VALUE(unescape(kv.substr(eq + 1), true));
+      params.emplace(std::move(key), std::move(value));
+    }
+    start = end + 1;
+  }
+  for (auto& [k, v] : params) {
+    out.args.push_back(k);
+    out.args.push_back(v);
+  }
+  return out;
+}
+
+Result<std::unique_ptr<ProcessIO>> ProcessIO::open(loop::Loop& loop, const StdioPaths& paths, const IoContext& ctx) {
   std::unique_ptr<ProcessIO> io(new ProcessIO(loop));
   io->terminal_ = paths.terminal;
+  if (is_binary(paths.out) || is_binary(paths.err)) {
+    // One logger takes both streams (containerd sends the same URI twice).
+    const std::string& uri = is_binary(paths.out) ? paths.out : paths.err;
+    auto parsed = BERTH_VALUE(parse_binary_uri(uri));
+    if (ctx.reaper == nullptr) return make_error("binary logger `" + uri + "`: no reaper to run it", ENOTSUP);
+    io->logger_ = BERTH_VALUE(BinaryLogger::start(loop, *ctx.reaper, parsed, ctx.id, ctx.ns));
+  }
   if (!paths.in.empty()) {
     BERTH_TRY(check_scheme(paths.in));
+    if (is_binary(paths.in)) return make_error("stdin `" + paths.in + "`: binary:// is for output only", EINVAL);
     if (paths.in.rfind(kFileScheme, 0) == 0)
       return make_error("stdin `" + paths.in + "`: file:// is for output only", EINVAL);
     // Non-blocking: succeeds before the client opened its write side; epoll
@@ -69,6 +141,16 @@ Result<std::unique_ptr<ProcessIO>> ProcessIO::open(loop::Loop& loop, const Stdio
       });
       BERTH_TRY(io->stdin_copier_->start());
     }
+  }
+  if (io->logger_) {
+    if (paths.terminal) {
+      io->tty_out_ = io->logger_->take_stdout();
+      BERTH_TRY(shim_sys::set_nonblocking(io->tty_out_, true));
+    } else {
+      io->child_out_ = io->logger_->take_stdout();
+      io->child_err_ = io->logger_->take_stderr();
+    }
+    return io;
   }
   if (paths.terminal) {
     if (paths.out.empty()) {
@@ -93,6 +175,97 @@ Result<std::unique_ptr<ProcessIO>> ProcessIO::open(loop::Loop& loop, const Stdio
 ProcessIO::~ProcessIO() {
   if (finish_timer_ != 0) loop_.cancel_timer(finish_timer_);
   drop_all();
+  if (logger_) logger_->stop();
+}
+
+void ProcessIO::when_ready(std::chrono::milliseconds limit, std::function<void(Status)> cb) {
+  if (!logger_) return cb({});
+  logger_->when_ready(limit, std::move(cb));
+}
+
+// --- BinaryLogger -------------------------------------------------------------
+
+Result<std::shared_ptr<BinaryLogger>> BinaryLogger::start(loop::Loop& loop, Reaper& reaper, const BinaryUri& uri,
+                                                          const std::string& id, const std::string& ns) {
+  std::shared_ptr<BinaryLogger> logger(new BinaryLogger(loop));
+  auto out = BERTH_VALUE(shim_sys::pipe());
+  auto err = BERTH_VALUE(shim_sys::pipe());
+  auto ready = BERTH_VALUE(shim_sys::pipe());
+  shim_sys::SpawnOptions opts;
+  opts.argv.push_back(uri.path);
+  opts.argv.insert(opts.argv.end(), uri.args.begin(), uri.args.end());
+  opts.extra_fds = {out.read.get(), err.read.get(), ready.write.get()};
+  opts.replace_env = true;
+  opts.env = {"CONTAINER_ID=" + id, "CONTAINER_NAMESPACE=" + ns};
+  auto pid = shim_sys::spawn(opts);
+  if (!pid) return std::move(pid).error().wrap("start binary logger");
+  logger->pid_ = *pid;
+  // Watched before the loop runs again, so its exit is never mistaken for a
+  // container process's. The callback keeps the logger alive until then.
+  reaper.watch(*pid, [logger](int) {
+    logger->exited_ = true;
+    if (logger->kill_timer_ != 0) logger->loop_.cancel_timer(logger->kill_timer_);
+    logger->kill_timer_ = 0;
+  });
+  logger->out_w_ = std::move(out.write);
+  logger->err_w_ = std::move(err.write);
+  logger->ready_r_ = std::move(ready.read);
+  BERTH_TRY(shim_sys::set_nonblocking(logger->ready_r_, true));
+  BinaryLogger* self = logger.get();
+  logger->ready_watch_ = BERTH_VALUE(loop.add(logger->ready_r_.get(), EPOLLIN, [self](uint32_t) { self->ready_event(); }));
+  return logger;
+}
+
+BinaryLogger::~BinaryLogger() {
+  if (ready_watch_ != 0) loop_.remove(ready_watch_);
+  if (ready_timer_ != 0) loop_.cancel_timer(ready_timer_);
+  if (kill_timer_ != 0) loop_.cancel_timer(kill_timer_);
+}
+
+void BinaryLogger::ready_event() {
+  char b;
+  auto r = shim_sys::read_some(ready_r_, &b, 1);
+  if (r.would_block()) return;
+  // A byte or the end of file: ready (a logger that exits at once is
+  // "ready" too; its pipes then fail the container's writes).
+  finish_ready({});
+}
+
+void BinaryLogger::finish_ready(Status st) {
+  if (ready_watch_ != 0) loop_.remove(ready_watch_);
+  ready_watch_ = 0;
+  ready_r_.reset();
+  if (ready_timer_ != 0) loop_.cancel_timer(ready_timer_);
+  ready_timer_ = 0;
+  ready_ = st.ok();
+  if (auto cb = std::move(ready_cb_)) {
+    ready_cb_ = nullptr;
+    cb(std::move(st));
+  } else if (!st.ok()) {
+    ready_failure_ = std::move(st).error().message();
+  }
+}
+
+void BinaryLogger::when_ready(std::chrono::milliseconds limit, std::function<void(Status)> cb) {
+  if (ready_) return cb({});
+  if (!ready_failure_.empty()) return cb(make_error(ready_failure_));
+  ready_cb_ = std::move(cb);
+  ready_timer_ = loop_.add_timer(limit, [this, limit] {
+    ready_timer_ = 0;
+    finish_ready(make_error("binary logger (pid " + std::to_string(pid_) + ") did not get ready within " +
+                                std::to_string(limit.count()) + " ms",
+                            ETIMEDOUT));
+  });
+}
+
+void BinaryLogger::stop(std::chrono::milliseconds grace) {
+  if (exited_ || kill_timer_ != 0) return;
+  (void)shim_sys::send_signal(pid_, SIGTERM);
+  auto self = shared_from_this();
+  kill_timer_ = loop_.add_timer(grace, [self] {
+    self->kill_timer_ = 0;
+    if (!self->exited_) (void)shim_sys::send_signal(self->pid_, SIGKILL);
+  });
 }
 
 Runtime::Stdio ProcessIO::runtime_stdio() const {

@@ -1,7 +1,18 @@
 #pragma once
 // The stdio of one container process, as containerd names it in Create and
-// Exec: a FIFO path (no scheme), file://<path>, or empty (/dev/null).
-// binary://<logger> is not supported yet.
+// Exec: a FIFO path (no scheme), file://<path>, binary://<logger>, or empty
+// (/dev/null).
+//
+// binary:///path/to/logger?k=v&... (containerd's binary log driver, `ctr run
+// --log-uri`, for stdout and stderr together) starts the logger at once with
+// argv [path, k, v, ...] (keys sorted: Go's map order is random, so no
+// logger can depend on one), the environment CONTAINER_ID=<process id> and
+// CONTAINER_NAMESPACE=<ns> only, /dev/null on 0-2, the read ends of the
+// container's stdout and stderr pipes as fds 3 and 4 and the write end of a
+// ready pipe as fd 5. The process is created once the logger wrote to or
+// closed fd 5 (when_ready). When the process is deleted the logger gets
+// SIGTERM, and SIGKILL 12 s later if it is still there (containerd's
+// binaryIO.Close); normally it has exited already, at the end of its pipes.
 //
 // Without a terminal, stdout and stderr are handed to the runtime (and so to
 // the container) as the FIFO itself: the container writes straight into
@@ -20,11 +31,13 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "berth/base/error.h"
 #include "berth/base/unique_fd.h"
 #include "copier.h"
 #include "loop/loop.h"
+#include "reaper.h"
 #include "runtime.h"
 
 namespace berth::shim {
@@ -34,10 +47,32 @@ struct StdioPaths {
   bool terminal = false;
 };
 
+// Who the process is, for a binary logger's environment, and the reaper that
+// tells its exit.
+struct IoContext {
+  std::string id;  // container id (init) or exec id
+  std::string ns;
+  Reaper* reaper = nullptr;
+};
+
+// binary://<path>?<query>: the logger's argv (URL-decoded).
+struct BinaryUri {
+  std::string path;
+  std::vector<std::string> args;  // k1, v1, k2, v2, ... (keys sorted)
+};
+Result<BinaryUri> parse_binary_uri(const std::string& uri);
+
+class BinaryLogger;
+
 class ProcessIO {
  public:
-  static Result<std::unique_ptr<ProcessIO>> open(loop::Loop& loop, const StdioPaths& paths);
+  static Result<std::unique_ptr<ProcessIO>> open(loop::Loop& loop, const StdioPaths& paths,
+                                                 const IoContext& ctx = {});
   ~ProcessIO();
+
+  // cb(ok) once the stdio is usable: at once, or when a binary logger said
+  // it is ready (or failed to, by `limit`).
+  void when_ready(std::chrono::milliseconds limit, std::function<void(Status)> cb);
 
   // The runtime's 0, 1, 2 (-1: /dev/null). Valid until release_runtime_ends().
   Runtime::Stdio runtime_stdio() const;
@@ -71,6 +106,38 @@ class ProcessIO {
   std::function<void()> finish_cb_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   loop::Loop::Handle finish_timer_ = 0;
+  std::shared_ptr<BinaryLogger> logger_;
+};
+
+// A running logging binary (see above). Owns itself while the process runs:
+// dropping the last reference does not lose track of it.
+class BinaryLogger : public std::enable_shared_from_this<BinaryLogger> {
+ public:
+  static Result<std::shared_ptr<BinaryLogger>> start(loop::Loop& loop, Reaper& reaper, const BinaryUri& uri,
+                                                     const std::string& id, const std::string& ns);
+  ~BinaryLogger();
+  // The write ends of the stdout and stderr pipes (once each).
+  UniqueFd take_stdout() { return std::move(out_w_); }
+  UniqueFd take_stderr() { return std::move(err_w_); }
+  void when_ready(std::chrono::milliseconds limit, std::function<void(Status)> cb);
+  // SIGTERM now, SIGKILL after `grace` if it has not exited by then.
+  void stop(std::chrono::milliseconds grace = std::chrono::seconds(12));
+  pid_t pid() const { return pid_; }
+  bool exited() const { return exited_; }
+
+ private:
+  BinaryLogger(loop::Loop& loop) : loop_(loop) {}
+  void ready_event();
+  void finish_ready(Status st);
+
+  loop::Loop& loop_;
+  pid_t pid_ = 0;
+  bool exited_ = false;
+  UniqueFd out_w_, err_w_, ready_r_;
+  loop::Loop::Handle ready_watch_ = 0, ready_timer_ = 0, kill_timer_ = 0;
+  bool ready_ = false;
+  std::string ready_failure_;
+  std::function<void(Status)> ready_cb_;
 };
 
 // A unix socket in a fresh private temp dir on which the runtime sends the

@@ -1,5 +1,6 @@
 #include "service.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -77,7 +78,20 @@ Status write_private_file(const std::string& path, const std::string& data) {
 
 TaskService::TaskService(loop::Loop& loop, ttrpc::Server& server, Publisher& publisher, CommandRunner& runner,
                          ServiceConfig config)
-    : loop_(loop), server_(server), publisher_(publisher), runner_(runner), config_(std::move(config)) {}
+    : loop_(loop),
+      server_(server),
+      publisher_(publisher),
+      runner_(runner),
+      config_(std::move(config)),
+      oom_(loop, [this](const std::string& id) {
+        events::TaskOOM ev;
+        ev.set_container_id(id);
+        publisher_.publish("/tasks/oom", ev);
+      }) {}
+
+TaskService::~TaskService() {
+  if (trim_timer_ != 0) loop_.cancel_timer(trim_timer_);
+}
 
 template <class Req>
 void TaskService::route(const char* method, void (TaskService::*fn)(const Req&, Responder)) {
@@ -86,6 +100,19 @@ void TaskService::route(const char* method, void (TaskService::*fn)(const Req&, 
     if (!req.ParseFromString(in.payload))
       return r.fail(Code::kInvalidArgument, std::string(method) + ": invalid request message");
     (this->*fn)(req, r);
+    trim_when_idle();
+  });
+}
+
+void TaskService::trim_when_idle() {
+  // malloc keeps what a burst of requests freed (a Create parses config.json,
+  // builds messages, reads cgroup files) in its free lists, resident. A shim
+  // spends its life idle: a second after the last request, hand that memory
+  // back (free pages inside the heap too, not only its top).
+  if (trim_timer_ != 0) loop_.cancel_timer(trim_timer_);
+  trim_timer_ = loop_.add_timer(std::chrono::seconds(1), [this] {
+    trim_timer_ = 0;
+    ::malloc_trim(0);
   });
 }
 
@@ -105,11 +132,10 @@ void TaskService::register_methods() {
   route<task::ResizePtyRequest>("ResizePty", &TaskService::resize_pty);
   route<task::ConnectRequest>("Connect", &TaskService::connect);
   route<task::ShutdownRequest>("Shutdown", &TaskService::shutdown);
-  for (const char* m : {"Stats", "Checkpoint"}) {
-    server_.register_method(kTaskService, m, [m](const ttrpc::IncomingRequest&, Responder r) {
-      r.fail(Code::kUnimplemented, std::string(m) + " is not implemented by berth-shim yet");
-    });
-  }
+  route<task::StatsRequest>("Stats", &TaskService::stats);
+  server_.register_method(kTaskService, "Checkpoint", [](const ttrpc::IncomingRequest&, Responder r) {
+    r.fail(Code::kUnimplemented, "Checkpoint is not implemented by berth-shim");
+  });
 }
 
 Result<TaskService::Found> TaskService::find(const std::string& id, const std::string& exec_id, RpcStatus* why) {
@@ -175,31 +201,55 @@ void TaskService::create(const task::CreateTaskRequest& req, Responder r) {
     if (c->rootfs_mounts.empty()) c->rootfs_mounts.push_back(rootfs);
   }
 
+  // What config.json says about the pid namespace (for the exit of the init).
+  if (auto spec = read_bundle_spec(c->bundle)) {
+    c->kill_all_on_exit = !spec->own_pid_namespace;
+  } else {
+    shim_log::warn("create " + id + ": " + spec.error().to_string() + "; processes left when the init exits will be killed");
+  }
+
   auto init = std::make_shared<Process>(ProcessKind::kInit);
   init->stdio = StdioPaths{req.stdin(), req.stdout(), req.stderr(), req.terminal()};
-  auto io = ProcessIO::open(loop_, init->stdio);
+  auto io = ProcessIO::open(loop_, init->stdio, IoContext{id, config_.ns, config_.reaper});
   if (!io) {
     undo_mounts();
     Code code = io.error().code() == ENOTSUP ? Code::kUnimplemented : Code::kUnknown;
     return r.fail(code, "create " + id + ": open stdio: " + io.error().to_string());
   }
   init->io = std::move(*io);
+  c->init = init;
+  // From here on the id is taken (a binary logger may take a moment).
+  creating_.insert(id);
+  task::CreateTaskRequest event_src = req;
+  init->io->when_ready(config_.logger_ready_limit, [this, c, r, undo_mounts, event_src](Status ready) {
+    if (!ready) {
+      creating_.erase(c->id);
+      c->init->io.reset();
+      undo_mounts();
+      return r.fail(Code::kUnknown, "create " + c->id + ": " + ready.error().to_string());
+    }
+    create_container(c, r, undo_mounts, event_src);
+  });
+}
+
+void TaskService::create_container(std::shared_ptr<Container> c, Responder r, std::function<void()> undo_mounts,
+                                   const task::CreateTaskRequest& event_src) {
+  auto init = c->init;
   std::shared_ptr<ConsoleSocket> console;
-  if (req.terminal()) {
+  if (event_src.terminal()) {
     auto cs = ConsoleSocket::create(loop_);
     if (!cs) {
+      creating_.erase(c->id);
+      init->io.reset();
       undo_mounts();
-      return r.fail(Code::kUnknown, "create " + id + ": console socket: " + cs.error().to_string());
+      return r.fail(Code::kUnknown, "create " + c->id + ": console socket: " + cs.error().to_string());
     }
     console = std::move(*cs);
   }
-  c->init = init;
 
   // Everything but the reply and the events, so the TaskCreate is published
   // before any exit an early-dying init produces.
-  creating_.insert(id);
-  task::CreateTaskRequest event_src = req;
-  c->runtime->create(id, c->bundle, c->bundle + "/" + kInitPidFile, console ? console->path() : "",
+  c->runtime->create(c->id, c->bundle, c->bundle + "/" + kInitPidFile, console ? console->path() : "",
                      init->io->runtime_stdio(),
                      [this, c, init, console, r, undo_mounts, event_src](const RpcStatus& st, const CommandResult&) {
                        creating_.erase(c->id);
@@ -225,6 +275,9 @@ void TaskService::create(const task::CreateTaskRequest& req, Responder r) {
                            return fail(RpcStatus{Code::kUnknown, "create " + c->id + ": " + attached.error().to_string()});
                          }
                        }
+                       // The runtime has placed the init in its cgroups: they
+                       // are the container's, for Stats and the OOM watch.
+                       watch_cgroups(*c);
                        containers_[c->id] = c;
                        task::CreateTaskResponse resp;
                        resp.set_pid(static_cast<uint32_t>(init->pid));
@@ -244,6 +297,17 @@ void TaskService::create(const task::CreateTaskRequest& req, Responder r) {
                      });
   // posix_spawn has returned: the runtime holds its copies of the stdio.
   init->io->release_runtime_ends();
+}
+
+void TaskService::watch_cgroups(Container& c) {
+  auto set = config_.cgroups_of ? config_.cgroups_of(c.init->pid) : cgroups_of_pid(c.init->pid);
+  if (!set) {
+    shim_log::warn("container " + c.id + ": its cgroups: " + set.error().to_string() + "; no Stats, no OOM events");
+    return;
+  }
+  c.cgroups = std::move(*set);
+  if (auto st = oom_.watch(c.id, c.cgroups); !st)
+    shim_log::warn("container " + c.id + ": no OOM events: " + st.error().to_string());
 }
 
 // --- Start -----------------------------------------------------------------
@@ -286,13 +350,24 @@ void TaskService::start_exec(std::shared_ptr<Container> c, std::shared_ptr<Proce
   const std::string spec_path = c->bundle + "/" + p->exec_id + ".process.json";
   if (auto st = write_private_file(spec_path, p->spec_json); !st)
     return fail_start(RpcStatus{Code::kUnknown, "exec " + p->exec_id + ": " + st.error().to_string()});
-  auto io = ProcessIO::open(loop_, p->stdio);
+  auto io = ProcessIO::open(loop_, p->stdio, IoContext{p->exec_id, config_.ns, config_.reaper});
   if (!io) {
     shim_sys::unlink_quiet(spec_path);
     Code code = io.error().code() == ENOTSUP ? Code::kUnimplemented : Code::kUnknown;
     return fail_start(RpcStatus{code, "exec " + p->exec_id + ": open stdio: " + io.error().to_string()});
   }
   p->io = std::move(*io);
+  p->io->when_ready(config_.logger_ready_limit, [this, c, p, r, spec_path, fail_start](Status ready) {
+    if (!ready) {
+      shim_sys::unlink_quiet(spec_path);
+      return fail_start(RpcStatus{Code::kUnknown, "exec " + p->exec_id + ": " + ready.error().to_string()});
+    }
+    run_exec(c, p, r, spec_path, fail_start);
+  });
+}
+
+void TaskService::run_exec(std::shared_ptr<Container> c, std::shared_ptr<Process> p, Responder r,
+                           const std::string& spec_path, std::function<void(RpcStatus)> fail_start) {
   std::shared_ptr<ConsoleSocket> console;
   if (p->stdio.terminal) {
     auto cs = ConsoleSocket::create(loop_);
@@ -350,18 +425,43 @@ void TaskService::on_exit(pid_t pid, int wait_status) {
     for (auto& [eid, e] : c->execs) procs.push_back(e);
     for (auto& p : procs) {
       if (p->pid != pid || p->state.has_exited()) continue;
-      ProcessStateId before = p->state.id();
       record_exit(*p, wait_status);
       shim_log::debug("pid " + std::to_string(pid) + " exited with " + std::to_string(p->exit_status));
-      if (p->state.set_exited()) report_exit(c, p);
-      // A frozen cgroup would keep the rest of the container stuck.
-      if (p == c->init && (before == ProcessStateId::kPaused || before == ProcessStateId::kPausing))
-        c->runtime->resume(c->id, [](const RpcStatus&, const CommandResult&) {});
+      process_exited(c, p);
       return;
     }
   }
   // Not known (yet): the pid file of a running command may name it.
   if (runner_.in_flight() > 0 && early_exits_.size() < 4096) early_exits_[pid] = wait_status;
+}
+
+void TaskService::process_exited(std::shared_ptr<Container> c, std::shared_ptr<Process> p) {
+  if (p != c->init) {
+    if (p->state.set_exited()) report_exit(c, p);
+    return;
+  }
+  const ProcessStateId before = p->state.id();
+  // A frozen cgroup would keep the rest of the container stuck.
+  auto thaw = [c, before] {
+    if (before == ProcessStateId::kPaused || before == ProcessStateId::kPausing)
+      c->runtime->resume(c->id, [](const RpcStatus&, const CommandResult&) {});
+  };
+  // An OOM kill of the init: its TaskOOM goes out before its TaskExit.
+  oom_.poll(c->id);
+  if (!c->kill_all_on_exit) {
+    if (p->state.set_exited()) report_exit(c, p);
+    return thaw();
+  }
+  // No pid namespace of its own: the init's exit killed nothing else. As
+  // containerd-shim-runc-v2, kill what is left in the container (`kill
+  // --all`: its cgroup) before the exit is reported, so that nothing
+  // outlives a container that containerd sees stopped.
+  c->runtime->kill(c->id, SIGKILL, true, [this, c, p, thaw](const RpcStatus& st, const CommandResult&) {
+    if (!st.ok() && !looks_gone(st.message))
+      shim_log::warn("container " + c->id + ": kill the processes left after its init: " + st.message);
+    if (p->state.set_exited()) report_exit(c, p);
+    thaw();
+  });
 }
 
 void TaskService::claim_early_exit(const std::shared_ptr<Container>& c, const std::shared_ptr<Process>& p) {
@@ -370,7 +470,7 @@ void TaskService::claim_early_exit(const std::shared_ptr<Container>& c, const st
     int status = it->second;
     early_exits_.erase(it);
     record_exit(*p, status);
-    if (p->state.set_exited()) report_exit(c, p);
+    process_exited(c, p);
   }
   forget_early_exits();
 }
@@ -522,6 +622,7 @@ void TaskService::remove(const task::DeleteRequest& req, Responder r) {
       if (auto u = unmount_all(*it); !u) shim_log::warn("delete " + c->id + ": " + u.error().to_string());
     c->rootfs_mounts.clear();
     for (auto& [eid, e] : c->execs) e->io.reset();
+    oom_.unwatch(c->id);
     containers_.erase(c->id);
     finish();
     shim_log::info("deleted container " + c->id);
@@ -676,6 +777,23 @@ void TaskService::connect(const task::ConnectRequest& req, Responder r) {
   resp.set_shim_pid(static_cast<uint32_t>(getpid()));
   auto it = containers_.find(req.id());
   if (it != containers_.end()) resp.set_task_pid(static_cast<uint32_t>(it->second->init->pid));
+  reply(r, resp);
+}
+
+void TaskService::stats(const task::StatsRequest& req, Responder r) {
+  RpcStatus why;
+  auto found = find(req.id(), "", &why);
+  if (!found) return r.fail(why);
+  auto& c = *found->container;
+  if (c.cgroups.empty()) return r.fail(Code::kNotFound, "stats " + c.id + ": the container's cgroups are not known");
+  auto metrics = read_metrics(c.cgroups);
+  if (!metrics) {
+    Code code = metrics.error().code() == ENOENT ? Code::kNotFound : Code::kUnknown;
+    return r.fail(code, "stats " + c.id + ": " + metrics.error().to_string());
+  }
+  task::StatsResponse resp;
+  resp.mutable_stats()->set_type_url(metrics->type_url);
+  resp.mutable_stats()->set_value(std::move(metrics->value));
   reply(r, resp);
 }
 

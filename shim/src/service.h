@@ -5,7 +5,9 @@
 // now or when the runtime call behind it completes; nothing blocks the loop.
 //
 //   method      runtime call            event(s)                   notes
-//   Create      create (+ mounts, io)   /tasks/create              reply {pid}
+//   Create      create (+ mounts, io)   /tasks/create              reply {pid}; a binary://
+//                                                                  logger is ready first; the
+//                                                                  init's cgroups are recorded
 //   Start       start | exec            /tasks/start | exec-started exit held until after
 //   State       -                       -                          status from ProcessState
 //   Wait        -                       -                          answered after the exit is
@@ -21,8 +23,12 @@
 //   ResizePty   -                       -                          TIOCSWINSZ on the master
 //   Connect     -                       -                          {shim_pid, task_pid}
 //   Shutdown    -                       -                          exits when no container is left
-//   Stats, Checkpoint: Unimplemented (not yet)
-//   (any exit)                          /tasks/exit                after TaskStart, io drained
+//   Stats       - (cgroup files)        -                          cgroups v1 or v2 Metrics Any
+//   Checkpoint: Unimplemented
+//   (any exit)                          /tasks/exit                after TaskStart, io drained;
+//                                                                  an init without its own pid
+//                                                                  namespace: kill --all 9 first
+//   (OOM kill)                          /tasks/oom                 before the init's /tasks/exit
 
 #include <sys/types.h>
 
@@ -34,9 +40,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cgroup_stats.h"
 #include "command.h"
 #include "common/shim_sys.h"
 #include "loop/loop.h"
+#include "oom.h"
 #include "process_io.h"
 #include "process_state.h"
 #include "publisher.h"
@@ -60,6 +68,7 @@ class CloseIORequest;
 class ResizePtyRequest;
 class ConnectRequest;
 class ShutdownRequest;
+class StatsRequest;
 }  // namespace containerd::task::v2
 
 namespace berth::shim {
@@ -73,6 +82,12 @@ struct ServiceConfig {
   std::string default_runtime = "berth";
   std::string default_root = "/run/containerd/runc";
   std::chrono::milliseconds io_drain_limit{2000};
+  // How long a binary:// logger may take to say it is ready.
+  std::chrono::milliseconds logger_ready_limit{10000};
+  // Runs binary:// loggers (their exits are theirs, not a container's).
+  Reaper* reaper = nullptr;
+  // The cgroups of a container's init (default: cgroups_of_pid; tests fake it).
+  std::function<Result<CgroupSet>(pid_t)> cgroups_of;
 };
 
 struct Process {
@@ -96,12 +111,15 @@ struct Container {
   std::unique_ptr<Runtime> runtime;
   std::shared_ptr<Process> init;
   std::map<std::string, std::shared_ptr<Process>> execs;
+  CgroupSet cgroups;             // found at Create; empty if not found
+  bool kill_all_on_exit = true;  // no pid namespace of its own (config.json)
 };
 
 class TaskService {
  public:
   TaskService(loop::Loop& loop, ttrpc::Server& server, Publisher& publisher, CommandRunner& runner,
               ServiceConfig config);
+  ~TaskService();
   void register_methods();
   // Every reaped child that no command runner claimed.
   void on_exit(pid_t pid, int wait_status);
@@ -129,6 +147,7 @@ class TaskService {
   void resize_pty(const containerd::task::v2::ResizePtyRequest& req, Responder r);
   void connect(const containerd::task::v2::ConnectRequest& req, Responder r);
   void shutdown(const containerd::task::v2::ShutdownRequest& req, Responder r);
+  void stats(const containerd::task::v2::StatsRequest& req, Responder r);
 
   struct Found {
     std::shared_ptr<Container> container;
@@ -136,11 +155,21 @@ class TaskService {
   };
   // NotFound with a message naming the container or exec.
   Result<Found> find(const std::string& id, const std::string& exec_id, ttrpc::RpcStatus* why);
+  // Create, once the stdio is ready: the runtime's create and the reply.
+  void create_container(std::shared_ptr<Container> c, Responder r, std::function<void()> undo_mounts,
+                        const containerd::task::v2::CreateTaskRequest& event_src);
+  void watch_cgroups(Container& c);
+  void trim_when_idle();
   void start_init(std::shared_ptr<Container> c, Responder r);
   void start_exec(std::shared_ptr<Container> c, std::shared_ptr<Process> p, Responder r);
+  void run_exec(std::shared_ptr<Container> c, std::shared_ptr<Process> p, Responder r, const std::string& spec_path,
+                std::function<void(ttrpc::RpcStatus)> fail_start);
   // The exit of p became visible: drain io, answer Waits, publish TaskExit.
   void report_exit(std::shared_ptr<Container> c, std::shared_ptr<Process> p);
   void record_exit(Process& p, int wait_status);
+  // The reaped exit of p: reported now, or (an init sharing a pid namespace)
+  // once what is left of its container has been killed.
+  void process_exited(std::shared_ptr<Container> c, std::shared_ptr<Process> p);
   // A pid learnt from a pid file may have exited already.
   void claim_early_exit(const std::shared_ptr<Container>& c, const std::shared_ptr<Process>& p);
   void forget_early_exits();
@@ -156,6 +185,8 @@ class TaskService {
   // file is read only when it finishes).
   std::unordered_map<pid_t, int> early_exits_;
   std::function<void()> on_shutdown_;
+  OomWatcher oom_;
+  loop::Loop::Handle trim_timer_ = 0;
 };
 
 }  // namespace berth::shim

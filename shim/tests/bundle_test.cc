@@ -54,3 +54,44 @@ TEST_CASE("runtime and exit records round-trip through the bundle") {
   CHECK_FALSE(read_pid_file(b + "/bad.pid"));
   REQUIRE(sys::remove_all(b).ok());
 }
+
+TEST_CASE("config.json: annotations and the pid namespace") {
+  auto spec = parse_bundle_spec(R"({"ociVersion":"1.0.2","annotations":{"io.kubernetes.cri.sandbox-id":"pod1",
+      "io.kubernetes.cri.container-type":"container"},
+      "linux":{"namespaces":[{"type":"mount"},{"type":"pid"},{"type":"network","path":"/proc/1/ns/net"}]}})");
+  REQUIRE(spec.ok());
+  CHECK(spec->own_pid_namespace);
+  CHECK(spec->annotations.at("io.kubernetes.cri.container-type") == "container");
+  CHECK(shim_group(*spec) == "pod1");
+
+  // The runc shim's own label comes first.
+  spec = parse_bundle_spec(R"({"annotations":{"io.kubernetes.cri.sandbox-id":"pod1",
+      "io.containerd.runc.v2.group":"g7"},"linux":{"namespaces":[{"type":"pid","path":"/proc/9/ns/pid"}]}})");
+  REQUIRE(spec.ok());
+  CHECK(shim_group(*spec) == "g7");
+  CHECK_FALSE(spec->own_pid_namespace);  // joined by path
+
+  spec = parse_bundle_spec(R"({"process":{"args":["sh"]},"linux":{"namespaces":[{"type":"mount"}]}})");
+  REQUIRE(spec.ok());
+  CHECK(shim_group(*spec) == "");
+  CHECK_FALSE(spec->own_pid_namespace);  // host pid namespace
+
+  spec = parse_bundle_spec(R"({"linux":{"namespaces":[{"type":"pid","path":""}]}})");
+  REQUIRE(spec.ok());
+  CHECK(spec->own_pid_namespace);  // an empty path is no path
+
+  CHECK_FALSE(parse_bundle_spec("[1,2]").ok());
+  CHECK_FALSE(parse_bundle_spec("{\"annotations\":").ok());
+}
+
+TEST_CASE("config.json read from the bundle") {
+  char tmpl[] = "/tmp/berth-shim-bundle-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  std::string dir = tmpl;
+  CHECK_FALSE(read_bundle_spec(dir).ok());
+  REQUIRE(sys::write_file_atomic(dir + "/config.json", R"({"annotations":{"io.containerd.runc.v2.group":"g"}})").ok());
+  auto spec = read_bundle_spec(dir);
+  REQUIRE(spec.ok());
+  CHECK(shim_group(*spec) == "g");
+  (void)sys::remove_all(dir);
+}

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "berth/base/sys.h"
+#include "cgroup_stats.h"
+#include "cgroups/v2/metrics.pb.h"
 #include "command.h"
 #include "containerd/events/task.pb.h"
 #include "containerd/services/events/ttrpc/v1/events.pb.h"
@@ -41,6 +43,7 @@ struct Event {
   std::string topic;
   std::string ns;
   containerd::events::TaskExit exit;  // for /tasks/exit
+  std::string oom_id;                 // for /tasks/oom
 };
 
 struct Rig {
@@ -56,7 +59,10 @@ struct Rig {
   std::unique_ptr<ttrpc::Client> client;
   bool shut_down = false;
 
-  Rig() {
+  // Set before the Rig is built (the service reads it then).
+  std::function<Result<CgroupSet>(pid_t)> cgroups_of;
+
+  explicit Rig(std::function<Result<CgroupSet>(pid_t)> fake_cgroups = nullptr) : cgroups_of(std::move(fake_cgroups)) {
     REQUIRE(::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
     char tmpl[] = "/tmp/berth-shim-svc-XXXXXX";
     REQUIRE(::mkdtemp(tmpl) != nullptr);
@@ -66,11 +72,17 @@ struct Rig {
         [this](const ttrpc::IncomingRequest& req, ttrpc::Responder r) {
           containerd::services::events::ttrpc::v1::ForwardRequest f;
           REQUIRE(f.ParseFromString(req.payload));
-          Event e{f.envelope().topic(), req.meta("containerd-namespace-ttrpc"), {}};
+          Event e{f.envelope().topic(), req.meta("containerd-namespace-ttrpc"), {}, {}};
           CHECK(f.envelope().namespace_() == "testns");
           if (e.topic == "/tasks/exit") {
             CHECK(f.envelope().event().type_url() == "containerd.events.TaskExit");
             REQUIRE(e.exit.ParseFromString(f.envelope().event().value()));
+          }
+          if (e.topic == "/tasks/oom") {
+            CHECK(f.envelope().event().type_url() == "containerd.events.TaskOOM");
+            containerd::events::TaskOOM oom;
+            REQUIRE(oom.ParseFromString(f.envelope().event().value()));
+            e.oom_id = oom.container_id();
           }
           events.push_back(e);
           r.reply(google::protobuf::Empty().SerializeAsString());
@@ -81,6 +93,8 @@ struct Rig {
     config.ns = "testns";
     config.default_runtime = std::string(BERTH_SHIM_TEST_DATA) + "/fake-runtime.sh";
     config.default_root = dir + "/root";
+    config.reaper = &reaper;
+    config.cgroups_of = cgroups_of;
     service = std::make_unique<TaskService>(*loop, server, *publisher, runner, config);
     REQUIRE(reaper.start([this](pid_t pid, int status) { service->on_exit(pid, status); }).ok());
     service->register_methods();
@@ -95,11 +109,20 @@ struct Rig {
     (void)sys::remove_all(dir);
   }
 
-  std::string bundle(const std::string& id, const std::string& cmd) {
+  // A bundle: the fake init's shell command and a config.json (by default
+  // one with a pid namespace of its own).
+  std::string bundle(const std::string& id, const std::string& cmd,
+                     const std::string& config = R"({"linux":{"namespaces":[{"type":"pid"}]}})") {
     std::string b = dir + "/" + id;
     REQUIRE(sys::mkdir(b, 0700).ok());
     REQUIRE(sys::write_file_atomic(b + "/cmd", cmd, 0600).ok());
+    REQUIRE(sys::write_file_atomic(b + "/config.json", config, 0600).ok());
     return b;
+  }
+
+  std::string runtime_calls() {
+    auto t = sys::read_file(dir + "/root/testns/calls.log");
+    return t ? *t : std::string();
   }
 
   void pump_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 5000ms) {
@@ -348,9 +371,142 @@ TEST_CASE("service: errors carry codes containerd maps") {
   auto p = rig.call("Pause", pause);
   CHECK(p.status.code == Code::kFailedPrecondition);
   CHECK(p.status.message == "cannot pause a created process");
-  CHECK(rig.call("Stats", pause).status.code == Code::kUnimplemented);
+  task::CheckpointTaskRequest checkpoint;
+  checkpoint.set_id("good");
+  CHECK(rig.call("Checkpoint", checkpoint).status.code == Code::kUnimplemented);
   // Deleting a created container kills its init.
   task::DeleteRequest del;
   del.set_id("good");
   REQUIRE(rig.call("Delete", del).status.ok());
+}
+
+TEST_CASE("service: Stats answers the cgroups Metrics of the container's cgroup") {
+  char tmpl[] = "/tmp/berth-shim-cg-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  const std::string cg = tmpl;
+  REQUIRE(sys::write_file_atomic(cg + "/memory.current", "1234567\n").ok());
+  REQUIRE(sys::write_file_atomic(cg + "/memory.events", "oom 0\noom_kill 0\n").ok());
+  REQUIRE(sys::write_file_atomic(cg + "/pids.current", "4\n").ok());
+  REQUIRE(sys::write_file_atomic(cg + "/cpu.stat", "usage_usec 99\n").ok());
+  pid_t seen = 0;
+  Rig rig([&](pid_t pid) -> Result<CgroupSet> {
+    seen = pid;
+    CgroupSet set;
+    set.unified = true;
+    set.dir = cg;
+    return set;
+  });
+  std::string b = rig.bundle("s1", "exec sleep 100");
+  task::CreateTaskResponse created;
+  REQUIRE(rig.call("Create", rig.create_request("s1", b), &created).status.ok());
+  CHECK(seen == static_cast<pid_t>(created.pid()));  // found from the init's pid
+
+  task::StatsRequest sr;
+  sr.set_id("s1");
+  task::StatsResponse stats;
+  auto r = rig.call("Stats", sr, &stats);
+  REQUIRE_MESSAGE(r.status.ok(), r.status.message);
+  CHECK(stats.stats().type_url() == "io.containerd.cgroups.v2.Metrics");
+  io::containerd::cgroups::v2::Metrics m;
+  REQUIRE(m.ParseFromString(stats.stats().value()));
+  CHECK(m.memory().usage() == 1234567);
+  CHECK(m.pids().current() == 4);
+  CHECK(m.cpu().usage_usec() == 99);
+  sr.set_id("nope");
+  CHECK(rig.call("Stats", sr).status.code == Code::kNotFound);
+
+  // The OOM watch on the same cgroup: oom_kill going up is a TaskOOM.
+  REQUIRE(sys::write_file(cg + "/memory.events", "oom 1\noom_kill 1\n").ok());
+  rig.pump_until([&] {
+    for (const auto& e : rig.events)
+      if (e.topic == "/tasks/oom") return true;
+    return false;
+  });
+  bool oom = false;
+  for (const auto& e : rig.events)
+    if (e.topic == "/tasks/oom") oom = e.oom_id == "s1";
+  CHECK(oom);
+
+  // A cgroup that is gone: NotFound.
+  (void)sys::remove_all(cg);
+  sr.set_id("s1");
+  CHECK(rig.call("Stats", sr).status.code == Code::kNotFound);
+  task::DeleteRequest del;
+  del.set_id("s1");
+  REQUIRE(rig.call("Delete", del).status.ok());
+}
+
+TEST_CASE("service: an init without its own pid namespace gets the rest killed before its exit is reported") {
+  Rig rig;
+  // Host pid namespace (no pid entry): kill --all on the init's exit.
+  std::string b = rig.bundle("shared", "exit 4", R"({"linux":{"namespaces":[{"type":"mount"}]}})");
+  REQUIRE(rig.call("Create", rig.create_request("shared", b)).status.ok());
+  task::StartRequest start;
+  start.set_id("shared");
+  REQUIRE(rig.call("Start", start).status.ok());
+  task::WaitRequest wait;
+  wait.set_id("shared");
+  task::WaitResponse wr;
+  REQUIRE(rig.call("Wait", wait, &wr).status.ok());
+  CHECK(wr.exit_status() == 4);
+  CHECK(rig.runtime_calls().find("kill --all shared 9\n") != std::string::npos);
+
+  // Its own pid namespace: the kernel did it; no kill.
+  std::string b2 = rig.bundle("own", "exit 5");
+  REQUIRE(rig.call("Create", rig.create_request("own", b2)).status.ok());
+  start.set_id("own");
+  REQUIRE(rig.call("Start", start).status.ok());
+  wait.set_id("own");
+  REQUIRE(rig.call("Wait", wait, &wr).status.ok());
+  CHECK(wr.exit_status() == 5);
+  CHECK(rig.runtime_calls().find("kill --all own") == std::string::npos);
+
+  // No readable config.json: killed, to be safe (as the runc shim).
+  std::string b3 = rig.bundle("noconfig", "exit 6");
+  REQUIRE(sys::unlink(b3 + "/config.json").ok());
+  REQUIRE(rig.call("Create", rig.create_request("noconfig", b3)).status.ok());
+  start.set_id("noconfig");
+  REQUIRE(rig.call("Start", start).status.ok());
+  wait.set_id("noconfig");
+  REQUIRE(rig.call("Wait", wait, &wr).status.ok());
+  CHECK(rig.runtime_calls().find("kill --all noconfig 9\n") != std::string::npos);
+}
+
+TEST_CASE("service: binary:// logger gets stdout and stderr on fds 3 and 4") {
+  Rig rig;
+  std::string b = rig.bundle("lg", "echo to-out; echo to-err >&2; exit 0");
+  auto req = rig.create_request("lg", b);
+  std::string uri = "binary://" + std::string(BERTH_SHIM_TEST_DATA) + "/fake-logger.sh?dir=" + b + "&x=a%20b";
+  req.set_stdout(uri);
+  req.set_stderr(uri);
+  REQUIRE_MESSAGE(rig.call("Create", req).status.ok(), "create with a binary logger");
+  task::StartRequest start;
+  start.set_id("lg");
+  REQUIRE(rig.call("Start", start).status.ok());
+  task::WaitRequest wait;
+  wait.set_id("lg");
+  task::WaitResponse wr;
+  REQUIRE(rig.call("Wait", wait, &wr).status.ok());
+  // The logger ends at the end of its pipes.
+  rig.pump_until([&] { return sys::exists(b + "/lg.done"); });
+  CHECK(sys::read_file(b + "/lg.out").value() == "to-out\n");
+  CHECK(sys::read_file(b + "/lg.err").value() == "to-err\n");
+  std::string env = sys::read_file(b + "/lg.env").value();
+  CHECK(env.find("CONTAINER_ID=lg\n") != std::string::npos);
+  CHECK(env.find("CONTAINER_NAMESPACE=testns\n") != std::string::npos);
+  CHECK(env.find("TTRPC_ADDRESS") == std::string::npos);  // nothing of the shim's
+  task::DeleteRequest del;
+  del.set_id("lg");
+  REQUIRE(rig.call("Delete", del).status.ok());
+
+  // A logger that is not there fails the Create, naming it.
+  std::string b2 = rig.bundle("lg2", "true");
+  auto bad = rig.create_request("lg2", b2);
+  bad.set_stdout("binary:///nonexistent/logger");
+  auto r = rig.call("Create", bad);
+  CHECK(r.status.code != Code::kOk);
+  CHECK(r.status.message.find("/nonexistent/logger") != std::string::npos);
+  task::StateRequest sr;
+  sr.set_id("lg2");
+  CHECK(rig.call("State", sr).status.code == Code::kNotFound);
 }

@@ -18,6 +18,7 @@ done
 fail() { echo "{\"level\":\"error\",\"msg\":\"$1\",\"time\":\"2026-01-01T00:00:00Z\"}" >> "$log"; exit 1; }
 verb=$1; shift
 mkdir -p "$root"
+echo "$verb $*" >> "$root/calls.log"
 case "$verb" in
   create)
     while [ $# -gt 1 ]; do

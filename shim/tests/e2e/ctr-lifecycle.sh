@@ -2,7 +2,9 @@
 # End-to-end check of berth-shim under an unmodified containerd 1.6, driven
 # by ctr: the launch protocol (start/delete), the Task calls ctr makes, the
 # events containerd receives, stdio (FIFOs, file://, tty), exit statuses,
-# survival of a containerd restart, and the idle RSS of a shim.
+# metrics, OOM events, shim groups, survival of a containerd restart, and the
+# idle RSS of a shim. (spec-tests/containerd/test_shim.py runs these and more
+# as pytest tests, with berth, runc and crun behind the shim.)
 #
 # Everything lives under $WORK (default: a fresh /tmp/berth-shim-e2e.XXXXXX):
 # containerd runs in a private mount namespace where $WORK/run is bound on
@@ -60,13 +62,17 @@ cleanup() {
   stop_containerd
   # Shims outlive containerd by design: end ours, by PID.
   for p in $(pgrep -f "containerd-shim-berth-v2 -namespace $NS "); do kill -KILL "$p"; done
+  # The runtimes made $CG in every hierarchy: remove it (rmdir only, deepest first).
+  for h in /sys/fs/cgroup/*/; do
+    [ -d "$h${CG#/}" ] && find "$h${CG#/}" -depth -type d -exec rmdir {} \; 2>/dev/null
+  done
   echo "work dir: $WORK (containerd log: $WORK/logs/containerd.log)"
 }
 trap cleanup EXIT
 
 c() { timeout 30 ctr --address "$WORK/containerd.sock" -n "$NS" "$@"; }
 run() { local sub=$1; shift; c "$sub" --fifo-dir "$WORK/fifo" "$@"; }
-cgroup_base() { echo "$(awk -F: '$2=="memory"{print $3}' /proc/self/cgroup | sed 's:/$::')/berth-shim-e2e"; }
+cgroup_base() { echo "$(awk -F: '$2=="memory"{print $3}' /proc/self/cgroup | sed 's:/$::')/berth-shim-e2e-$$"; }
 CG=$(cgroup_base)
 IMG=docker.io/library/busybox:latest
 check() { # description, expected, actual
@@ -108,6 +114,15 @@ if [ "$RUNTIME_HAS_EXEC" = 1 ]; then
   c t pause d1; check "pause" PAUSED "$(c t ls | awk '$1=="d1"{print $3}')"
   c t resume d1; check "resume" RUNNING "$(c t ls | awk '$1=="d1"{print $3}')"
 fi
+usage=$(c t metrics d1 | awk '$1=="memory.usage_in_bytes"{print $2}')
+check "task metrics: memory usage is a real number" yes "$([ "${usage:-0}" -gt 0 ] && echo yes || echo "${usage:-none}")"
+run run --rm --runtime $RT --memory-limit 16777216 --cgroup "$CG/o1" $IMG o1 tail /dev/zero; rc=$?
+check "OOM-killed init exits 137" 137 "$rc"
+for g in g1 g2; do run run -d --runtime $RT --annotation io.containerd.runc.v2.group=grp --cgroup "$CG/$g" $IMG $g sleep 1000 >/dev/null; done
+check "grouped containers share one shim" "$(cat "$WORK/state/io.containerd.runtime.v2.task/$NS/g1/address")" \
+  "$(cat "$WORK/state/io.containerd.runtime.v2.task/$NS/g2/address")"
+for g in g1 g2; do c t kill -s SIGKILL $g; done; sleep 0.5
+for g in g1 g2; do c t rm $g >/dev/null 2>&1; c c rm $g; done
 # containerd restarts; the shim and its task live on.
 stop_containerd; kill "$EVENTS_PID" 2>/dev/null; start_containerd
 timeout 60 ctr --address "$WORK/containerd.sock" -n "$NS" events >> "$WORK/events.txt" 2>&1 &
@@ -126,6 +141,8 @@ kill "$EVENTS_PID" 2>/dev/null
 order=$(awk '$6 ~ /^\/tasks\// && /"r1"/{print $6}' "$WORK/events.txt" | tr '\n' ' ')
 check "events of r1 in order" "/tasks/create /tasks/start /tasks/exit /tasks/delete " "$order"
 grep -q '/tasks/exit {"container_id":"d1","id":"d1".*"exit_status":137' "$WORK/events.txt"; check "TaskExit of the killed init carries 137" 0 $?
+order=$(awk '$6 ~ /^\/tasks\/(oom|exit)$/ && /"o1"/{print $6}' "$WORK/events.txt" | tr '\n' ' ')
+check "TaskOOM before TaskExit" "/tasks/oom /tasks/exit " "$order"
 
 echo "$((checks - failures))/$checks checks passed"
 [ "$failures" = 0 ]
