@@ -11,7 +11,15 @@ set -euo pipefail
 sanitize=OFF
 [ "${BERTH_SANITIZE:-0}" = 1 ] && sanitize=ON
 
-cmake -S "$REPO" -B "$BUILD" \
+# ccache when installed (not a dependency): rebuilds across worktrees and
+# branches share one cache keyed relative to CCACHE_BASEDIR.
+launcher=()
+if command -v ccache >/dev/null; then
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$REPO}
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+fi
+
+cmake -S "$REPO" -B "$BUILD" "${launcher[@]}" \
   -DCMAKE_BUILD_TYPE="${BERTH_BUILD_TYPE:-RelWithDebInfo}" \
   -DBERTH_SANITIZE="$sanitize"
 cmake --build "$BUILD" -j"$(nproc)"

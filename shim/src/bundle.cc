@@ -7,8 +7,8 @@
 #include <cstdlib>
 
 #include "berth/base/sys.h"
-#include "berth/spec/json.h"
-#include "common/sha256.h"
+#include "berth/json/json.h"
+#include "berth/base/sha256.h"
 
 namespace berth::shim {
 

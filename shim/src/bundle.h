@@ -22,7 +22,7 @@
 #include <string_view>
 
 #include "berth/base/error.h"
-#include "common/shim_sys.h"
+#include "berth/base/shim_sys.h"
 
 namespace berth::shim {
 

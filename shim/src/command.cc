@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "berth/base/sys.h"
-#include "common/shim_sys.h"
+#include "berth/base/shim_sys.h"
 
 namespace berth::shim {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "berth/base/error.h"
-#include "loop/loop.h"
+#include "berth/loop/loop.h"
 #include "reaper.h"
 
 namespace berth::shim {

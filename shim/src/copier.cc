@@ -1,6 +1,6 @@
 #include "copier.h"
 
-#include "common/shim_sys.h"
+#include "berth/base/shim_sys.h"
 
 namespace berth::shim {
 

@@ -10,7 +10,7 @@
 #include <functional>
 #include <string>
 
-#include "loop/loop.h"
+#include "berth/loop/loop.h"
 
 namespace berth::shim {
 

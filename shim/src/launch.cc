@@ -12,16 +12,16 @@
 #include "berth/base/sys.h"
 #include "bundle.h"
 #include "command.h"
-#include "common/log.h"
-#include "common/shim_sys.h"
+#include "berth/base/log.h"
+#include "berth/base/shim_sys.h"
 #include "containerd/task/v2/shim.pb.h"
-#include "loop/loop.h"
+#include "berth/loop/loop.h"
 #include "mounts.h"
 #include "publisher.h"
 #include "reaper.h"
 #include "runtime.h"
 #include "service.h"
-#include "ttrpc/server.h"
+#include "berth/ttrpc/server.h"
 
 namespace berth::shim {
 

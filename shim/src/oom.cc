@@ -9,8 +9,8 @@
 #include <cstring>
 
 #include "berth/base/sys.h"
-#include "common/log.h"
-#include "common/shim_sys.h"
+#include "berth/base/log.h"
+#include "berth/base/shim_sys.h"
 
 namespace berth::shim {
 

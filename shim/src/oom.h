@@ -22,7 +22,7 @@
 #include "berth/base/error.h"
 #include "berth/base/unique_fd.h"
 #include "cgroup_stats.h"
-#include "loop/loop.h"
+#include "berth/loop/loop.h"
 
 namespace berth::shim {
 

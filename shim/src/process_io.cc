@@ -7,7 +7,7 @@
 #include <map>
 
 #include "berth/base/sys.h"
-#include "common/shim_sys.h"
+#include "berth/base/shim_sys.h"
 
 namespace berth::shim {
 

@@ -36,7 +36,7 @@
 #include "berth/base/error.h"
 #include "berth/base/unique_fd.h"
 #include "copier.h"
-#include "loop/loop.h"
+#include "berth/loop/loop.h"
 #include "reaper.h"
 #include "runtime.h"
 

@@ -24,7 +24,7 @@
 
 #include <string>
 
-#include "ttrpc/frame.h"
+#include "berth/ttrpc/frame.h"
 
 namespace berth::shim {
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "common/log.h"
+#include "berth/base/log.h"
 #include "containerd/services/events/ttrpc/v1/events.pb.h"
 
 namespace berth::shim {

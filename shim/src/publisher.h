@@ -15,9 +15,9 @@
 #include <memory>
 #include <string>
 
-#include "common/shim_sys.h"
-#include "loop/loop.h"
-#include "ttrpc/client.h"
+#include "berth/base/shim_sys.h"
+#include "berth/loop/loop.h"
+#include "berth/ttrpc/client.h"
 
 namespace google::protobuf {
 class MessageLite;

@@ -2,7 +2,7 @@
 
 #include <signal.h>
 
-#include "common/shim_sys.h"
+#include "berth/base/shim_sys.h"
 
 namespace berth::shim {
 

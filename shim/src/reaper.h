@@ -11,7 +11,7 @@
 #include <unordered_map>
 
 #include "berth/base/error.h"
-#include "loop/loop.h"
+#include "berth/loop/loop.h"
 
 namespace berth::shim {
 

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "command.h"
-#include "ttrpc/frame.h"
+#include "berth/ttrpc/frame.h"
 
 namespace berth::shim {
 

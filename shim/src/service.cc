@@ -8,7 +8,7 @@
 
 #include "berth/base/sys.h"
 #include "bundle.h"
-#include "common/log.h"
+#include "berth/base/log.h"
 #include "containerd/events/task.pb.h"
 #include "containerd/runc/v1/options.pb.h"
 #include "containerd/task/v2/shim.pb.h"

@@ -42,15 +42,15 @@
 
 #include "cgroup_stats.h"
 #include "command.h"
-#include "common/shim_sys.h"
-#include "loop/loop.h"
+#include "berth/base/shim_sys.h"
+#include "berth/loop/loop.h"
 #include "oom.h"
 #include "process_io.h"
 #include "process_state.h"
 #include "publisher.h"
 #include "reaper.h"
 #include "runtime.h"
-#include "ttrpc/server.h"
+#include "berth/ttrpc/server.h"
 
 namespace containerd::task::v2 {
 class CreateTaskRequest;

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "berth/base/sys.h"
-#include "loop/loop.h"
+#include "berth/loop/loop.h"
 #include "oom.h"
 
 using namespace berth;

@@ -11,9 +11,9 @@
 #include "containerd/events/task.pb.h"
 #include "containerd/services/events/ttrpc/v1/events.pb.h"
 #include "google/protobuf/empty.pb.h"
-#include "loop/loop.h"
+#include "berth/loop/loop.h"
 #include "publisher.h"
-#include "ttrpc/server.h"
+#include "berth/ttrpc/server.h"
 
 using namespace berth;
 using namespace berth::shim;

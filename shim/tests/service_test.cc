@@ -20,12 +20,12 @@
 #include "containerd/services/events/ttrpc/v1/events.pb.h"
 #include "containerd/task/v2/shim.pb.h"
 #include "google/protobuf/empty.pb.h"
-#include "loop/loop.h"
+#include "berth/loop/loop.h"
 #include "publisher.h"
 #include "reaper.h"
 #include "service.h"
-#include "ttrpc/client.h"
-#include "ttrpc/server.h"
+#include "berth/ttrpc/client.h"
+#include "berth/ttrpc/server.h"
 
 using namespace berth;
 using namespace berth::shim;

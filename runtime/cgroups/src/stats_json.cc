@@ -10,7 +10,7 @@
 #include <string>
 
 #include "berth/cgroups/stats.h"
-#include "berth/spec/json.h"
+#include "berth/json/json.h"
 
 namespace berth::cgroups {
 

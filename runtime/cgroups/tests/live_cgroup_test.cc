@@ -20,7 +20,7 @@
 #include "berth/cgroups/devices.h"
 #include "berth/cgroups/resources.h"
 #include "berth/cgroups/stats.h"
-#include "berth/spec/json.h"
+#include "berth/json/json.h"
 #include "fake_cgroupfs.h"
 
 namespace cg = berth::cgroups;

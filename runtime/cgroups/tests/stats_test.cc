@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "berth/spec/json.h"
+#include "berth/json/json.h"
 #include "fake_cgroupfs.h"
 
 using berth::cgroups::oom_kill_count;

@@ -12,7 +12,7 @@
 
 #include "args.h"
 #include "berth/base/sys.h"
-#include "berth/spec/json.h"
+#include "berth/json/json.h"
 #include "berth/spec/spec.h"
 #include "log.h"
 #include "signals.h"

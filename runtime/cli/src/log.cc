@@ -9,7 +9,7 @@
 
 #include "berth/base/clock.h"
 #include "berth/base/unique_fd.h"
-#include "berth/spec/json.h"
+#include "berth/json/json.h"
 
 namespace berth::cli {
 

@@ -4,7 +4,7 @@
 
 #include "berth/cgroups/resources.h"
 #include "berth/cgroups/stats.h"
-#include "berth/spec/json.h"
+#include "berth/json/json.h"
 #include "state_store.h"
 
 namespace berth::container {

@@ -11,7 +11,7 @@
 #include <cstdio>
 
 #include "berth/base/sys.h"
-#include "berth/spec/json.h"
+#include "berth/json/json.h"
 #include "berth/cgroups/devices.h"
 #include "prepared.h"
 

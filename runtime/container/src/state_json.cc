@@ -1,5 +1,5 @@
 #include "berth/container/container.h"
-#include "berth/spec/json.h"
+#include "berth/json/json.h"
 
 namespace berth::container {
 

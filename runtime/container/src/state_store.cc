@@ -9,7 +9,7 @@
 
 #include "berth/base/sys.h"
 #include "berth/cgroups/resources.h"
-#include "berth/spec/json.h"
+#include "berth/json/json.h"
 
 namespace berth::container {
 

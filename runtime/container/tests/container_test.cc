@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "berth/container/container.h"
-#include "berth/spec/json.h"
+#include "berth/json/json.h"
 
 using namespace berth;
 

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "berth/base/sys.h"
-#include "berth/spec/json.h"
+#include "berth/json/json.h"
 
 namespace berth::os {
 

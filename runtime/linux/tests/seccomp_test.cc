@@ -21,7 +21,7 @@
 
 #include "berth/base/scope_guard.h"
 #include "berth/base/sys.h"
-#include "berth/spec/json.h"
+#include "berth/json/json.h"
 
 using berth::os::compile_seccomp;
 using berth::os::load_seccomp;

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "berth/spec/json.h"
+#include "berth/json/json.h"
 #include "berth/spec/spec.h"
 
 namespace berth::spec {

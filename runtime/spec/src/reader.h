@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "berth/base/error.h"
-#include "berth/spec/json.h"
+#include "berth/json/json.h"
 #include "berth/spec/spec.h"
 
 namespace berth::spec::internal {

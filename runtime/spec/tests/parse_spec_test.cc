@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "berth/spec/json.h"
+#include "berth/json/json.h"
 #include "berth/spec/spec.h"
 
 using namespace berth::spec;
