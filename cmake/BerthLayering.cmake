@@ -1,0 +1,73 @@
+# Configure-time checks of the target graph, which is the architecture
+# (ARCHITECTURE.md): what lives below the supervisor stays small,
+# single-threaded and fork-safe, so it must never link gRPC or spdlog (or
+# the threaded libraries they bring), and runtime/ and shim/ meet only in
+# lib/ (the shim may use runtime/cgroups' stats reader, nothing else).
+
+# Every target defined in `dir` and its subdirectories.
+function(berth_targets_in dir out)
+  get_property(targets DIRECTORY ${dir} PROPERTY BUILDSYSTEM_TARGETS)
+  get_property(subdirs DIRECTORY ${dir} PROPERTY SUBDIRECTORIES)
+  foreach(sub ${subdirs})
+    berth_targets_in(${sub} more)
+    list(APPEND targets ${more})
+  endforeach()
+  set(${out} ${targets} PARENT_SCOPE)
+endfunction()
+
+# The transitive link closure of `target`: target names and library items.
+function(berth_link_closure target out)
+  set(seen)
+  set(queue ${target})
+  while(queue)
+    list(POP_FRONT queue item)
+    if(item IN_LIST seen)
+      continue()
+    endif()
+    list(APPEND seen ${item})
+    if(TARGET ${item})
+      get_target_property(type ${item} TYPE)
+      set(props INTERFACE_LINK_LIBRARIES)
+      if(NOT type STREQUAL "INTERFACE_LIBRARY")
+        list(APPEND props LINK_LIBRARIES)
+      endif()
+      foreach(p ${props})
+        get_target_property(libs ${item} ${p})
+        if(libs)
+          foreach(l ${libs})
+            # $<LINK_ONLY:x> wraps PRIVATE deps of static libraries
+            string(REGEX REPLACE "^\\$<LINK_ONLY:(.*)>$" "\\1" l "${l}")
+            list(APPEND queue ${l})
+          endforeach()
+        endif()
+      endforeach()
+    endif()
+  endwhile()
+  set(${out} ${seen} PARENT_SCOPE)
+endfunction()
+
+function(berth_check_layering)
+  set(forbidden "grpc|gpr|spdlog|absl_|Threads::|pthread")
+  foreach(dir lib runtime shim)
+    berth_targets_in(${PROJECT_SOURCE_DIR}/${dir} targets)
+    foreach(t ${targets})
+      berth_link_closure(${t} closure)
+      foreach(item ${closure})
+        if(item MATCHES "(${forbidden})")
+          message(FATAL_ERROR "layering: ${dir}/ target `${t}` links `${item}`; "
+                  "gRPC, spdlog and threads stay in supervisor/ (ARCHITECTURE.md)")
+        endif()
+        if(dir STREQUAL "runtime" AND item MATCHES "^berth_shim")
+          message(FATAL_ERROR "layering: runtime/ target `${t}` links shim target `${item}`")
+        endif()
+        if(dir STREQUAL "shim" AND item MATCHES "^berth_(spec|linux|container)$")
+          message(FATAL_ERROR "layering: shim/ target `${t}` links runtime target `${item}`; "
+                  "share code through lib/ (only runtime/cgroups' stats reader is allowed)")
+        endif()
+        if(dir STREQUAL "lib" AND item MATCHES "^berth_(spec|linux|cgroups|container|shim)")
+          message(FATAL_ERROR "layering: lib/ target `${t}` links `${item}`; lib/ is the bottom layer")
+        endif()
+      endforeach()
+    endforeach()
+  endforeach()
+endfunction()
