@@ -10,7 +10,7 @@
 
 #include "berth/base/sys.h"
 #include "berth/base/log.h"
-#include "berth/base/shim_sys.h"
+#include "berth/base/sys.h"
 
 namespace berth::shim {
 
@@ -87,7 +87,7 @@ void OomWatcher::on_ready(const std::string& id) {
   bool fired = false, gone = false;
   if (!e.v2) {
     uint64_t count = 0;
-    auto r = shim_sys::read_some(e.fd, &count, sizeof count);
+    auto r = sys::read_some(e.fd, &count, sizeof count);
     if (r.would_block()) return;
     fired = r.n == static_cast<ssize_t>(sizeof count);
     // The kernel signals the eventfd when the cgroup is removed, too.
@@ -96,7 +96,7 @@ void OomWatcher::on_ready(const std::string& id) {
     alignas(struct inotify_event) char buf[4096];
     bool any = false;
     for (;;) {
-      auto r = shim_sys::read_some(e.fd, buf, sizeof buf);
+      auto r = sys::read_some(e.fd, buf, sizeof buf);
       if (r.n <= 0) break;
       any = true;
       for (ssize_t off = 0; off + static_cast<ssize_t>(sizeof(struct inotify_event)) <= r.n;) {

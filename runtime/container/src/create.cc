@@ -50,7 +50,7 @@ std::string owner_name() {
   ::prctl(PR_SET_NAME, "berth:[0:NS]");
   if (auto st = os::join_namespaces(p.namespaces); !st) fail(st.error());
   if (p.namespaces.new_time) {
-    if (auto st = sys::unshare(0x80 /* CLONE_NEWTIME */); !st) fail(st.error().wrap("time namespace"));
+    if (auto st = sys::unshare(CLONE_NEWTIME); !st) fail(st.error().wrap("time namespace"));
     if (p.spec.linux_) {
       if (auto st = os::write_time_offsets(p.spec.linux_->time_offsets); !st)
         fail(st.error().wrap("linux.timeOffsets"));

@@ -33,18 +33,12 @@ namespace berth::container {
 
 namespace {
 
-#ifndef CLONE_NEWTIME
-constexpr int kCloneNewTime = 0x80;
-#else
-constexpr int kCloneNewTime = CLONE_NEWTIME;
-#endif
-
 // The namespaces of `pid` that differ from ours, as CLONE_NEW* flags.
 int differing_namespaces(pid_t pid) {
   static constexpr std::pair<const char*, int> kTypes[] = {
       {"user", CLONE_NEWUSER}, {"mnt", CLONE_NEWNS},    {"pid", CLONE_NEWPID},
       {"net", CLONE_NEWNET},   {"ipc", CLONE_NEWIPC},   {"uts", CLONE_NEWUTS},
-      {"cgroup", CLONE_NEWCGROUP}, {"time", kCloneNewTime}};
+      {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME}};
   int flags = 0;
   for (const auto& [name, flag] : kTypes) {
     struct stat theirs {}, ours {};
@@ -152,7 +146,7 @@ Result<int> exec(const Globals& globals, const ExecOptions& options) {
     return make_error("cannot exec in container `" + options.id + "`: it is stopped", ESRCH);
   int ns_flags = differing_namespaces(stored.pid);
   // Only children are affected: this process stays on the host.
-  int for_children = ns_flags & (CLONE_NEWPID | kCloneNewTime);
+  int for_children = ns_flags & (CLONE_NEWPID | CLONE_NEWTIME);
   if (for_children) BERTH_TRY(sys::setns(pidfd, for_children, "init pid/time namespace"));
   bool in_user_ns = (ns_flags & CLONE_NEWUSER) != 0;
 

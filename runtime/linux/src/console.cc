@@ -16,12 +16,6 @@ namespace berth::os {
 
 namespace {
 
-#ifndef TIOCGPTPEER
-constexpr unsigned long kTiocgptpeer = 0x5441;  // _IO('T', 0x41), Linux 4.13
-#else
-constexpr unsigned long kTiocgptpeer = TIOCGPTPEER;
-#endif
-
 // "/dev/pts/N" next to the ptmx that made it: ".../pts/ptmx" lives in the
 // devpts itself, ".../ptmx" (a node or a symlink to pts/ptmx) beside it.
 std::string slave_path_for(std::string_view ptmx_path, unsigned number) {
@@ -48,7 +42,7 @@ Result<Pty> open_pty(std::string_view ptmx_path, const std::optional<spec::Conso
   // The peer ioctl opens exactly this master's slave, with no path lookup
   // that a container's /dev/pts could redirect, and works where that path
   // is not reachable from here at all.
-  int slave = ::ioctl(pty.master.get(), kTiocgptpeer, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  int slave = ::ioctl(pty.master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (slave >= 0) {
     pty.slave.reset(slave);
   } else if (errno == EINVAL || errno == ENOTTY) {  // kernel before 4.13

@@ -45,13 +45,6 @@ namespace berth::os {
 
 namespace {
 
-#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
-#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)  // Linux 5.19
-#endif
-#ifndef SECCOMP_FILTER_FLAG_TSYNC_ESRCH
-#define SECCOMP_FILTER_FLAG_TSYNC_ESRCH (1UL << 4)  // Linux 5.7
-#endif
-
 constexpr uint32_t kX32SyscallBit = 0x40000000;  // __X32_SYSCALL_BIT
 constexpr size_t kBpfMaxInsns = 4096;            // BPF_MAXINSNS: the kernel refuses more
 
