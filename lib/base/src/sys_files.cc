@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -76,9 +77,7 @@ Result<struct stat> stat(std::string_view path) {
   return st;
 }
 
-bool exists(std::string_view path) {
-  return ::access(std::string(path).c_str(), F_OK) == 0;
-}
+bool exists(std::string_view path) { return ::access(std::string(path).c_str(), F_OK) == 0; }
 
 Status mkdir(std::string_view path, mode_t mode) {
   if (::mkdir(std::string(path).c_str(), mode) != 0) return sys_error("mkdir", path);
@@ -180,6 +179,14 @@ void rmdir_quiet(const std::string& path) { (void)::rmdir(path.c_str()); }
 std::string current_dir() {
   char buf[4096];
   return ::getcwd(buf, sizeof buf) ? std::string(buf) : std::string(".");
+}
+
+int memfd_create(const char* name, unsigned int flags) {
+  return ::memfd_create(name, flags | MFD_CLOEXEC);
+}
+
+int mount_setattr_fd(int fd, unsigned int flags, void* attr, size_t size) {
+  return static_cast<int>(::syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | flags, attr, size));
 }
 
 }  // namespace berth::sys

@@ -18,9 +18,9 @@ Result<std::string> read_all(BorrowedFd fd, size_t limit, std::string_view what)
     if (n < 0) return sys_error("read", what);
     if (n == 0) break;
     if (out.size() + static_cast<size_t>(n) > limit)
-      return make_error("read `" + std::string(what) + "`: larger than " +
-                            std::to_string(limit) + " bytes",
-                        EFBIG);
+      return make_error(
+          "read `" + std::string(what) + "`: larger than " + std::to_string(limit) + " bytes",
+          EFBIG);
     out.append(buf, static_cast<size_t>(n));
   }
   return out;

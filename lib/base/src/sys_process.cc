@@ -3,6 +3,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <grp.h>
+#include <linux/keyctl.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -108,7 +111,8 @@ Result<pid_t> spawn(const SpawnOptions& options) {
   int high = static_cast<int>(sources.size()) + 3;
   for (int s : sources) high = std::max(high, s + 1);
   for (size_t i = 0; i < sources.size(); ++i)
-    if (sources[i] >= 0) posix_spawn_file_actions_adddup2(&actions, sources[i], high + static_cast<int>(i));
+    if (sources[i] >= 0)
+      posix_spawn_file_actions_adddup2(&actions, sources[i], high + static_cast<int>(i));
   for (size_t i = 0; i < sources.size(); ++i) {
     int target = static_cast<int>(i);
     if (sources[i] >= 0) {
@@ -136,7 +140,8 @@ Result<pid_t> spawn(const SpawnOptions& options) {
   for (const auto& e : options.env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), options.replace_env ? envp.data() : environ);
+  int rc = ::posix_spawn(&pid, argv[0], &actions, &attr, argv.data(),
+                         options.replace_env ? envp.data() : environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) return sys_error(rc, "spawn", options.argv[0]);
@@ -144,7 +149,8 @@ Result<pid_t> spawn(const SpawnOptions& options) {
 }
 
 Status set_child_subreaper() {
-  if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) return sys_error("prctl PR_SET_CHILD_SUBREAPER");
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
+    return sys_error("prctl PR_SET_CHILD_SUBREAPER");
   return {};
 }
 
@@ -168,5 +174,40 @@ Status detach_from_caller() {
   if (null > 2) ::close(null);
   return {};
 }
+
+int execve_fd(int fd, char* const argv[], char* const envp[]) {
+  return static_cast<int>(::syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH));
+}
+
+int setgroups(size_t count, const gid_t* gids) { return ::setgroups(count, gids); }
+
+int personality(unsigned long persona) { return ::personality(persona); }
+
+int capget(struct __user_cap_header_struct* header, struct __user_cap_data_struct* data) {
+  return static_cast<int>(::syscall(SYS_capget, header, data));
+}
+
+int capset(struct __user_cap_header_struct* header, const struct __user_cap_data_struct* data) {
+  return static_cast<int>(::syscall(SYS_capset, header, data));
+}
+
+int sched_setattr_self(void* attr) {
+  return static_cast<int>(::syscall(SYS_sched_setattr, 0, attr, 0));
+}
+
+int ioprio_set_self(int value) {
+  constexpr int kIoprioWhoProcess = 1;  // IOPRIO_WHO_PROCESS
+  return static_cast<int>(::syscall(SYS_ioprio_set, kIoprioWhoProcess, 0, value));
+}
+
+long join_session_keyring(const char* name) {
+  return ::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name);
+}
+
+int seccomp_set_mode_filter(unsigned int flags, const void* prog) {
+  return static_cast<int>(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, prog));
+}
+
+long bpf(int cmd, void* attr, unsigned int size) { return ::syscall(SYS_bpf, cmd, attr, size); }
 
 }  // namespace berth::sys

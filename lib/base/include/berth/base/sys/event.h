@@ -2,6 +2,9 @@
 // Event sources for an epoll loop (epoll, signalfd, timerfd) and the clocks
 // they are armed against.
 
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 
@@ -31,5 +34,23 @@ struct WallTime {
   int32_t nanos = 0;
 };
 WallTime wall_now();
+
+// --- thin wrappers: the libc call's own result and errno ---------------------
+inline int signalfd(int fd, const sigset_t* set, int flags) {
+  return ::signalfd(fd, set, flags | SFD_CLOEXEC);
+}
+inline int eventfd(unsigned int initval, int flags) {
+  return ::eventfd(initval, flags | EFD_CLOEXEC);
+}
+inline int inotify_init1(int flags) { return ::inotify_init1(flags | IN_CLOEXEC); }
+inline int inotify_add_watch(int fd, const char* path, uint32_t mask) {
+  return ::inotify_add_watch(fd, path, mask);
+}
+inline int clock_gettime(clockid_t clock, struct timespec* ts) {
+  return ::clock_gettime(clock, ts);
+}
+inline int nanosleep(const struct timespec* request, struct timespec* remaining) {
+  return ::nanosleep(request, remaining);
+}
 
 }  // namespace berth::sys

@@ -1,6 +1,11 @@
 #pragma once
 // Paths and directories. Every descriptor is opened with O_CLOEXEC.
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -9,6 +14,7 @@
 #include <vector>
 
 #include "berth/base/error.h"
+#include "berth/base/sys/retry.h"
 #include "berth/base/unique_fd.h"
 
 namespace berth::sys {
@@ -48,5 +54,50 @@ Result<std::string> readlink(std::string_view path);
 // mkdtemp(3) under /tmp: a fresh directory, mode 0700.
 Result<std::string> make_temp_dir(std::string_view prefix);
 std::string current_dir();
+
+// --- thin wrappers: the libc call's own result and errno ---------------------
+// For code that must not allocate (between clone and exec) or that handles
+// errno itself. The *at forms stand in for open/stat/mkdir/rmdir on a path
+// (dir kAtFdcwd), whose names the Result API above already uses.
+inline int openat(int dir, const char* path, int flags, mode_t mode = 0) {
+  return retry_eintr([&] { return ::openat(dir, path, flags | O_CLOEXEC, mode); });
+}
+inline int fstatat(int dir, const char* path, struct stat* st, int flags) {
+  return ::fstatat(dir, path, st, flags);
+}
+inline ssize_t readlinkat(int dir, const char* path, char* buf, size_t len) {
+  return ::readlinkat(dir, path, buf, len);
+}
+inline int mkdirat(int dir, const char* path, mode_t mode) { return ::mkdirat(dir, path, mode); }
+inline int unlinkat(int dir, const char* path, int flags) { return ::unlinkat(dir, path, flags); }
+inline int mknodat(int dir, const char* path, mode_t mode, dev_t dev) {
+  return ::mknodat(dir, path, mode, dev);
+}
+inline int fchmodat(int dir, const char* path, mode_t mode, int flags) {
+  return ::fchmodat(dir, path, mode, flags);
+}
+inline int fchownat(int dir, const char* path, uid_t uid, gid_t gid, int flags) {
+  return ::fchownat(dir, path, uid, gid, flags);
+}
+inline int symlinkat(const char* target, int dir, const char* path) {
+  return ::symlinkat(target, dir, path);
+}
+inline int faccessat(int dir, const char* path, int mode, int flags) {
+  return ::faccessat(dir, path, mode, flags);
+}
+inline int access(const char* path, int mode) { return ::access(path, mode); }
+inline int statfs(const char* path, struct statfs* st) { return ::statfs(path, st); }
+inline int fstatvfs(int fd, struct statvfs* st) { return ::fstatvfs(fd, st); }
+inline int chdir(const char* path) { return ::chdir(path); }
+inline int fchdir(int fd) { return ::fchdir(fd); }
+inline int chroot(const char* path) { return ::chroot(path); }
+inline char* getcwd(char* buf, size_t len) { return ::getcwd(buf, len); }
+inline int flock(int fd, int op) {
+  return retry_eintr([&] { return ::flock(fd, op); });
+}
+// memfd_create(2), MFD_CLOEXEC always.
+int memfd_create(const char* name, unsigned int flags);
+// mount_setattr(2) on fd itself (AT_EMPTY_PATH): glibc 2.36 has no wrapper.
+int mount_setattr_fd(int fd, unsigned int flags, void* attr, size_t size);
 
 }  // namespace berth::sys

@@ -4,6 +4,10 @@
 // allocation; they are inline because the event loop and the copiers call
 // them for every chunk.
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -53,5 +57,34 @@ bool stdin_is_terminal();
 // Marks every descriptor >= first as CLOEXEC (close_range(2), Linux 5.11):
 // the last thing before exec, so no host descriptor reaches the container.
 Status cloexec_from(int first);
+
+// --- thin wrappers: the libc call's own result and errno ---------------------
+// For code that must not allocate (between clone and exec) or that handles
+// errno itself. No EINTR retry: callers that loop on EINTR keep doing so.
+inline ssize_t read(int fd, void* buf, size_t len) { return ::read(fd, buf, len); }
+inline ssize_t write(int fd, const void* buf, size_t len) { return ::write(fd, buf, len); }
+inline ssize_t pread(int fd, void* buf, size_t len, off_t offset) {
+  return ::pread(fd, buf, len, offset);
+}
+inline off_t lseek(int fd, off_t offset, int whence) { return ::lseek(fd, offset, whence); }
+inline ssize_t sendfile(int out, int in, off_t* offset, size_t len) {
+  return ::sendfile(out, in, offset, len);
+}
+// close(2) of a descriptor no UniqueFd owns (a raw int inherited across a
+// fork). Never retried: on Linux the descriptor is gone even on EINTR.
+inline int close_fd(int fd) { return ::close(fd); }
+inline int pipe2(int fds[2], int flags) { return ::pipe2(fds, flags | O_CLOEXEC); }
+inline int dup2(int from, int to) { return ::dup2(from, to); }
+template <class... Args>
+inline int fcntl(int fd, int cmd, Args... args) {
+  return ::fcntl(fd, cmd, args...);
+}
+template <class... Args>
+inline int ioctl(int fd, unsigned long request, Args... args) {
+  return ::ioctl(fd, request, args...);
+}
+inline int poll(struct pollfd* fds, nfds_t count, int timeout_ms) {
+  return ::poll(fds, count, timeout_ms);
+}
 
 }  // namespace berth::sys

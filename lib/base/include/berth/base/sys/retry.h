@@ -8,9 +8,7 @@ namespace berth::sys {
 template <class F>
 inline auto retry_eintr(F fn) {
   decltype(fn()) rc;
-  do {
-    rc = fn();
-  } while (rc == -1 && errno == EINTR);
+  do { rc = fn(); } while (rc == -1 && errno == EINTR);
   return rc;
 }
 
