@@ -67,7 +67,7 @@ int serve(const ShimFlags& f, UniqueFd listener, const std::string& socket, std:
   auto report = [ready](const std::string& text) {
     if (ready >= 0) (void)sys::write_all(BorrowedFd(ready), text, "ready pipe");
   };
-  ::signal(SIGPIPE, SIG_IGN);
+  sys::signal(SIGPIPE, SIG_IGN);
   auto loop = loop::Loop::create();
   if (!loop) {
     report("event loop: " + loop.error().to_string());
@@ -187,12 +187,12 @@ int run_start(const ShimFlags& f) {
     if (st) st = sys::set_child_subreaper();
     if (!st) {
       (void)sys::write_all(ready->write, st.error().to_string(), "ready pipe");
-      ::_exit(1);
+      sys::exit_immediately(1);
     }
     adjust_oom_score(containerd);
     open_log(bundle, f);
     int fd = ready->write.release();
-    ::_exit(serve(f, std::move(*listener), path, std::move(options), fd));
+    sys::exit_immediately(serve(f, std::move(*listener), path, std::move(options), fd));
   }
   listener->reset();
   ready->write.reset();

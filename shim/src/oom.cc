@@ -47,7 +47,7 @@ Status OomWatcher::watch(const std::string& id, const CgroupSet& cgroups) {
 }
 
 Status OomWatcher::watch_v1(Entry& e) {
-  int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  int efd = sys::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (efd < 0) return sys_error("eventfd");
   e.fd = UniqueFd(efd);
   auto control = BERTH_VALUE(sys::open(e.dir + "/memory.oom_control", O_RDONLY | O_CLOEXEC));
@@ -60,11 +60,12 @@ Status OomWatcher::watch_v1(Entry& e) {
 }
 
 Status OomWatcher::watch_v2(Entry& e) {
-  int ifd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  int ifd = sys::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (ifd < 0) return sys_error("inotify_init1");
   e.fd = UniqueFd(ifd);
   const std::string events = e.dir + "/memory.events";
-  if (::inotify_add_watch(ifd, events.c_str(), IN_MODIFY) < 0) return sys_error("inotify_add_watch", events);
+  if (sys::inotify_add_watch(ifd, events.c_str(), IN_MODIFY) < 0)
+    return sys_error("inotify_add_watch", events);
   e.last_oom_kill = read_oom_kill_count(events);
   return {};
 }

@@ -150,7 +150,7 @@ void Server::accept_ready() {
       // ttrpc's UnixSocketRequireSameUser, plus root: the socket is 0600
       // already, this is the second lock on the door.
       auto cred = sys::peer_credentials(*sock);
-      uid_t me = ::geteuid();
+      uid_t me = sys::geteuid();
       if (!cred || (cred->uid != me && cred->uid != 0)) continue;  // drop it
     }
     (void)add_connection(std::move(*sock));
