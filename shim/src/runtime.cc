@@ -101,13 +101,13 @@ std::string trim(std::string s) {
 
 off_t file_size(const std::string& path) {
   struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 ? st.st_size : 0;
+  return sys::fstatat(sys::kAtFdcwd, path.c_str(), &st, 0) == 0 ? st.st_size : 0;
 }
 
 std::string read_from(const std::string& path, off_t offset) {
   auto fd = sys::open(path, O_RDONLY);
   if (!fd) return {};
-  if (::lseek(fd->get(), offset, SEEK_SET) < 0) return {};
+  if (sys::lseek(fd->get(), offset, SEEK_SET) < 0) return {};
   auto text = sys::read_all(*fd, 1u << 20, path);
   return text ? *text : std::string();
 }
