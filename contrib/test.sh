@@ -26,6 +26,9 @@ bash "$REPO/contrib/build.sh" || fail_early "build failed"
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
 
+echo "== raw syscalls outside berth::sys"
+bash "$REPO/tools/check-raw-syscalls.sh" || fail_early "raw syscalls outside berth::sys (tools/check-raw-syscalls.sh)"
+
 echo "== unit tests (ctest)"
 (cd "$BUILD" && ctest --output-on-failure --timeout 300 --output-junit "$RESULTS/unit.xml") \
   2>&1 | tee "$RESULTS/unit.log"

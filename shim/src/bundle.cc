@@ -62,7 +62,7 @@ std::optional<ExitRecord> read_exit_record(const std::string& bundle) {
   }
   if (fields[0] < 0 || fields[0] > UINT32_MAX || fields[2] < 0 || fields[2] > 999999999) return std::nullopt;
   return ExitRecord{static_cast<uint32_t>(fields[0]),
-                    shim_sys::WallTime{fields[1], static_cast<int32_t>(fields[2])}};
+                    sys::WallTime{fields[1], static_cast<int32_t>(fields[2])}};
 }
 
 Result<pid_t> read_pid_file(const std::string& path) {
@@ -114,7 +114,7 @@ std::string socket_path(const std::string& dir, const std::string& address, cons
   // Go's filepath.Join cleans the address: no trailing slash.
   std::string a = address;
   while (a.size() > 1 && a.back() == '/') a.pop_back();
-  return dir + "/" + shim_sys::sha256_hex(a + "/" + ns + "/" + id);
+  return dir + "/" + sha256_hex(a + "/" + ns + "/" + id);
 }
 
 bool valid_identifier(const std::string& id) {

@@ -22,7 +22,7 @@
 #include <string_view>
 
 #include "berth/base/error.h"
-#include "berth/base/shim_sys.h"
+#include "berth/base/sys.h"
 
 namespace berth::shim {
 
@@ -39,7 +39,7 @@ struct RuntimeRecord {
 
 struct ExitRecord {
   uint32_t exit_status = 0;
-  shim_sys::WallTime exited_at;
+  sys::WallTime exited_at;
 };
 
 Status write_runtime_record(const std::string& bundle, const RuntimeRecord& r);

@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "berth/base/sys.h"
-#include "berth/base/shim_sys.h"
+#include "berth/base/sys.h"
 
 namespace berth::shim {
 
@@ -23,7 +23,7 @@ struct Capture {
   bool drain() {
     char buf[16384];
     for (;;) {
-      auto r = shim_sys::read_some(fd, buf, sizeof buf);
+      auto r = sys::read_some(fd, buf, sizeof buf);
       if (r.would_block()) return true;
       if (r.n <= 0) return false;
       size_t room = limit > text.size() ? limit - text.size() : 0;
@@ -49,7 +49,7 @@ void stop_capture(loop::Loop& loop, Capture& c) {
 void CommandRunner::run(const CommandSpec& spec, Done done) {
   auto running = std::make_shared<Running>();
   running->done = std::move(done);
-  shim_sys::SpawnOptions opts;
+  sys::SpawnOptions opts;
   opts.argv = spec.argv;
   opts.extra_fds = spec.extra_fds;
   opts.stdio[0] = spec.stdio[0];
@@ -59,7 +59,7 @@ void CommandRunner::run(const CommandSpec& spec, Done done) {
       opts.stdio[i] = spec.stdio[i];
       continue;
     }
-    auto p = shim_sys::pipe(O_NONBLOCK);
+    auto p = sys::pipe(O_NONBLOCK);
     if (!p) {
       auto cb = std::move(running->done);
       auto e = std::move(p).error();
@@ -70,11 +70,11 @@ void CommandRunner::run(const CommandSpec& spec, Done done) {
     c.fd = std::move(p->read);
     c.limit = spec.capture_limit;
     // The child's end must block like any ordinary stdout.
-    (void)shim_sys::set_nonblocking(p->write, false);
+    (void)sys::set_nonblocking(p->write, false);
     opts.stdio[i] = p->write.get();
     (i == 1 ? out_w : err_w) = std::move(p->write);
   }
-  auto pid = shim_sys::spawn(opts);
+  auto pid = sys::spawn(opts);
   out_w.reset();
   err_w.reset();
   if (!pid) {
@@ -110,11 +110,11 @@ void CommandRunner::run(const CommandSpec& spec, Done done) {
 }
 
 Result<CommandResult> run_command_sync(const CommandSpec& spec) {
-  shim_sys::SpawnOptions opts;
+  sys::SpawnOptions opts;
   opts.argv = spec.argv;
   opts.extra_fds = spec.extra_fds;
   for (int i = 0; i < 3; ++i) opts.stdio[i] = spec.stdio[i];
-  pid_t pid = BERTH_VALUE(shim_sys::spawn(opts));
+  pid_t pid = BERTH_VALUE(sys::spawn(opts));
   int status = BERTH_VALUE(sys::wait_pid(pid));
   CommandResult r;
   r.wait_status = status;

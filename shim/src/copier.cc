@@ -1,6 +1,6 @@
 #include "copier.h"
 
-#include "berth/base/shim_sys.h"
+#include "berth/base/sys.h"
 
 namespace berth::shim {
 
@@ -14,8 +14,8 @@ Copier::Copier(loop::Loop& loop, int src, int dst, std::function<void()> done)
 Copier::~Copier() { stop(); }
 
 Status Copier::start() {
-  BERTH_TRY(shim_sys::set_nonblocking(BorrowedFd(src_), true));
-  BERTH_TRY(shim_sys::set_nonblocking(BorrowedFd(dst_), true));
+  BERTH_TRY(sys::set_nonblocking(BorrowedFd(src_), true));
+  BERTH_TRY(sys::set_nonblocking(BorrowedFd(dst_), true));
   update();
   if (src_watch_ == 0) return make_error("copier: cannot watch fd " + std::to_string(src_));
   return {};
@@ -59,7 +59,7 @@ void Copier::on_src(uint32_t) {
   while (!eof_ && buf_.size() - pos_ < kBufferSize) {
     char tmp[16384];
     size_t want = std::min(sizeof tmp, kBufferSize - (buf_.size() - pos_));
-    auto r = shim_sys::read_some(BorrowedFd(src_), tmp, want);
+    auto r = sys::read_some(BorrowedFd(src_), tmp, want);
     if (r.would_block()) break;
     if (r.n <= 0) {  // EOF, or EIO from a pty master whose slave is gone
       eof_ = true;
@@ -85,7 +85,7 @@ void Copier::on_dst(uint32_t events) {
 
 void Copier::pump() {
   while (pos_ < buf_.size()) {
-    auto r = shim_sys::write_some(BorrowedFd(dst_), buf_.data() + pos_, buf_.size() - pos_);
+    auto r = sys::write_some(BorrowedFd(dst_), buf_.data() + pos_, buf_.size() - pos_);
     if (r.would_block()) break;
     if (r.n < 0) {  // the reader is gone (EPIPE) or worse: nothing more to do
       buf_.clear();

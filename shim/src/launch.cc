@@ -13,7 +13,7 @@
 #include "bundle.h"
 #include "command.h"
 #include "berth/base/log.h"
-#include "berth/base/shim_sys.h"
+#include "berth/base/sys.h"
 #include "containerd/task/v2/shim.pb.h"
 #include "berth/loop/loop.h"
 #include "mounts.h"
@@ -38,7 +38,7 @@ std::string socket_dir() {
   return d && *d ? d : kDefaultSocketDir;
 }
 
-std::string cwd() { return shim_sys::current_dir(); }
+std::string cwd() { return sys::current_dir(); }
 
 int fail(const std::string& message) {
   std::fprintf(stderr, "%s\n", message.c_str());
@@ -67,7 +67,7 @@ int serve(const ShimFlags& f, UniqueFd listener, const std::string& socket, std:
   auto report = [ready](const std::string& text) {
     if (ready >= 0) (void)sys::write_all(BorrowedFd(ready), text, "ready pipe");
   };
-  ::signal(SIGPIPE, SIG_IGN);
+  sys::signal(SIGPIPE, SIG_IGN);
   auto loop = loop::Loop::create();
   if (!loop) {
     report("event loop: " + loop.error().to_string());
@@ -99,7 +99,7 @@ int serve(const ShimFlags& f, UniqueFd listener, const std::string& socket, std:
   }
   s.service->on_shutdown([&s, socket] {
     s.server->stop_listening();
-    shim_sys::unlink_quiet(socket);
+    sys::unlink_quiet(socket);
     // Deliver what is queued (TaskDelete, last exits), within reason.
     s.publisher->flush(std::chrono::seconds(3), [&s] { s.loop->stop(); });
   });
@@ -119,7 +119,7 @@ int serve(const ShimFlags& f, UniqueFd listener, const std::string& socket, std:
 Result<UniqueFd> listen_at(const std::string& path) {
   BERTH_TRY(sys::mkdir_p(path.substr(0, path.rfind('/')), 0711));
   auto sock = BERTH_VALUE(sys::listen_unix(path, 128));
-  BERTH_TRY(shim_sys::chmod(path, 0600));
+  BERTH_TRY(sys::chmod(path, 0600));
   return sock;
 }
 
@@ -146,7 +146,7 @@ int run_start(const ShimFlags& f) {
   if (!valid_identifier(f.id)) return fail("start: invalid or missing -id `" + f.id + "`");
   std::string bundle = f.bundle.empty() ? cwd() : f.bundle;
   std::string options;
-  if (!shim_sys::stdin_is_terminal()) {
+  if (!sys::stdin_is_terminal()) {
     auto in = sys::read_all(BorrowedFd(STDIN_FILENO), 1 << 20, "stdin");
     if (!in) return fail("start: read options: " + in.error().to_string());
     options = std::move(*in);
@@ -170,35 +170,35 @@ int run_start(const ShimFlags& f) {
       std::fputs(address.c_str(), stdout);
       return 0;
     }
-    shim_sys::unlink_quiet(path);  // stale: its server is gone
+    sys::unlink_quiet(path);  // stale: its server is gone
     listener = listen_at(path);
   }
   if (!listener) return fail("start: " + listener.error().to_string());
 
-  auto ready = shim_sys::pipe();
+  auto ready = sys::pipe();
   if (!ready) return fail("start: " + ready.error().to_string());
   std::fflush(nullptr);
   const pid_t containerd = getppid();
-  auto pid = shim_sys::fork_process();
+  auto pid = sys::fork_process();
   if (!pid) return fail("start: " + pid.error().to_string());
   if (*pid == 0) {
     ready->read.reset();
-    Status st = shim_sys::detach_from_caller();
-    if (st) st = shim_sys::set_child_subreaper();
+    Status st = sys::detach_from_caller();
+    if (st) st = sys::set_child_subreaper();
     if (!st) {
       (void)sys::write_all(ready->write, st.error().to_string(), "ready pipe");
-      ::_exit(1);
+      sys::exit_immediately(1);
     }
     adjust_oom_score(containerd);
     open_log(bundle, f);
     int fd = ready->write.release();
-    ::_exit(serve(f, std::move(*listener), path, std::move(options), fd));
+    sys::exit_immediately(serve(f, std::move(*listener), path, std::move(options), fd));
   }
   listener->reset();
   ready->write.reset();
   auto said = sys::read_all(ready->read, 64 * 1024, "ready pipe");
   if (!said || *said != "ok") {
-    shim_sys::unlink_quiet(path);
+    sys::unlink_quiet(path);
     std::string why = said && !said->empty() ? *said : "the server exited before it was ready";
     return fail("start: " + why);
   }
@@ -246,7 +246,7 @@ int run_delete(const ShimFlags& f) {
   // The recorded exit when the server saw one; else the init was killed by
   // the forced delete: 128 + SIGKILL, now.
   auto exit = read_exit_record(bundle);
-  shim_sys::WallTime when = exit ? exit->exited_at : shim_sys::wall_now();
+  sys::WallTime when = exit ? exit->exited_at : sys::wall_now();
   resp.set_exit_status(exit ? exit->exit_status : 128 + SIGKILL);
   resp.mutable_exited_at()->set_seconds(when.seconds);
   resp.mutable_exited_at()->set_nanos(when.nanos);
@@ -258,10 +258,10 @@ int run_delete(const ShimFlags& f) {
 int run_serve(const ShimFlags& f) {
   if (f.socket.empty() || f.socket[0] != '/') return fail("serve: -socket must be an absolute path");
   if (f.ns.empty()) return fail("serve: -namespace is required");
-  shim_sys::unlink_quiet(f.socket);
+  sys::unlink_quiet(f.socket);
   auto listener = listen_at(f.socket);
   if (!listener) return fail("serve: " + listener.error().to_string());
-  if (auto st = shim_sys::set_child_subreaper(); !st) return fail("serve: " + st.error().to_string());
+  if (auto st = sys::set_child_subreaper(); !st) return fail("serve: " + st.error().to_string());
   shim_log::init(-1, f.debug, "namespace=" + f.ns + " pid=" + std::to_string(getpid()));
   return serve(f, std::move(*listener), f.socket, "", -1);
 }

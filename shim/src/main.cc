@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "berth/base/sys.h"
 #include "flags.h"
 #include "launch.h"
 
@@ -22,7 +23,7 @@
 namespace __gnu_cxx {
 void __verbose_terminate_handler() {
   static const char msg[] = "berth-shim: terminate called (an uncaught exception)\n";
-  (void)!::write(STDERR_FILENO, msg, sizeof msg - 1);
+  (void)!berth::sys::write(STDERR_FILENO, msg, sizeof msg - 1);
   std::abort();
 }
 }  // namespace __gnu_cxx
@@ -38,7 +39,7 @@ int main(int argc, char** argv) {
     std::printf("%s:\n  Version: %s\n  Protocol: ttrpc, containerd.task.v2\n", argv[0], BERTH_VERSION);
     return 0;
   }
-  ::signal(SIGPIPE, SIG_IGN);
+  berth::sys::signal(SIGPIPE, SIG_IGN);
   if (flags->action == "start") return berth::shim::run_start(*flags);
   if (flags->action == "delete") return berth::shim::run_delete(*flags);
   if (flags->action == "serve") return berth::shim::run_serve(*flags);

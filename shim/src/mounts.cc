@@ -150,9 +150,9 @@ Status apply_mount(const std::vector<MountStep>& steps) {
     // The shim is single-threaded: changing its working directory for one
     // call is safe; it is restored whatever the mount's outcome.
     auto here = BERTH_VALUE(sys::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (::chdir(s.chdir.c_str()) != 0) return sys_error("chdir", s.chdir);
+    if (sys::chdir(s.chdir.c_str()) != 0) return sys_error("chdir", s.chdir);
     Status st = sys::mount(s.source, s.target, s.fstype, s.flags, s.data);
-    if (::fchdir(here.get()) != 0) return sys_error("fchdir", "the previous working directory");
+    if (sys::fchdir(here.get()) != 0) return sys_error("fchdir", "the previous working directory");
     if (!st) return Status(st.error().wrap("in `" + s.chdir + "`"));
   }
   return {};
@@ -160,7 +160,7 @@ Status apply_mount(const std::vector<MountStep>& steps) {
 
 Status unmount_all(const std::string& target) {
   for (int i = 0; i < 64; ++i) {
-    if (::umount2(target.c_str(), MNT_DETACH) != 0) {
+    if (sys::umount2(target.c_str(), MNT_DETACH) != 0) {
       if (errno == EINVAL || errno == ENOENT) return {};  // nothing (more) mounted there
       return sys_error("umount", target);
     }

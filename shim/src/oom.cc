@@ -10,7 +10,7 @@
 
 #include "berth/base/sys.h"
 #include "berth/base/log.h"
-#include "berth/base/shim_sys.h"
+#include "berth/base/sys.h"
 
 namespace berth::shim {
 
@@ -47,7 +47,7 @@ Status OomWatcher::watch(const std::string& id, const CgroupSet& cgroups) {
 }
 
 Status OomWatcher::watch_v1(Entry& e) {
-  int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  int efd = sys::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (efd < 0) return sys_error("eventfd");
   e.fd = UniqueFd(efd);
   auto control = BERTH_VALUE(sys::open(e.dir + "/memory.oom_control", O_RDONLY | O_CLOEXEC));
@@ -60,11 +60,12 @@ Status OomWatcher::watch_v1(Entry& e) {
 }
 
 Status OomWatcher::watch_v2(Entry& e) {
-  int ifd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  int ifd = sys::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (ifd < 0) return sys_error("inotify_init1");
   e.fd = UniqueFd(ifd);
   const std::string events = e.dir + "/memory.events";
-  if (::inotify_add_watch(ifd, events.c_str(), IN_MODIFY) < 0) return sys_error("inotify_add_watch", events);
+  if (sys::inotify_add_watch(ifd, events.c_str(), IN_MODIFY) < 0)
+    return sys_error("inotify_add_watch", events);
   e.last_oom_kill = read_oom_kill_count(events);
   return {};
 }
@@ -87,7 +88,7 @@ void OomWatcher::on_ready(const std::string& id) {
   bool fired = false, gone = false;
   if (!e.v2) {
     uint64_t count = 0;
-    auto r = shim_sys::read_some(e.fd, &count, sizeof count);
+    auto r = sys::read_some(e.fd, &count, sizeof count);
     if (r.would_block()) return;
     fired = r.n == static_cast<ssize_t>(sizeof count);
     // The kernel signals the eventfd when the cgroup is removed, too.
@@ -96,7 +97,7 @@ void OomWatcher::on_ready(const std::string& id) {
     alignas(struct inotify_event) char buf[4096];
     bool any = false;
     for (;;) {
-      auto r = shim_sys::read_some(e.fd, buf, sizeof buf);
+      auto r = sys::read_some(e.fd, buf, sizeof buf);
       if (r.n <= 0) break;
       any = true;
       for (ssize_t off = 0; off + static_cast<ssize_t>(sizeof(struct inotify_event)) <= r.n;) {

@@ -7,7 +7,7 @@
 #include <map>
 
 #include "berth/base/sys.h"
-#include "berth/base/shim_sys.h"
+#include "berth/base/sys.h"
 
 namespace berth::shim {
 
@@ -69,7 +69,7 @@ Result<UniqueFd> open_output(const std::string& uri, UniqueFd* keep, bool for_sh
     // non-blocking) until there is a reader: be that reader first.
     *keep = BERTH_VALUE(sys::open(uri, O_RDWR | O_NONBLOCK));
     auto w = BERTH_VALUE(sys::open(uri, O_WRONLY | O_NONBLOCK));
-    if (!for_shim) BERTH_TRY(shim_sys::set_nonblocking(w, false));
+    if (!for_shim) BERTH_TRY(sys::set_nonblocking(w, false));
     return w;
   }
   return sys::open(uri, O_WRONLY | O_APPEND);
@@ -130,7 +130,7 @@ Result<std::unique_ptr<ProcessIO>> ProcessIO::open(loop::Loop& loop, const Stdio
     // reports no hang-up until a writer has come and gone.
     io->stdin_fifo_ = BERTH_VALUE(sys::open(paths.in, O_RDONLY | O_NONBLOCK));
     if (!paths.terminal) {
-      auto p = BERTH_VALUE(shim_sys::pipe());
+      auto p = BERTH_VALUE(sys::pipe());
       io->child_in_ = std::move(p.read);
       io->stdin_pipe_w_ = std::move(p.write);
       ProcessIO* self = io.get();
@@ -145,7 +145,7 @@ Result<std::unique_ptr<ProcessIO>> ProcessIO::open(loop::Loop& loop, const Stdio
   if (io->logger_) {
     if (paths.terminal) {
       io->tty_out_ = io->logger_->take_stdout();
-      BERTH_TRY(shim_sys::set_nonblocking(io->tty_out_, true));
+      BERTH_TRY(sys::set_nonblocking(io->tty_out_, true));
     } else {
       io->child_out_ = io->logger_->take_stdout();
       io->child_err_ = io->logger_->take_stderr();
@@ -164,7 +164,7 @@ Result<std::unique_ptr<ProcessIO>> ProcessIO::open(loop::Loop& loop, const Stdio
   if (!paths.out.empty()) io->child_out_ = BERTH_VALUE(open_output(paths.out, &io->out_keep_, false));
   if (!paths.err.empty()) {
     if (paths.err == paths.out) {
-      io->child_err_ = BERTH_VALUE(shim_sys::dup_cloexec(io->child_out_, paths.err));
+      io->child_err_ = BERTH_VALUE(sys::dup_cloexec(io->child_out_, paths.err));
     } else {
       io->child_err_ = BERTH_VALUE(open_output(paths.err, &io->err_keep_, false));
     }
@@ -188,16 +188,16 @@ void ProcessIO::when_ready(std::chrono::milliseconds limit, std::function<void(S
 Result<std::shared_ptr<BinaryLogger>> BinaryLogger::start(loop::Loop& loop, Reaper& reaper, const BinaryUri& uri,
                                                           const std::string& id, const std::string& ns) {
   std::shared_ptr<BinaryLogger> logger(new BinaryLogger(loop));
-  auto out = BERTH_VALUE(shim_sys::pipe());
-  auto err = BERTH_VALUE(shim_sys::pipe());
-  auto ready = BERTH_VALUE(shim_sys::pipe());
-  shim_sys::SpawnOptions opts;
+  auto out = BERTH_VALUE(sys::pipe());
+  auto err = BERTH_VALUE(sys::pipe());
+  auto ready = BERTH_VALUE(sys::pipe());
+  sys::SpawnOptions opts;
   opts.argv.push_back(uri.path);
   opts.argv.insert(opts.argv.end(), uri.args.begin(), uri.args.end());
   opts.extra_fds = {out.read.get(), err.read.get(), ready.write.get()};
   opts.replace_env = true;
   opts.env = {"CONTAINER_ID=" + id, "CONTAINER_NAMESPACE=" + ns};
-  auto pid = shim_sys::spawn(opts);
+  auto pid = sys::spawn(opts);
   if (!pid) return std::move(pid).error().wrap("start binary logger");
   logger->pid_ = *pid;
   // Watched before the loop runs again, so its exit is never mistaken for a
@@ -210,7 +210,7 @@ Result<std::shared_ptr<BinaryLogger>> BinaryLogger::start(loop::Loop& loop, Reap
   logger->out_w_ = std::move(out.write);
   logger->err_w_ = std::move(err.write);
   logger->ready_r_ = std::move(ready.read);
-  BERTH_TRY(shim_sys::set_nonblocking(logger->ready_r_, true));
+  BERTH_TRY(sys::set_nonblocking(logger->ready_r_, true));
   BinaryLogger* self = logger.get();
   logger->ready_watch_ = BERTH_VALUE(loop.add(logger->ready_r_.get(), EPOLLIN, [self](uint32_t) { self->ready_event(); }));
   return logger;
@@ -224,7 +224,7 @@ BinaryLogger::~BinaryLogger() {
 
 void BinaryLogger::ready_event() {
   char b;
-  auto r = shim_sys::read_some(ready_r_, &b, 1);
+  auto r = sys::read_some(ready_r_, &b, 1);
   if (r.would_block()) return;
   // A byte or the end of file: ready (a logger that exits at once is
   // "ready" too; its pipes then fail the container's writes).
@@ -260,11 +260,11 @@ void BinaryLogger::when_ready(std::chrono::milliseconds limit, std::function<voi
 
 void BinaryLogger::stop(std::chrono::milliseconds grace) {
   if (exited_ || kill_timer_ != 0) return;
-  (void)shim_sys::send_signal(pid_, SIGTERM);
+  (void)sys::send_signal(pid_, SIGTERM);
   auto self = shared_from_this();
   kill_timer_ = loop_.add_timer(grace, [self] {
     self->kill_timer_ = 0;
-    if (!self->exited_) (void)shim_sys::send_signal(self->pid_, SIGKILL);
+    if (!self->exited_) (void)sys::send_signal(self->pid_, SIGKILL);
   });
 }
 
@@ -286,7 +286,7 @@ Status ProcessIO::attach_console(UniqueFd master) {
   master_ = std::move(master);
   // The input copier writes the master while the output copier reads it: a
   // second descriptor, because epoll watches each descriptor once.
-  master_in_ = BERTH_VALUE(shim_sys::dup_cloexec(master_, "pty master"));
+  master_in_ = BERTH_VALUE(sys::dup_cloexec(master_, "pty master"));
   ProcessIO* self = this;
   std::weak_ptr<bool> alive = alive_;
   output_copier_ = std::make_unique<Copier>(loop_, master_.get(), tty_out_.get(), [self, alive] {
@@ -310,7 +310,7 @@ Status ProcessIO::attach_console(UniqueFd master) {
 
 Status ProcessIO::resize(uint32_t width, uint32_t height) {
   if (!master_) return make_error("resize: the process has no terminal", ENOTTY);
-  return shim_sys::set_window_size(master_, width, height);
+  return sys::set_window_size(master_, width, height);
 }
 
 void ProcessIO::close_stdin() {
@@ -358,10 +358,10 @@ void ProcessIO::finish(std::chrono::milliseconds limit, std::function<void()> cb
 
 Result<std::unique_ptr<ConsoleSocket>> ConsoleSocket::create(loop::Loop& loop) {
   std::unique_ptr<ConsoleSocket> cs(new ConsoleSocket(loop));
-  cs->dir_ = BERTH_VALUE(shim_sys::make_temp_dir("berth-pty-"));
+  cs->dir_ = BERTH_VALUE(sys::make_temp_dir("berth-pty-"));
   cs->path_ = cs->dir_ + "/pty.sock";
   cs->listener_ = BERTH_VALUE(sys::listen_unix(cs->path_, 1));
-  BERTH_TRY(shim_sys::set_nonblocking(cs->listener_, true));
+  BERTH_TRY(sys::set_nonblocking(cs->listener_, true));
   ConsoleSocket* self = cs.get();
   cs->listen_watch_ = BERTH_VALUE(loop.add(cs->listener_.get(), EPOLLIN, [self](uint32_t) { self->try_receive(); }));
   return cs;
@@ -370,14 +370,14 @@ Result<std::unique_ptr<ConsoleSocket>> ConsoleSocket::create(loop::Loop& loop) {
 ConsoleSocket::~ConsoleSocket() {
   if (listen_watch_ != 0) loop_.remove(listen_watch_);
   if (conn_watch_ != 0) loop_.remove(conn_watch_);
-  if (!path_.empty()) shim_sys::unlink_quiet(path_);
-  if (!dir_.empty()) shim_sys::rmdir_quiet(dir_);
+  if (!path_.empty()) sys::unlink_quiet(path_);
+  if (!dir_.empty()) sys::rmdir_quiet(dir_);
 }
 
 void ConsoleSocket::try_receive() {
   if (master_) return;
   if (!conn_) {
-    auto c = shim_sys::accept_nonblocking(listener_);
+    auto c = sys::accept_nonblocking(listener_);
     if (!c) return;
     conn_ = std::move(*c);
     ConsoleSocket* self = this;

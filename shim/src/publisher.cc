@@ -37,7 +37,7 @@ void Publisher::publish(const std::string& topic, const google::protobuf::Messag
     shim_log::error("event queue full (" + std::to_string(queue_.size()) + "): dropped " + topic);
     return;
   }
-  queue_.push_back(Event{topic, event.GetTypeName(), event.SerializeAsString(), shim_sys::wall_now(), 0});
+  queue_.push_back(Event{topic, event.GetTypeName(), event.SerializeAsString(), sys::wall_now(), 0});
   send_next();
 }
 

@@ -15,7 +15,7 @@
 #include <memory>
 #include <string>
 
-#include "berth/base/shim_sys.h"
+#include "berth/base/sys.h"
 #include "berth/loop/loop.h"
 #include "berth/ttrpc/client.h"
 
@@ -52,7 +52,7 @@ class Publisher {
  private:
   struct Event {
     std::string topic, type_url, bytes;
-    shim_sys::WallTime when;
+    sys::WallTime when;
     int attempts = 0;
   };
   void send_next();

@@ -2,7 +2,7 @@
 
 #include <signal.h>
 
-#include "berth/base/shim_sys.h"
+#include "berth/base/sys.h"
 
 namespace berth::shim {
 
@@ -14,7 +14,7 @@ Status Reaper::start(OtherExit other) {
 void Reaper::reap() {
   // SIGCHLD coalesces: one signal may stand for many exits.
   for (;;) {
-    auto r = shim_sys::reap_one();
+    auto r = sys::reap_one();
     if (!r || r->pid <= 0) return;
     auto it = watched_.find(r->pid);
     if (it != watched_.end()) {

@@ -7,14 +7,14 @@
 #include <cstdlib>
 
 #include "berth/base/sys.h"
-#include "berth/base/shim_sys.h"
+#include "berth/base/sys.h"
 
 namespace berth::shim {
 
 Result<std::string> resolve_runtime_binary(const std::string& name) {
   if (name.empty()) return make_error("runtime binary: empty name");
   if (name.find('/') != std::string::npos) {
-    if (!shim_sys::is_executable(name)) return make_error("runtime binary `" + name + "`: not an executable file", ENOENT);
+    if (!sys::is_executable(name)) return make_error("runtime binary `" + name + "`: not an executable file", ENOENT);
     return name;
   }
   const char* path = std::getenv("PATH");
@@ -26,13 +26,13 @@ Result<std::string> resolve_runtime_binary(const std::string& name) {
     std::string dir = dirs.substr(start, end - start);
     if (!dir.empty()) {
       std::string candidate = dir + "/" + name;
-      if (shim_sys::is_executable(candidate)) return candidate;
+      if (sys::is_executable(candidate)) return candidate;
     }
     start = end + 1;
   }
   if (auto self = sys::readlink("/proc/self/exe")) {
     std::string candidate = self->substr(0, self->rfind('/')) + "/" + name;
-    if (shim_sys::is_executable(candidate)) return candidate;
+    if (sys::is_executable(candidate)) return candidate;
   }
   return make_error("runtime binary `" + name + "`: not found in PATH nor next to the shim", ENOENT);
 }
@@ -101,13 +101,13 @@ std::string trim(std::string s) {
 
 off_t file_size(const std::string& path) {
   struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 ? st.st_size : 0;
+  return sys::fstatat(sys::kAtFdcwd, path.c_str(), &st, 0) == 0 ? st.st_size : 0;
 }
 
 std::string read_from(const std::string& path, off_t offset) {
   auto fd = sys::open(path, O_RDONLY);
   if (!fd) return {};
-  if (::lseek(fd->get(), offset, SEEK_SET) < 0) return {};
+  if (sys::lseek(fd->get(), offset, SEEK_SET) < 0) return {};
   auto text = sys::read_all(*fd, 1u << 20, path);
   return text ? *text : std::string();
 }

@@ -27,7 +27,7 @@ namespace {
 
 void reply(const ttrpc::Responder& r, const google::protobuf::MessageLite& m) { r.reply(m.SerializeAsString()); }
 
-void set_time(google::protobuf::Timestamp* t, const shim_sys::WallTime& w) {
+void set_time(google::protobuf::Timestamp* t, const sys::WallTime& w) {
   t->set_seconds(w.seconds);
   t->set_nanos(w.nanos);
 }
@@ -270,7 +270,7 @@ void TaskService::create_container(std::shared_ptr<Container> c, Responder r, st
                          auto master = console->take_master();
                          Status attached = master ? init->io->attach_console(std::move(*master)) : Status(master.error());
                          if (!attached) {
-                           (void)shim_sys::send_signal(init->pid, SIGKILL);
+                           (void)sys::send_signal(init->pid, SIGKILL);
                            c->runtime->remove(c->id, true, [](const RpcStatus&, const CommandResult&) {});
                            return fail(RpcStatus{Code::kUnknown, "create " + c->id + ": " + attached.error().to_string()});
                          }
@@ -352,14 +352,14 @@ void TaskService::start_exec(std::shared_ptr<Container> c, std::shared_ptr<Proce
     return fail_start(RpcStatus{Code::kUnknown, "exec " + p->exec_id + ": " + st.error().to_string()});
   auto io = ProcessIO::open(loop_, p->stdio, IoContext{p->exec_id, config_.ns, config_.reaper});
   if (!io) {
-    shim_sys::unlink_quiet(spec_path);
+    sys::unlink_quiet(spec_path);
     Code code = io.error().code() == ENOTSUP ? Code::kUnimplemented : Code::kUnknown;
     return fail_start(RpcStatus{code, "exec " + p->exec_id + ": open stdio: " + io.error().to_string()});
   }
   p->io = std::move(*io);
   p->io->when_ready(config_.logger_ready_limit, [this, c, p, r, spec_path, fail_start](Status ready) {
     if (!ready) {
-      shim_sys::unlink_quiet(spec_path);
+      sys::unlink_quiet(spec_path);
       return fail_start(RpcStatus{Code::kUnknown, "exec " + p->exec_id + ": " + ready.error().to_string()});
     }
     run_exec(c, p, r, spec_path, fail_start);
@@ -372,7 +372,7 @@ void TaskService::run_exec(std::shared_ptr<Container> c, std::shared_ptr<Process
   if (p->stdio.terminal) {
     auto cs = ConsoleSocket::create(loop_);
     if (!cs) {
-      shim_sys::unlink_quiet(spec_path);
+      sys::unlink_quiet(spec_path);
       return fail_start(RpcStatus{Code::kUnknown, "exec " + p->exec_id + ": console socket: " + cs.error().to_string()});
     }
     console = std::move(*cs);
@@ -380,7 +380,7 @@ void TaskService::run_exec(std::shared_ptr<Container> c, std::shared_ptr<Process
   const std::string pid_file = c->bundle + "/" + p->exec_id + ".pid";
   c->runtime->exec(c->id, spec_path, pid_file, console ? console->path() : "", p->io->runtime_stdio(),
                    [this, c, p, r, console, spec_path, pid_file, fail_start](const RpcStatus& st, const CommandResult&) {
-                     shim_sys::unlink_quiet(spec_path);
+                     sys::unlink_quiet(spec_path);
                      if (!st.ok()) {
                        forget_early_exits();
                        return fail_start(st);
@@ -416,7 +416,7 @@ void TaskService::run_exec(std::shared_ptr<Container> c, std::shared_ptr<Process
 
 void TaskService::record_exit(Process& p, int wait_status) {
   p.exit_status = static_cast<uint32_t>(sys::exit_code_of(wait_status));
-  p.exited_at = shim_sys::wall_now();
+  p.exited_at = sys::wall_now();
 }
 
 void TaskService::on_exit(pid_t pid, int wait_status) {
@@ -569,7 +569,7 @@ void TaskService::kill(const task::KillRequest& req, Responder r) {
   if (p != c->init) {
     // The exec is our (re-parented) child and not reaped yet: its pid is
     // still its own.
-    if (auto killed = shim_sys::send_signal(p->pid, sig); !killed) {
+    if (auto killed = sys::send_signal(p->pid, sig); !killed) {
       if (killed.error().code() == ESRCH) return r.fail(Code::kNotFound, "process already finished: not found");
       return r.fail(Code::kUnknown, "kill exec " + p->exec_id + ": " + killed.error().to_string());
     }
@@ -742,7 +742,7 @@ void TaskService::update(const task::UpdateTaskRequest& req, Responder r) {
   CommandSpec spec;
   spec.argv = c->runtime->command({"update", "--resources", path, c->id});
   runner_.run(spec, [r, path, c](Result<CommandResult> res) {
-    shim_sys::unlink_quiet(path);
+    sys::unlink_quiet(path);
     if (!res) return r.fail(Code::kUnknown, "update " + c->id + ": " + res.error().to_string());
     if (res->exit_code != 0)
       return r.fail(Code::kUnknown, "update " + c->id + " failed: " +

@@ -42,7 +42,7 @@
 
 #include "cgroup_stats.h"
 #include "command.h"
-#include "berth/base/shim_sys.h"
+#include "berth/base/sys.h"
 #include "berth/loop/loop.h"
 #include "oom.h"
 #include "process_io.h"
@@ -99,7 +99,7 @@ struct Process {
   std::string spec_json;  // exec: the runtime-spec Process to run
   std::unique_ptr<ProcessIO> io;
   uint32_t exit_status = 0;
-  shim_sys::WallTime exited_at;
+  sys::WallTime exited_at;
   bool exit_reported = false;  // Waits answered, TaskExit published
   std::vector<ttrpc::Responder> waiters;
 };

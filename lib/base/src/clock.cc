@@ -1,4 +1,5 @@
 #include "berth/base/clock.h"
+#include "berth/base/sys/event.h"
 
 #include <time.h>
 
@@ -8,7 +9,7 @@ namespace berth {
 
 std::string rfc3339_utc_now() {
   struct timespec ts {};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
+  sys::clock_gettime(CLOCK_REALTIME, &ts);
   struct tm tm {};
   ::gmtime_r(&ts.tv_sec, &tm);
   char buf[64];

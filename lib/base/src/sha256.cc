@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 
-namespace berth::shim_sys {
+namespace berth {
 
 namespace {
 constexpr std::array<uint32_t, 64> kK = {
@@ -76,4 +76,4 @@ std::string sha256_hex(std::string_view data) {
   return out;
 }
 
-}  // namespace berth::shim_sys
+}  // namespace berth

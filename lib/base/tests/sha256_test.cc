@@ -4,7 +4,7 @@
 
 #include "berth/base/sha256.h"
 
-using berth::shim_sys::sha256_hex;
+using berth::sha256_hex;
 
 TEST_CASE("sha256 known answers") {
   CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");

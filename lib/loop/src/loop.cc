@@ -2,7 +2,7 @@
 
 #include <unistd.h>
 
-#include "berth/base/shim_sys.h"
+#include "berth/base/sys.h"
 
 namespace berth::loop {
 
@@ -13,9 +13,9 @@ constexpr uint64_t kTimerTag = ~0ULL;
 }  // namespace
 
 Result<std::unique_ptr<Loop>> Loop::create() {
-  auto ep = BERTH_VALUE(shim_sys::epoll_create());
-  auto timer = BERTH_VALUE(shim_sys::timerfd_create());
-  BERTH_TRY(shim_sys::epoll_ctl(ep, EPOLL_CTL_ADD, timer.get(), EPOLLIN, kTimerTag));
+  auto ep = BERTH_VALUE(sys::epoll_create());
+  auto timer = BERTH_VALUE(sys::timerfd_create());
+  BERTH_TRY(sys::epoll_ctl(ep, EPOLL_CTL_ADD, timer.get(), EPOLLIN, kTimerTag));
   return std::unique_ptr<Loop>(new Loop(std::move(ep), std::move(timer)));
 }
 
@@ -23,7 +23,7 @@ Loop::Loop(UniqueFd epoll, UniqueFd timer) : epoll_(std::move(epoll)), timer_fd_
 
 Result<Loop::Handle> Loop::add(int fd, uint32_t events, IoCallback cb) {
   Handle h = next_handle_++;
-  BERTH_TRY(shim_sys::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, events, h));
+  BERTH_TRY(sys::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, events, h));
   watches_.emplace(h, Watch{fd, std::move(cb)});
   return h;
 }
@@ -31,7 +31,7 @@ Result<Loop::Handle> Loop::add(int fd, uint32_t events, IoCallback cb) {
 Status Loop::modify(Handle h, uint32_t events) {
   auto it = watches_.find(h);
   if (it == watches_.end()) return make_error("loop: modify of an unknown handle");
-  return shim_sys::epoll_ctl(epoll_, EPOLL_CTL_MOD, it->second.fd, events, h);
+  return sys::epoll_ctl(epoll_, EPOLL_CTL_MOD, it->second.fd, events, h);
 }
 
 void Loop::remove(Handle h) {
@@ -39,13 +39,13 @@ void Loop::remove(Handle h) {
   if (it == watches_.end()) return;
   // The fd may already be closed by a careless owner; EPOLL_CTL_DEL then
   // fails with EBADF, which is harmless (the kernel dropped it on close).
-  (void)shim_sys::epoll_ctl(epoll_, EPOLL_CTL_DEL, it->second.fd, 0, 0);
+  (void)sys::epoll_ctl(epoll_, EPOLL_CTL_DEL, it->second.fd, 0, 0);
   watches_.erase(it);
 }
 
 Loop::Handle Loop::add_timer(Duration delay, Task cb) {
   Handle h = next_handle_++;
-  uint64_t deadline = shim_sys::monotonic_ns() + static_cast<uint64_t>(std::max<int64_t>(delay.count(), 0));
+  uint64_t deadline = sys::monotonic_ns() + static_cast<uint64_t>(std::max<int64_t>(delay.count(), 0));
   timers_.emplace(std::make_pair(deadline, h), std::move(cb));
   timer_deadline_.emplace(h, deadline);
   rearm_timer();
@@ -64,15 +64,15 @@ void Loop::rearm_timer() {
   uint64_t next = timers_.empty() ? 0 : timers_.begin()->first.first;
   if (next == armed_deadline_) return;
   // A deadline of 0 would disarm: the earliest possible time is 1 ns.
-  if (shim_sys::timerfd_arm(timer_fd_, next == 0 && !timers_.empty() ? 1 : next).ok())
+  if (sys::timerfd_arm(timer_fd_, next == 0 && !timers_.empty() ? 1 : next).ok())
     armed_deadline_ = next;
 }
 
 void Loop::fire_timers() {
   uint64_t expirations;
-  (void)shim_sys::read_some(timer_fd_, &expirations, sizeof expirations);
+  (void)sys::read_some(timer_fd_, &expirations, sizeof expirations);
   armed_deadline_ = 0;  // the one-shot fired
-  uint64_t now = shim_sys::monotonic_ns();
+  uint64_t now = sys::monotonic_ns();
   while (!timers_.empty() && timers_.begin()->first.first <= now) {
     auto node = timers_.extract(timers_.begin());
     timer_deadline_.erase(node.key().second);
@@ -89,7 +89,7 @@ Status Loop::watch_signal(int signo, SignalCallback cb) {
 Status Loop::rebuild_signalfd() {
   std::vector<int> sigs;
   for (const auto& [s, cb] : signals_) sigs.push_back(s);
-  auto fd = BERTH_VALUE(shim_sys::signalfd_for(sigs));
+  auto fd = BERTH_VALUE(sys::signalfd_for(sigs));
   if (signal_watch_ != 0) remove(signal_watch_);
   signal_fd_ = std::move(fd);
   signal_watch_ = BERTH_VALUE(add(signal_fd_.get(), EPOLLIN, [this](uint32_t) { read_signals(); }));
@@ -99,7 +99,7 @@ Status Loop::rebuild_signalfd() {
 void Loop::read_signals() {
   struct signalfd_siginfo info;
   for (;;) {
-    auto r = shim_sys::read_some(signal_fd_, &info, sizeof info);
+    auto r = sys::read_some(signal_fd_, &info, sizeof info);
     if (r.n != static_cast<ssize_t>(sizeof info)) return;
     auto it = signals_.find(static_cast<int>(info.ssi_signo));
     if (it != signals_.end()) it->second(info);
@@ -117,7 +117,7 @@ Result<bool> Loop::run_once(Duration timeout) {
   } else if (timeout.count() >= 0) {
     timeout_ms = static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(timeout).count());
   }
-  int n = BERTH_VALUE(shim_sys::epoll_wait(epoll_, events, timeout_ms));
+  int n = BERTH_VALUE(sys::epoll_wait(epoll_, events, timeout_ms));
   for (int i = 0; i < n && !stopped_; ++i) {
     uint64_t tag = events[i].data.u64;
     if (tag == kTimerTag) {

@@ -1,6 +1,6 @@
 #include "berth/ttrpc/client.h"
 
-#include "berth/base/shim_sys.h"
+#include "berth/base/sys.h"
 #include "berth/ttrpc/framed_socket.h"
 #include "ttrpc/ttrpc.pb.h"
 
@@ -25,7 +25,7 @@ void Client::later(Callback cb, Reply reply) {
 Status Client::ensure_connected() {
   if (socket_ && socket_->is_open()) return {};
   socket_.reset();
-  auto fd = BERTH_VALUE(shim_sys::connect_unix_nonblocking(path_));
+  auto fd = BERTH_VALUE(sys::connect_unix_nonblocking(path_));
   auto sock = std::make_unique<FramedSocket>(loop_, std::move(fd));
   BERTH_TRY(sock->start(
       [this](FrameReader::Frame&& f) {

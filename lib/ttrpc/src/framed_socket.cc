@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "berth/base/shim_sys.h"
+#include "berth/base/sys.h"
 
 namespace berth::ttrpc {
 
@@ -15,7 +15,7 @@ FramedSocket::~FramedSocket() { close(); }
 Status FramedSocket::start(FrameCallback on_frame, CloseCallback on_close) {
   on_frame_ = std::move(on_frame);
   on_close_ = std::move(on_close);
-  BERTH_TRY(shim_sys::set_nonblocking(fd_, true));
+  BERTH_TRY(sys::set_nonblocking(fd_, true));
   watch_ = BERTH_VALUE(loop_.add(fd_.get(), EPOLLIN, [this](uint32_t ev) { on_events(ev); }));
   return {};
 }
@@ -51,7 +51,7 @@ void FramedSocket::update_interest() {
 
 int FramedSocket::flush() {
   while (pending_write() > 0) {
-    auto r = shim_sys::write_some(fd_, out_.data() + out_pos_, pending_write());
+    auto r = sys::write_some(fd_, out_.data() + out_pos_, pending_write());
     if (r.would_block()) break;
     if (r.n < 0) return r.err;
     out_pos_ += static_cast<size_t>(r.n);
@@ -92,7 +92,7 @@ void FramedSocket::on_events(uint32_t events) {
   // Bounded work per wakeup so that one chatty peer cannot starve the rest.
   char buf[64 * 1024];
   for (int round = 0; round < 16; ++round) {
-    auto r = shim_sys::read_some(fd_, buf, sizeof buf);
+    auto r = sys::read_some(fd_, buf, sizeof buf);
     if (r.would_block()) return;
     if (r.n < 0) return fail(std::string("read: ") + std::strerror(r.err));
     if (r.n == 0) {

@@ -4,7 +4,7 @@
 
 #include <set>
 
-#include "berth/base/shim_sys.h"
+#include "berth/base/sys.h"
 #include "berth/ttrpc/framed_socket.h"
 #include "ttrpc/ttrpc.pb.h"
 
@@ -85,7 +85,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     in.payload = std::move(*req.mutable_payload());
     for (const auto& kv : req.metadata()) in.metadata.emplace_back(kv.key(), kv.value());
     if (req.timeout_nano() > 0)
-      in.deadline_ns = shim_sys::monotonic_ns() + static_cast<uint64_t>(req.timeout_nano());
+      in.deadline_ns = sys::monotonic_ns() + static_cast<uint64_t>(req.timeout_nano());
     pending_.insert(sid);
     server_.dispatch(*this, sid, std::move(in));
   }
@@ -122,7 +122,7 @@ void Server::register_method(const std::string& service, const std::string& meth
 }
 
 Status Server::serve(UniqueFd listener) {
-  BERTH_TRY(shim_sys::set_nonblocking(listener, true));
+  BERTH_TRY(sys::set_nonblocking(listener, true));
   listener_ = std::move(listener);
   listen_watch_ = BERTH_VALUE(loop_.add(listener_.get(), EPOLLIN, [this](uint32_t) { accept_ready(); }));
   return {};
@@ -144,13 +144,13 @@ void Server::close_all() {
 
 void Server::accept_ready() {
   for (int i = 0; i < 64; ++i) {
-    auto sock = shim_sys::accept_nonblocking(listener_);
+    auto sock = sys::accept_nonblocking(listener_);
     if (!sock) return;  // EAGAIN, or a transient error: the loop calls again
     if (options_.check_peer_uid) {
       // ttrpc's UnixSocketRequireSameUser, plus root: the socket is 0600
       // already, this is the second lock on the door.
-      auto cred = shim_sys::peer_credentials(*sock);
-      uid_t me = ::geteuid();
+      auto cred = sys::peer_credentials(*sock);
+      uid_t me = sys::geteuid();
       if (!cred || (cred->uid != me && cred->uid != 0)) continue;  // drop it
     }
     (void)add_connection(std::move(*sock));

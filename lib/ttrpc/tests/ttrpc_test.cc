@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "berth/base/sys.h"
-#include "berth/base/shim_sys.h"
+#include "berth/base/sys.h"
 #include "google/protobuf/empty.pb.h"
 #include "berth/loop/loop.h"
 #include "berth/ttrpc/client.h"
@@ -78,12 +78,12 @@ struct Harness {
   // Runs the loop until `count` response frames arrived (or ~2 s passed).
   std::vector<Decoded> receive(size_t count) {
     std::vector<Decoded> out;
-    REQUIRE(shim_sys::set_nonblocking(peer, true).ok());
+    REQUIRE(sys::set_nonblocking(peer, true).ok());
     for (int i = 0; i < 200 && out.size() < count; ++i) {
       (void)loop->run_once(10ms);
       char buf[65536];
       for (;;) {
-        auto r = shim_sys::read_some(peer, buf, sizeof buf);
+        auto r = sys::read_some(peer, buf, sizeof buf);
         if (r.n <= 0) break;
         reader.feed(buf, static_cast<size_t>(r.n));
       }
@@ -209,14 +209,14 @@ TEST_CASE("oversized frame is ResourceExhausted and the next request still works
   h.send_raw(std::string_view(reinterpret_cast<char*>(hdr), sizeof hdr));
   std::string junk(kMaxMessage + 10, 'j');
   // Write the junk while pumping the loop (the socket buffer is smaller).
-  REQUIRE(shim_sys::set_nonblocking(h.peer, true).ok());
+  REQUIRE(sys::set_nonblocking(h.peer, true).ok());
   size_t off = 0;
   while (off < junk.size()) {
-    auto r = shim_sys::write_some(h.peer, junk.data() + off, junk.size() - off);
+    auto r = sys::write_some(h.peer, junk.data() + off, junk.size() - off);
     if (r.n > 0) off += static_cast<size_t>(r.n);
     (void)h.loop->run_once(1ms);
   }
-  REQUIRE(shim_sys::set_nonblocking(h.peer, false).ok());
+  REQUIRE(sys::set_nonblocking(h.peer, false).ok());
   h.send_request(3, request_bytes("test.Echo", "Echo", "after"));
   auto got = h.receive(2);
   REQUIRE(got.size() == 2);

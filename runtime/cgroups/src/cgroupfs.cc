@@ -20,7 +20,7 @@ constexpr long kCgroup2SuperMagic = 0x63677270;
 
 bool on_cgroupfs(std::string_view dir) {
   struct statfs st {};
-  if (::statfs(std::string(dir).c_str(), &st) != 0) return true;  // be strict when unsure
+  if (sys::statfs(std::string(dir).c_str(), &st) != 0) return true;  // be strict when unsure
   return st.f_type == kCgroupSuperMagic || st.f_type == kCgroup2SuperMagic;
 }
 
@@ -55,17 +55,17 @@ Status write(std::string_view dir, std::string_view file, std::string_view value
   auto fail = [&](int code) {
     return Error(code, "cgroup `" + path + "`: write " + quoted(value), true);
   };
-  int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  int fd = sys::openat(sys::kAtFdcwd, path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
   if (fd < 0) {
     int err = errno;
     if (err != ENOENT || on_cgroupfs(dir)) return fail(err);
-    fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0644);
+    fd = sys::openat(sys::kAtFdcwd, path.c_str(), O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return fail(errno);
   }
   UniqueFd owned(fd);
   ssize_t n;
   do {
-    n = ::write(fd, value.data(), value.size());
+    n = sys::write(fd, value.data(), value.size());
   } while (n < 0 && errno == EINTR);
   if (n < 0) return fail(errno);
   // cgroupfs takes a write whole or fails it; a short count means the kernel
@@ -159,13 +159,13 @@ void sleep_ms(long ms) {
   struct timespec ts {};
   ts.tv_sec = ms / 1000;
   ts.tv_nsec = (ms % 1000) * 1000000L;
-  while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  while (sys::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
 }
 
 int64_t now_ms() {
   struct timespec ts {};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  sys::clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 

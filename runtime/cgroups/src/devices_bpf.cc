@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "berth/base/sys.h"
 #include "berth/base/unique_fd.h"
 #include "berth/cgroups/devices.h"
 
@@ -26,7 +27,7 @@ namespace {
 long bpf(int cmd, union bpf_attr& attr) {
   long r;
   do {
-    r = ::syscall(SYS_bpf, cmd, &attr, sizeof attr);
+    r = sys::bpf(cmd, &attr, sizeof attr);
     // Since ~4.20 the verifier gives up with EAGAIN when a signal arrives.
   } while (r < 0 && (errno == EINTR || (errno == EAGAIN && cmd == BPF_PROG_LOAD)));
   return r;
@@ -39,7 +40,7 @@ Error bpf_error(std::string_view what, const std::string& dir) { return sys_erro
 Result<UniqueFd> owned_fd(long fd) {
   UniqueFd owned(static_cast<int>(fd));
   if (fd != 0) return owned;
-  int moved = ::fcntl(0, F_DUPFD_CLOEXEC, 3);
+  int moved = sys::fcntl(0, F_DUPFD_CLOEXEC, 3);
   if (moved < 0) return sys_error("fcntl F_DUPFD_CLOEXEC", "bpf fd");
   return UniqueFd(moved);
 }
@@ -88,7 +89,7 @@ Result<UniqueFd> load(const std::vector<BpfInsn>& program, const std::string& di
 }
 
 Result<UniqueFd> open_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int fd = sys::openat(sys::kAtFdcwd, dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return sys_error("open", dir);
   return UniqueFd(fd);
 }

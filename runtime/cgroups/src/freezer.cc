@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "berth/base/sys.h"
 #include "berth/cgroups/resources.h"
 #include "cgroupfs.h"
 
@@ -156,7 +157,7 @@ Status kill_all(const Placement& placement, int sig) {
     result = std::move(list).error();
   } else {
     for (pid_t pid : *list) {
-      if (::kill(pid, sig) != 0 && errno != ESRCH && result.ok())
+      if (sys::kill(pid, sig) != 0 && errno != ESRCH && result.ok())
         result = Error(
             errno, "kill pid " + std::to_string(pid) + " with signal " + std::to_string(sig), true);
     }

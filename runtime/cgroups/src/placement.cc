@@ -127,7 +127,7 @@ Status create_dir(const std::string& dir, std::vector<std::string>& made, bool& 
   if (cpuset) values = BERTH_VALUE(inherited_cpuset(existing, dir));
 
   for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
-    if (::mkdir(it->c_str(), 0755) != 0) {
+    if (sys::mkdirat(sys::kAtFdcwd, it->c_str(), 0755) != 0) {
       // Made meanwhile by someone else (a second container under the same
       // new parent): theirs, not ours to set up or remove.
       if (errno == EEXIST && it + 1 != missing.rend()) continue;
@@ -147,7 +147,7 @@ void sleep_ms(long ms) {
   struct timespec ts {};
   ts.tv_sec = ms / 1000;
   ts.tv_nsec = (ms % 1000) * 1000000L;
-  while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  while (sys::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
 }
 
@@ -164,11 +164,13 @@ Status remove_leaf(const std::string& dir) {
   for (const auto& name : *names) {
     std::string child = dir + "/" + name;
     struct stat st {};
-    if (::lstat(child.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) BERTH_TRY(remove_leaf(child));
+    if (sys::fstatat(sys::kAtFdcwd, child.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISDIR(st.st_mode))
+      BERTH_TRY(remove_leaf(child));
   }
   long delay_ms = 10;
   for (int attempt = 0;; ++attempt) {
-    if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return {};
+    if (sys::unlinkat(sys::kAtFdcwd, dir.c_str(), AT_REMOVEDIR) == 0 || errno == ENOENT) return {};
     int err = errno;
     if (err != EBUSY && err != ENOTEMPTY) return sys_error(err, "rmdir", dir);
     if (BERTH_VALUE(holds_processes(dir)))
@@ -199,7 +201,8 @@ Status collect_pids(const std::string& dir, std::vector<pid_t>& out) {
   for (const auto& name : *names) {
     std::string child = dir + "/" + name;
     struct stat st {};
-    if (::lstat(child.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    if (sys::fstatat(sys::kAtFdcwd, child.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISDIR(st.st_mode))
       BERTH_TRY(collect_pids(child, out));
   }
   return {};
@@ -274,7 +277,7 @@ Status create(Placement& placement) {
   // A failure part-way leaves nothing behind: the container is not created.
   ScopeGuard undo([&] {
     for (auto it = placement.made_dirs.rbegin(); it != placement.made_dirs.rend(); ++it)
-      ::rmdir(it->c_str());
+      sys::unlinkat(sys::kAtFdcwd, it->c_str(), AT_REMOVEDIR);
     placement.made_dirs.clear();
     placement.created.assign(placement.dirs.size(), false);
   });
@@ -317,7 +320,7 @@ Status remove(const Placement& placement) {
   // A parent this container made may since hold another container's cgroup
   // (two cgroupsPaths under one new /a): then it is shared and stays.
   for (const auto& dir : parents) {
-    if (::rmdir(dir.c_str()) == 0) continue;
+    if (sys::unlinkat(sys::kAtFdcwd, dir.c_str(), AT_REMOVEDIR) == 0) continue;
     if (errno == ENOENT || errno == EBUSY || errno == ENOTEMPTY) continue;
     note(sys_error("rmdir", dir));
   }

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "berth/base/sys.h"
 #include "berth/base/unique_fd.h"
 
 namespace berth::cli {
@@ -24,13 +25,13 @@ constexpr int kSeals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
 // and are not copied; 0 when the file is not an ELF we understand.
 off_t loadable_size(int fd, off_t file_size) {
   Elf64_Ehdr eh {};
-  if (::pread(fd, &eh, sizeof eh, 0) != sizeof eh || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+  if (sys::pread(fd, &eh, sizeof eh, 0) != sizeof eh || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
       eh.e_phentsize != sizeof(Elf64_Phdr))
     return 0;
   off_t end = static_cast<off_t>(eh.e_phoff + eh.e_phnum * sizeof(Elf64_Phdr));
   for (unsigned i = 0; i < eh.e_phnum; ++i) {
     Elf64_Phdr ph {};
-    if (::pread(fd, &ph, sizeof ph, static_cast<off_t>(eh.e_phoff + i * sizeof ph)) != sizeof ph)
+    if (sys::pread(fd, &ph, sizeof ph, static_cast<off_t>(eh.e_phoff + i * sizeof ph)) != sizeof ph)
       return 0;
     end = std::max(end, static_cast<off_t>(ph.p_offset + ph.p_filesz));
   }
@@ -39,26 +40,26 @@ off_t loadable_size(int fd, off_t file_size) {
 }  // namespace
 
 void ensure_cloned_binary(char** argv, char** envp) {
-  UniqueFd self(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
+  UniqueFd self(sys::openat(sys::kAtFdcwd, "/proc/self/exe", O_RDONLY | O_CLOEXEC));
   if (!self.valid()) return;
-  int seals = ::fcntl(self.get(), F_GET_SEALS);
+  int seals = sys::fcntl(self.get(), F_GET_SEALS);
   if (seals >= 0 && (seals & kSeals) == kSeals) return;  // already the sealed copy
 
-  UniqueFd copy(static_cast<int>(::syscall(SYS_memfd_create, "berth", MFD_CLOEXEC | MFD_ALLOW_SEALING)));
+  UniqueFd copy(sys::memfd_create("berth", MFD_CLOEXEC | MFD_ALLOW_SEALING));
   struct stat st {};
-  if (!copy.valid() || ::fstat(self.get(), &st) != 0) return;
+  if (!copy.valid() || sys::fstatat(self.get(), "", &st, AT_EMPTY_PATH) != 0) return;
   off_t size = loadable_size(self.get(), st.st_size);
   if (size == 0) size = st.st_size;
   off_t offset = 0;
   while (offset < size) {
-    ssize_t n = ::sendfile(copy.get(), self.get(), &offset, static_cast<size_t>(size - offset));
+    ssize_t n = sys::sendfile(copy.get(), self.get(), &offset, static_cast<size_t>(size - offset));
     if (n <= 0) {
       std::fprintf(stderr, "berth: warning: cannot clone the berth binary into a memfd\n");
       return;
     }
   }
-  if (::fcntl(copy.get(), F_ADD_SEALS, kSeals) != 0) return;
-  ::syscall(SYS_execveat, copy.get(), "", argv, envp, AT_EMPTY_PATH);
+  if (sys::fcntl(copy.get(), F_ADD_SEALS, kSeals) != 0) return;
+  sys::execve_fd(copy.get(), argv, envp);
   std::fprintf(stderr, "berth: warning: cannot re-execute from the sealed berth copy\n");
 }
 

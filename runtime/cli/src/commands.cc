@@ -53,7 +53,7 @@ Result<container::CreateOptions> create_options(const Args& a, std::string_view 
   o.pid_file = a.get("pid-file");
   if (!o.pid_file.empty() && o.pid_file[0] != '/') {
     char cwd[4096];
-    if (::getcwd(cwd, sizeof cwd)) o.pid_file = std::string(cwd) + "/" + o.pid_file;
+    if (sys::getcwd(cwd, sizeof cwd)) o.pid_file = std::string(cwd) + "/" + o.pid_file;
   }
   o.no_pivot = a.has("no-pivot");
   o.no_new_keyring = a.has("no-new-keyring");
@@ -157,22 +157,22 @@ int cmd_list(const Globals& g, const Argv& argv, size_t i) {
 int ps_table(const std::vector<pid_t>& pids, std::vector<std::string> ps_args) {
   if (ps_args.empty()) ps_args = {"-ef"};
   int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC) != 0) return fail(sys_error("pipe"));
-  pid_t child = ::fork();
+  if (sys::pipe2(pipefd, O_CLOEXEC) != 0) return fail(sys_error("pipe"));
+  pid_t child = sys::fork();
   if (child < 0) return fail(sys_error("fork"));
   if (child == 0) {
-    ::dup2(pipefd[1], 1);
+    sys::dup2(pipefd[1], 1);
     std::vector<char*> av{const_cast<char*>("ps")};
     for (auto& s : ps_args) av.push_back(s.data());
     av.push_back(nullptr);
-    ::execvp("ps", av.data());
-    ::_exit(127);
+    sys::execvp("ps", av.data());
+    sys::exit_immediately(127);
   }
-  ::close(pipefd[1]);
+  sys::close_fd(pipefd[1]);
   berth::UniqueFd out(pipefd[0]);
   auto text = sys::read_all(out, 64 << 20, "ps output");
   int status = 0;
-  ::waitpid(child, &status, 0);
+  sys::waitpid(child, &status, 0);
   if (!text) return fail(text.error());
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     return fail("ps: `ps` failed (is procps installed?)");
@@ -224,7 +224,7 @@ int cmd_spec(const Globals&, const Argv& argv, size_t i) {
   if (!a) return fail(a.error());
   std::string path = a->get("bundle", ".") + "/config.json";
   if (sys::exists(path)) return fail("spec: `" + path + "` exists: remove it first");
-  std::string text = spec::default_spec_json(a->has("rootless"), ::getuid(), ::getgid());
+  std::string text = spec::default_spec_json(a->has("rootless"), sys::getuid(), sys::getgid());
   auto fd = sys::open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
   if (!fd) return fail(fd.error());
   auto st = sys::write_all(*fd, text + "\n", path);

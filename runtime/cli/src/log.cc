@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "berth/base/clock.h"
+#include "berth/base/sys.h"
 #include "berth/base/unique_fd.h"
 #include "berth/json/json.h"
 
@@ -37,7 +38,7 @@ void write_line(std::string_view level, std::string_view message) {
     line = "time=\"" + rfc3339_utc_now() + "\" level=" + std::string(level) + " msg=\"" + std::string(message) + "\"\n";
   }
   if (l.fd.valid()) {
-    (void)!::write(l.fd.get(), line.data(), line.size());
+    (void)!sys::write(l.fd.get(), line.data(), line.size());
   }
 }
 
@@ -48,7 +49,8 @@ void log_setup(const std::string& path, LogFormat format, bool debug) {
   l.format = format;
   l.debug = debug;
   if (!path.empty()) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    int fd =
+        sys::openat(sys::kAtFdcwd, path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd >= 0) l.fd.reset(fd);
   }
 }

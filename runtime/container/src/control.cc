@@ -2,6 +2,7 @@
 // stats and events.
 #include <time.h>
 
+#include "berth/base/sys.h"
 #include "berth/cgroups/resources.h"
 #include "berth/cgroups/stats.h"
 #include "berth/json/json.h"
@@ -41,7 +42,7 @@ std::string event_line(std::string_view type, std::string_view id, const std::st
 
 void sleep_ms(int ms) {
   struct timespec ts {ms / 1000, (ms % 1000) * 1000000L};
-  while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  while (sys::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
 }
 

@@ -23,7 +23,7 @@ namespace {
 // The name of our euid from /etc/passwd, read directly: NSS (getpwuid)
 // would load modules and keep berth from linking statically.
 std::string owner_name() {
-  std::string uid = std::to_string(::geteuid());
+  std::string uid = std::to_string(sys::geteuid());
   auto passwd = sys::read_file("/etc/passwd", 4 << 20);
   if (passwd) {
     size_t i = 0;
@@ -45,12 +45,12 @@ std::string owner_name() {
 [[noreturn]] void run_intermediate(const Prepared& p, const InitChannels& ch) {
   auto fail = [&](const Error& e) {
     (void)sync::send(BorrowedFd(ch.sync), sync::Type::kError, sync::encode_error(e));
-    ::_exit(1);
+    sys::exit_immediately(1);
   };
-  ::prctl(PR_SET_NAME, "berth:[0:NS]");
+  sys::prctl(PR_SET_NAME, "berth:[0:NS]");
   if (auto st = os::join_namespaces(p.namespaces); !st) fail(st.error());
   if (p.namespaces.new_time) {
-    if (auto st = sys::unshare(0x80 /* CLONE_NEWTIME */); !st) fail(st.error().wrap("time namespace"));
+    if (auto st = sys::unshare(CLONE_NEWTIME); !st) fail(st.error().wrap("time namespace"));
     if (p.spec.linux_) {
       if (auto st = os::write_time_offsets(p.spec.linux_->time_offsets); !st)
         fail(st.error().wrap("linux.timeOffsets"));
@@ -60,7 +60,7 @@ std::string owner_name() {
   if (!pid) fail(pid.error());
   if (*pid == 0) run_init(p, ch);
   (void)sync::send(BorrowedFd(ch.sync), sync::Type::kInitPid, std::to_string(*pid));
-  ::_exit(0);
+  sys::exit_immediately(0);
 }
 
 // Kills and reaps the init unless released: a failed create leaves no
@@ -69,7 +69,7 @@ class InitGuard {
  public:
   ~InitGuard() {
     if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
+    sys::kill(pid_, SIGKILL);
     (void)sys::wait_pid(pid_);
   }
   void set(pid_t pid) { pid_ = pid; }
@@ -97,7 +97,7 @@ Result<CreatedContainer> create_container(const Globals& globals, const CreateOp
 
   // A subreaper: when H exits, the init is re-parented to us, so a failed
   // create can reap it and `run` can wait for it.
-  if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return sys_error("prctl PR_SET_CHILD_SUBREAPER");
+  if (sys::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return sys_error("prctl PR_SET_CHILD_SUBREAPER");
 
   InitGuard init;
   pid_t init_pid = 0;

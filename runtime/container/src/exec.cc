@@ -33,24 +33,20 @@ namespace berth::container {
 
 namespace {
 
-#ifndef CLONE_NEWTIME
-constexpr int kCloneNewTime = 0x80;
-#else
-constexpr int kCloneNewTime = CLONE_NEWTIME;
-#endif
-
 // The namespaces of `pid` that differ from ours, as CLONE_NEW* flags.
 int differing_namespaces(pid_t pid) {
   static constexpr std::pair<const char*, int> kTypes[] = {
       {"user", CLONE_NEWUSER}, {"mnt", CLONE_NEWNS},    {"pid", CLONE_NEWPID},
       {"net", CLONE_NEWNET},   {"ipc", CLONE_NEWIPC},   {"uts", CLONE_NEWUTS},
-      {"cgroup", CLONE_NEWCGROUP}, {"time", kCloneNewTime}};
+      {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME}};
   int flags = 0;
   for (const auto& [name, flag] : kTypes) {
     struct stat theirs {}, ours {};
     std::string p = "/proc/" + std::to_string(pid) + "/ns/" + name;
     std::string s = std::string("/proc/self/ns/") + name;
-    if (::stat(p.c_str(), &theirs) != 0 || ::stat(s.c_str(), &ours) != 0) continue;
+    if (sys::fstatat(sys::kAtFdcwd, p.c_str(), &theirs, 0) != 0 ||
+        sys::fstatat(sys::kAtFdcwd, s.c_str(), &ours, 0) != 0)
+      continue;
     if (theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev) flags |= flag;
   }
   return flags;
@@ -152,7 +148,7 @@ Result<int> exec(const Globals& globals, const ExecOptions& options) {
     return make_error("cannot exec in container `" + options.id + "`: it is stopped", ESRCH);
   int ns_flags = differing_namespaces(stored.pid);
   // Only children are affected: this process stays on the host.
-  int for_children = ns_flags & (CLONE_NEWPID | kCloneNewTime);
+  int for_children = ns_flags & (CLONE_NEWPID | CLONE_NEWTIME);
   if (for_children) BERTH_TRY(sys::setns(pidfd, for_children, "init pid/time namespace"));
   bool in_user_ns = (ns_flags & CLONE_NEWUSER) != 0;
 
@@ -160,7 +156,7 @@ Result<int> exec(const Globals& globals, const ExecOptions& options) {
   placement.dirs = stored.cgroup_dirs;
   auto channel = BERTH_VALUE(sys::socket_pair(SOCK_SEQPACKET));
   int errpipe[2];
-  if (::pipe2(errpipe, O_CLOEXEC) != 0) return sys_error("pipe");
+  if (sys::pipe2(errpipe, O_CLOEXEC) != 0) return sys_error("pipe");
   UniqueFd err_read(errpipe[0]), err_write(errpipe[1]);
 
   // Signals are blocked before the fork so none is lost before we forward.
@@ -168,9 +164,9 @@ Result<int> exec(const Globals& globals, const ExecOptions& options) {
   sigemptyset(&forward);
   for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD})
     sigaddset(&forward, sig);
-  if (!options.detach) ::sigprocmask(SIG_BLOCK, &forward, &old);
+  if (!options.detach) sys::sigprocmask(SIG_BLOCK, &forward, &old);
   ScopeGuard unblock([&] {
-    if (!options.detach) ::sigprocmask(SIG_SETMASK, &old, nullptr);
+    if (!options.detach) sys::sigprocmask(SIG_SETMASK, &old, nullptr);
   });
 
   pid_t child = BERTH_VALUE(sys::clone_process(0));
@@ -181,23 +177,23 @@ Result<int> exec(const Globals& globals, const ExecOptions& options) {
     auto report = [&](const Error& e) {
       std::string text = e.to_string();
       (void)sys::write_all(err_write, text, "exec error pipe");
-      ::_exit(127);
+      sys::exit_immediately(127);
     };
     // Not dumpable until exec: a process in the container must not ptrace
     // or read /proc of this one while it still holds host state.
-    ::prctl(PR_SET_DUMPABLE, 0);
-    ::prctl(PR_SET_NAME, "berth:[2:EXEC]");
+    sys::prctl(PR_SET_DUMPABLE, 0);
+    sys::prctl(PR_SET_NAME, "berth:[2:EXEC]");
     if (ns_flags & ~for_children) {
       if (auto st = sys::setns(pidfd, ns_flags & ~for_children, "init namespaces"); !st) report(st.error());
     }
     auto go = sync::receive(channel.second);
-    if (!go || go->type != sync::Type::kGo) ::_exit(1);
+    if (!go || go->type != sync::Type::kGo) sys::exit_immediately(1);
     if (in_user_ns) {
-      ::setresgid(0, 0, 0);
-      ::setresuid(0, 0, 0);
+      sys::setresgid(0, 0, 0);
+      sys::setresuid(0, 0, 0);
     }
     if (proc.terminal) {
-      const char* ptmx = ::access("/dev/pts/ptmx", F_OK) == 0 ? "/dev/pts/ptmx" : "/dev/ptmx";
+      const char* ptmx = sys::access("/dev/pts/ptmx", F_OK) == 0 ? "/dev/pts/ptmx" : "/dev/ptmx";
       auto pty = os::open_pty(ptmx, proc.console_size);
       if (!pty) report(pty.error());
       int fd = pty->master.get();
@@ -227,7 +223,7 @@ Result<int> exec(const Globals& globals, const ExecOptions& options) {
   err_write.reset();
   seccomp_conn.reset();  // the process sends on its own copy; the agent must see EOF after it
   ScopeGuard kill_child([&] {
-    ::kill(child, SIGKILL);
+    sys::kill(child, SIGKILL);
     (void)sys::wait_pid(child);
   });
 
@@ -249,19 +245,19 @@ Result<int> exec(const Globals& globals, const ExecOptions& options) {
   if (options.detach) return 0;
 
   // Forward signals until the process exits.
-  UniqueFd sigfd(::signalfd(-1, &forward, SFD_CLOEXEC));
+  UniqueFd sigfd(sys::signalfd(-1, &forward, SFD_CLOEXEC));
   if (!sigfd.valid()) return sys_error("signalfd");
   for (;;) {
     int wstatus = 0;
-    pid_t r = ::waitpid(child, &wstatus, WNOHANG);
+    pid_t r = sys::waitpid(child, &wstatus, WNOHANG);
     if (r == child) return sys::exit_code_of(wstatus);
     struct signalfd_siginfo info {};
-    ssize_t n = ::read(sigfd.get(), &info, sizeof info);
+    ssize_t n = sys::read(sigfd.get(), &info, sizeof info);
     if (n != sizeof info) {
       if (n < 0 && errno == EINTR) continue;
       return sys_error("read signalfd");
     }
-    if (info.ssi_signo != SIGCHLD) ::kill(child, static_cast<int>(info.ssi_signo));
+    if (info.ssi_signo != SIGCHLD) sys::kill(child, static_cast<int>(info.ssi_signo));
   }
 }
 

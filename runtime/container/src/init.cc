@@ -29,31 +29,31 @@ class Init {
   Init(const Prepared& p, const InitChannels& ch) : p_(p), ch_(ch), sync_(ch.sync) {}
 
   [[noreturn]] void run() {
-    ::prctl(PR_SET_NAME, "berth:[1:INIT]");
+    sys::prctl(PR_SET_NAME, "berth:[1:INIT]");
     // Until exec (which resets it) no process of the container may ptrace
     // this one or open its /proc files, which still reach host state.
-    ::prctl(PR_SET_DUMPABLE, 0);
-    ::close(ch_.state_lock);  // or the flock would stay held until exec
-    ::close(ch_.parent_end);
+    sys::prctl(PR_SET_DUMPABLE, 0);
+    sys::close_fd(ch_.state_lock);  // or the flock would stay held until exec
+    sys::close_fd(ch_.parent_end);
     auto st = setup();
     if (!st) fail(st.error());
     // Created: wait for `start`.
     auto conn = sys::accept(BorrowedFd(ch_.exec_listener));
-    if (!conn) ::_exit(1);
-    ::close(ch_.exec_listener);
+    if (!conn) sys::exit_immediately(1);
+    sys::close_fd(ch_.exec_listener);
     char byte;
-    if (::read(conn->get(), &byte, 1) != 1) ::_exit(1);
+    if (sys::read(conn->get(), &byte, 1) != 1) sys::exit_immediately(1);
     auto ex = finalize_and_exec();
     // Only reached on failure: `start` reports this text.
     std::string text = ex.error().to_string();
     (void)sys::write_all(*conn, text, "exec.sock");
-    ::_exit(127);
+    sys::exit_immediately(127);
   }
 
  private:
   [[noreturn]] void fail(const Error& e) {
     (void)sync::send(sync_, sync::Type::kError, sync::encode_error(e));
-    ::_exit(1);
+    sys::exit_immediately(1);
   }
 
   Status setup() {
@@ -65,8 +65,8 @@ class Init {
     if (user_ns && user_ns->path.empty()) {
       // Mappings are written now: become the namespace's root, so the rest
       // of the setup runs with its full capabilities.
-      if (::setresgid(0, 0, 0) != 0) return sys_error("setresgid in user namespace");
-      if (::setresuid(0, 0, 0) != 0) return sys_error("setresuid in user namespace");
+      if (sys::setresgid(0, 0, 0) != 0) return sys_error("setresgid in user namespace");
+      if (sys::setresuid(0, 0, 0) != 0) return sys_error("setresuid in user namespace");
     }
     // Now that the parent has put us into the container's cgroup, a new
     // cgroup namespace is rooted there.
@@ -74,7 +74,7 @@ class Init {
     if (!p_.options.no_new_keyring) {
       // A fresh session keyring: no key of the caller's reaches the container.
       std::string name = "_ses." + p_.options.id;
-      if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.c_str()) < 0 && errno != ENOSYS &&
+      if (sys::join_session_keyring(name.c_str()) < 0 && errno != ENOSYS &&
           errno != EPERM && errno != EACCES)
         return sys_error("join session keyring");
     }
@@ -99,12 +99,12 @@ class Init {
     BERTH_TRY(os::apply_rlimits(proc.rlimits));
     exec_path_ = BERTH_VALUE(find_executable(proc.args[0], proc.env));
     BERTH_TRY(sync::send(sync_, sync::Type::kReady));
-    ::close(ch_.sync);
+    sys::close_fd(ch_.sync);
     return {};
   }
 
   Status setup_console() {
-    const char* ptmx = ::access("/dev/pts/ptmx", F_OK) == 0 ? "/dev/pts/ptmx" : "/dev/ptmx";
+    const char* ptmx = sys::access("/dev/pts/ptmx", F_OK) == 0 ? "/dev/pts/ptmx" : "/dev/ptmx";
     auto pty = BERTH_VALUE(os::open_pty(ptmx, p_.spec.process->console_size));
     int fd = pty.master.get();
     BERTH_TRY(sync::send(sync_, sync::Type::kConsole, pty.slave_path, std::span<const int>(&fd, 1)));
@@ -117,7 +117,7 @@ class Init {
   Status finalize_and_exec() {
     const auto& spec = p_.spec;
     BERTH_TRY(os::run_hooks(spec.hooks.start_container, "startContainer",
-                            hook_state_json(p_.options.id, ContainerStatus::kRunning, ::getpid(),
+                            hook_state_json(p_.options.id, ContainerStatus::kRunning, sys::getpid(),
                                             p_.bundle, spec.annotations)));
     ExecSecurity security;
     security.capabilities = p_.has_capabilities ? &p_.capabilities : nullptr;

@@ -47,7 +47,7 @@ Status wait_gone(const StoredState& s, std::chrono::milliseconds timeout) {
   auto pidfd = sys::pidfd_open(s.pid);
   if (!pidfd || !init_alive(s)) return {};
   struct pollfd pfd {pidfd->get(), POLLIN, 0};
-  int rc = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
+  int rc = sys::poll(&pfd, 1, static_cast<int>(timeout.count()));
   if (rc <= 0 && init_alive(s))
     return make_error("container `" + s.id + "`: init did not exit after SIGKILL", ETIMEDOUT);
   return {};
@@ -126,7 +126,7 @@ Status start_locked(const StateDir& dir, const StoredState& s, const spec::Spec&
   // EOF means the exec happened (the connection is close-on-exec in the
   // init); any text is the init's reason for failing.
   auto reply = sys::read_all(conn, 64 << 10, "exec.sock");
-  ::unlinkat(dir.fd().get(), "exec.sock", 0);
+  sys::unlinkat(dir.fd().get(), "exec.sock", 0);
   if (!reply) return std::move(reply).error();
   if (!reply->empty()) return make_error("start: " + *reply, EIO);
   std::string state = hook_state_json(s.id, ContainerStatus::kRunning, s.pid, s.bundle, s.annotations);

@@ -32,7 +32,7 @@ Status check_capabilities_available(const os::CapabilitySets& sets) {
   uint64_t wanted = sets.bounding | sets.effective | sets.permitted | sets.inheritable | sets.ambient;
   for (int cap = 0; cap < 64; ++cap) {
     if (!(wanted & (uint64_t{1} << cap))) continue;
-    int in_bounding = ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+    int in_bounding = sys::prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
     if (in_bounding == 1) continue;
     if (in_bounding < 0) continue;  // beyond the kernel's last capability
     char* name = ::cap_to_name(static_cast<cap_value_t>(cap));

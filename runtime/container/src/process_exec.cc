@@ -20,8 +20,9 @@ std::string env_value(const std::vector<std::string>& env, std::string_view name
 
 bool is_executable_file(const std::string& path) {
   struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) &&
-         ::access(path.c_str(), X_OK) == 0;
+  return sys::fstatat(sys::kAtFdcwd, path.c_str(), &st, 0) == 0 && S_ISREG(st.st_mode) &&
+         (st.st_mode & 0111) &&
+         sys::access(path.c_str(), X_OK) == 0;
 }
 
 // HOME from the container's /etc/passwd when the config does not set it.
@@ -47,9 +48,9 @@ std::string home_for(uint32_t uid) {
 // The cwd must be inside the container, not a directory reached through a
 // leaked host descriptor (CVE-2024-21626): getcwd says "(unreachable)" then.
 Status enter_cwd(const std::string& cwd) {
-  if (::chdir(cwd.c_str()) != 0) return sys_error("chdir", cwd).wrap("process.cwd");
+  if (sys::chdir(cwd.c_str()) != 0) return sys_error("chdir", cwd).wrap("process.cwd");
   char buf[4096];
-  if (::getcwd(buf, sizeof buf) == nullptr || buf[0] != '/')
+  if (sys::getcwd(buf, sizeof buf) == nullptr || buf[0] != '/')
     return make_error("process.cwd: `" + cwd + "` is outside the container", EPERM);
   return {};
 }
@@ -64,7 +65,7 @@ Status load_filter(const ExecSecurity& security) {
     BERTH_TRY_CTX(sys::send_message(BorrowedFd(security.seccomp_listener_conn),
                                     security.seccomp_listener_message, std::span<const int>(&fd, 1)),
                   "linux.seccomp.listenerPath");
-    ::close(security.seccomp_listener_conn);
+    sys::close_fd(security.seccomp_listener_conn);
   }
   return {};
 }
@@ -97,17 +98,17 @@ Status exec_process(const spec::Process& proc, const ExecSecurity& security,
   bool early_seccomp = security.seccomp && !proc.no_new_privileges;
   if (early_seccomp) BERTH_TRY(load_filter(security));
   if (security.capabilities) BERTH_TRY(os::drop_bounding_set(*security.capabilities));
-  if (::prctl(PR_SET_KEEPCAPS, 1) != 0) return sys_error("prctl PR_SET_KEEPCAPS");
+  if (sys::prctl(PR_SET_KEEPCAPS, 1) != 0) return sys_error("prctl PR_SET_KEEPCAPS");
   bool setgroups_allowed = true;
   if (security.in_user_namespace) {
     auto text = sys::read_file("/proc/self/setgroups", 64);
     setgroups_allowed = !text || text->find("deny") == std::string::npos;
   }
   BERTH_TRY(os::apply_user(proc.user, setgroups_allowed));
-  if (::prctl(PR_SET_KEEPCAPS, 0) != 0) return sys_error("prctl PR_SET_KEEPCAPS");
+  if (sys::prctl(PR_SET_KEEPCAPS, 0) != 0) return sys_error("prctl PR_SET_KEEPCAPS");
   BERTH_TRY(enter_cwd(proc.cwd));
   if (security.capabilities) BERTH_TRY(os::apply_capabilities(*security.capabilities));
-  if (proc.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+  if (proc.no_new_privileges && sys::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     return sys_error("prctl PR_SET_NO_NEW_PRIVS");
 
   std::vector<std::string> env = proc.env;
@@ -123,9 +124,9 @@ Status exec_process(const spec::Process& proc, const ExecSecurity& security,
   BERTH_TRY(sys::cloexec_from(3 + security.preserve_fds));
   sigset_t none;
   sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  sys::sigprocmask(SIG_SETMASK, &none, nullptr);
   if (security.seccomp && !early_seccomp) BERTH_TRY(load_filter(security));
-  ::execve(exec_path.c_str(), argv.data(), envp.data());
+  sys::execve(exec_path.c_str(), argv.data(), envp.data());
   return sys_error("exec", proc.args[0]);
 }
 

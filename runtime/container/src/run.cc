@@ -24,16 +24,16 @@ class SignalWatch {
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);
     for (int sig : kForwarded) sigaddset(&set, sig);
-    if (::sigprocmask(SIG_BLOCK, &set, &old_) != 0) return sys_error("sigprocmask");
+    if (sys::sigprocmask(SIG_BLOCK, &set, &old_) != 0) return sys_error("sigprocmask");
     blocked_ = true;
-    int fd = ::signalfd(-1, &set, SFD_CLOEXEC);
+    int fd = sys::signalfd(-1, &set, SFD_CLOEXEC);
     if (fd < 0) return sys_error("signalfd");
     fd_.reset(fd);
     return {};
   }
   ~SignalWatch() { restore(); }
   void restore() {
-    if (blocked_) ::sigprocmask(SIG_SETMASK, &old_, nullptr);
+    if (blocked_) sys::sigprocmask(SIG_SETMASK, &old_, nullptr);
     blocked_ = false;
   }
   BorrowedFd fd() const { return BorrowedFd(fd_); }
@@ -51,7 +51,7 @@ std::optional<int> reap(pid_t init) {
   std::optional<int> init_status;
   for (;;) {
     int status = 0;
-    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    pid_t pid = sys::waitpid(-1, &status, WNOHANG);
     if (pid <= 0) break;
     if (pid == init) init_status = status;
   }
@@ -90,7 +90,7 @@ Result<int> run(const Globals& globals, const CreateOptions& run_options, bool d
   }
   while (!status) {
     struct signalfd_siginfo info {};
-    ssize_t n = ::read(signals.fd().get(), &info, sizeof info);
+    ssize_t n = sys::read(signals.fd().get(), &info, sizeof info);
     if (n != sizeof info) {
       if (n < 0 && errno == EINTR) continue;
       return sys_error("read signalfd");
@@ -98,7 +98,7 @@ Result<int> run(const Globals& globals, const CreateOptions& run_options, bool d
     if (info.ssi_signo == SIGCHLD) {
       status = reap(init);
     } else if (info.ssi_signo != SIGWINCH) {
-      ::kill(init, static_cast<int>(info.ssi_signo));
+      sys::kill(init, static_cast<int>(info.ssi_signo));
     }
   }
   signals.restore();

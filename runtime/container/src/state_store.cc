@@ -18,7 +18,7 @@ namespace {
 Status lock(BorrowedFd fd, const std::string& path) {
   int rc;
   do {
-    rc = ::flock(fd.get(), LOCK_EX);
+    rc = sys::flock(fd.get(), LOCK_EX);
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) return sys_error("lock", path);
   return {};
@@ -36,14 +36,14 @@ std::string string_member(const json::Value& obj, std::string_view key) {
 Result<StateDir> StateDir::create(const std::string& root, std::string_view id) {
   BERTH_TRY(sys::mkdir_p(root, 0700));
   std::string path = root + "/" + std::string(id);
-  if (::mkdir(path.c_str(), 0700) != 0) {
+  if (sys::mkdirat(sys::kAtFdcwd, path.c_str(), 0700) != 0) {
     if (errno == EEXIST)
       return make_error("container `" + std::string(id) + "` already exists", EEXIST);
     return sys_error("mkdir", path);
   }
   auto fd = sys::open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
   if (!fd) {
-    ::rmdir(path.c_str());
+    sys::unlinkat(sys::kAtFdcwd, path.c_str(), AT_REMOVEDIR);
     return std::move(fd).error();
   }
   StateDir dir(path, std::move(*fd));
@@ -71,7 +71,7 @@ Result<StateDir> StateDir::open(const std::string& root, std::string_view id) {
 std::string StateDir::exec_socket() const { return sys::fd_path(fd()) + "/exec.sock"; }
 
 bool StateDir::has_exec_socket() const {
-  return ::faccessat(fd_.get(), "exec.sock", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+  return sys::faccessat(fd_.get(), "exec.sock", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 Status StateDir::save(const StoredState& s) const {

@@ -16,12 +16,6 @@ namespace berth::os {
 
 namespace {
 
-#ifndef TIOCGPTPEER
-constexpr unsigned long kTiocgptpeer = 0x5441;  // _IO('T', 0x41), Linux 4.13
-#else
-constexpr unsigned long kTiocgptpeer = TIOCGPTPEER;
-#endif
-
 // "/dev/pts/N" next to the ptmx that made it: ".../pts/ptmx" lives in the
 // devpts itself, ".../ptmx" (a node or a symlink to pts/ptmx) beside it.
 std::string slave_path_for(std::string_view ptmx_path, unsigned number) {
@@ -39,16 +33,17 @@ Result<Pty> open_pty(std::string_view ptmx_path, const std::optional<spec::Conso
   Pty pty;
   pty.master = BERTH_VALUE(sys::open(ptmx_path, O_RDWR | O_NOCTTY));
   int unlock = 0;
-  if (::ioctl(pty.master.get(), TIOCSPTLCK, &unlock) != 0) return sys_error("unlockpt", ptmx_path);
+  if (sys::ioctl(pty.master.get(), TIOCSPTLCK, &unlock) != 0)
+    return sys_error("unlockpt", ptmx_path);
   unsigned number = 0;
-  if (::ioctl(pty.master.get(), TIOCGPTN, &number) != 0)
+  if (sys::ioctl(pty.master.get(), TIOCGPTN, &number) != 0)
     return sys_error("ioctl TIOCGPTN", ptmx_path);
   pty.slave_path = slave_path_for(ptmx_path, number);
 
   // The peer ioctl opens exactly this master's slave, with no path lookup
   // that a container's /dev/pts could redirect, and works where that path
   // is not reachable from here at all.
-  int slave = ::ioctl(pty.master.get(), kTiocgptpeer, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  int slave = sys::ioctl(pty.master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (slave >= 0) {
     pty.slave.reset(slave);
   } else if (errno == EINVAL || errno == ENOTTY) {  // kernel before 4.13
@@ -61,7 +56,7 @@ Result<Pty> open_pty(std::string_view ptmx_path, const std::optional<spec::Conso
     struct winsize ws {};
     ws.ws_row = static_cast<unsigned short>(size->height);
     ws.ws_col = static_cast<unsigned short>(size->width);
-    if (::ioctl(pty.master.get(), TIOCSWINSZ, &ws) != 0)
+    if (sys::ioctl(pty.master.get(), TIOCSWINSZ, &ws) != 0)
       return sys_error("set the window size of", pty.slave_path);
   }
   return pty;
@@ -70,15 +65,15 @@ Result<Pty> open_pty(std::string_view ptmx_path, const std::optional<spec::Conso
 Status make_controlling_terminal(BorrowedFd slave) {
   // A new session has no controlling terminal, so TIOCSCTTY can take this
   // one without stealing it from anybody (no force argument).
-  if (::setsid() < 0) return sys_error("setsid");
-  if (::ioctl(slave.get(), TIOCSCTTY, 0) != 0) return sys_error("ioctl TIOCSCTTY");
+  if (sys::setsid() < 0) return sys_error("setsid");
+  if (sys::ioctl(slave.get(), TIOCSCTTY, 0) != 0) return sys_error("ioctl TIOCSCTTY");
   for (int fd = 0; fd <= 2; ++fd) {
     if (slave.get() == fd) {
       // dup2 onto itself keeps FD_CLOEXEC: clear it, or exec closes stdio.
-      if (::fcntl(fd, F_SETFD, 0) != 0) return sys_error("fcntl F_SETFD on the console");
+      if (sys::fcntl(fd, F_SETFD, 0) != 0) return sys_error("fcntl F_SETFD on the console");
       continue;
     }
-    if (::dup2(slave.get(), fd) < 0) {
+    if (sys::dup2(slave.get(), fd) < 0) {
       int err = errno;
       return sys_error(err, "dup2 the console onto fd " + std::to_string(fd));
     }

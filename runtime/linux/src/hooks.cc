@@ -38,9 +38,9 @@ constexpr int kStageExec = 1;
   ChildFailure f{stage, errno};
   ssize_t n;
   do {
-    n = ::write(report_fd, &f, sizeof f);
+    n = sys::write(report_fd, &f, sizeof f);
   } while (n < 0 && errno == EINTR);
-  ::_exit(127);
+  sys::exit_immediately(127);
 }
 
 // Runs in the forked child: allocates nothing but what cloexec_from's
@@ -50,20 +50,20 @@ constexpr int kStageExec = 1;
   // Ignored signals and the mask survive exec: the hook gets a clean state
   // whatever the runtime blocked or ignored (SIGPIPE especially).
   for (int sig = 1; sig < NSIG; ++sig)
-    if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
+    if (sig != SIGKILL && sig != SIGSTOP) sys::signal(sig, SIG_DFL);
   sigset_t none;
   ::sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  sys::sigprocmask(SIG_SETMASK, &none, nullptr);
 
   // If the runtime ran with 0-2 closed, the pipes may sit there: move them
   // up before dup2 puts stdin in place.
-  if (report_fd < 3) report_fd = ::fcntl(report_fd, F_DUPFD_CLOEXEC, 3);
-  if (report_fd < 0) ::_exit(127);
-  if (stdin_fd < 3) stdin_fd = ::fcntl(stdin_fd, F_DUPFD_CLOEXEC, 3);
-  if (stdin_fd < 0 || ::dup2(stdin_fd, 0) < 0) child_fail(report_fd, kStageSetup);
+  if (report_fd < 3) report_fd = sys::fcntl(report_fd, F_DUPFD_CLOEXEC, 3);
+  if (report_fd < 0) sys::exit_immediately(127);
+  if (stdin_fd < 3) stdin_fd = sys::fcntl(stdin_fd, F_DUPFD_CLOEXEC, 3);
+  if (stdin_fd < 0 || sys::dup2(stdin_fd, 0) < 0) child_fail(report_fd, kStageSetup);
   // Nothing of the runtime's beyond stdio reaches the hook.
   if (!sys::cloexec_from(3).ok()) child_fail(report_fd, kStageSetup);
-  ::execve(path, argv, envp);
+  sys::execve(path, argv, envp);
   child_fail(report_fd, kStageExec);
 }
 
@@ -78,9 +78,9 @@ class SigpipeBlock {
     ::sigemptyset(&pipe_only);
     ::sigaddset(&pipe_only, SIGPIPE);
     sigset_t pending;
-    ::sigpending(&pending);
+    sys::sigpending(&pending);
     was_pending_ = ::sigismember(&pending, SIGPIPE) == 1;
-    ::sigprocmask(SIG_BLOCK, &pipe_only, &old_);
+    sys::sigprocmask(SIG_BLOCK, &pipe_only, &old_);
   }
   ~SigpipeBlock() {
     if (!was_pending_) {
@@ -88,10 +88,10 @@ class SigpipeBlock {
       ::sigemptyset(&pipe_only);
       ::sigaddset(&pipe_only, SIGPIPE);
       struct timespec zero {};
-      while (::sigtimedwait(&pipe_only, nullptr, &zero) == SIGPIPE) {
+      while (sys::sigtimedwait(&pipe_only, nullptr, &zero) == SIGPIPE) {
       }
     }
-    ::sigprocmask(SIG_SETMASK, &old_, nullptr);
+    sys::sigprocmask(SIG_SETMASK, &old_, nullptr);
   }
   SigpipeBlock(const SigpipeBlock&) = delete;
   SigpipeBlock& operator=(const SigpipeBlock&) = delete;
@@ -103,13 +103,13 @@ class SigpipeBlock {
 
 int64_t now_ms() {
   struct timespec ts {};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  sys::clock_gettime(CLOCK_MONOTONIC, &ts);
   return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
 }
 
 Result<std::pair<UniqueFd, UniqueFd>> make_pipe(std::string_view what) {
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return sys_error("pipe2").wrap(what);
+  if (sys::pipe2(fds, O_CLOEXEC) != 0) return sys_error("pipe2").wrap(what);
   return std::pair<UniqueFd, UniqueFd>(UniqueFd(fds[0]), UniqueFd(fds[1]));
 }
 
@@ -154,9 +154,9 @@ Status run_hook(const spec::Hook& hook, std::string_view kind, size_t index,
 
   // Until it is waited for, the hook is killed and reaped on every way out.
   ScopeGuard reap([pid] {
-    ::kill(pid, SIGKILL);
+    sys::kill(pid, SIGKILL);
     int status;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    while (sys::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
   });
   stdin_read.reset();
@@ -166,7 +166,7 @@ Status run_hook(const spec::Hook& hook, std::string_view kind, size_t index,
   ChildFailure failure{};
   ssize_t n;
   do {
-    n = ::read(report_read.get(), &failure, sizeof failure);
+    n = sys::read(report_read.get(), &failure, sizeof failure);
   } while (n < 0 && errno == EINTR);
   if (n < 0) return sys_error("read exec status").wrap(what);
   if (n == sizeof failure) {
@@ -181,7 +181,7 @@ Status run_hook(const spec::Hook& hook, std::string_view kind, size_t index,
 
   const bool has_timeout = hook.timeout && *hook.timeout > 0;
   const int64_t deadline = has_timeout ? now_ms() + int64_t{*hook.timeout} * 1000 : 0;
-  if (::fcntl(stdin_write.get(), F_SETFL, O_NONBLOCK) != 0)
+  if (sys::fcntl(stdin_write.get(), F_SETFL, O_NONBLOCK) != 0)
     return sys_error("fcntl O_NONBLOCK").wrap(what);
   std::string_view pending = state_json;
   if (pending.empty()) stdin_write.reset();  // EOF right away
@@ -195,7 +195,7 @@ Status run_hook(const spec::Hook& hook, std::string_view kind, size_t index,
         int64_t left = deadline - now_ms();
         wait_ms = left > 0 ? static_cast<int>(left) : 0;
       }
-      int ready = ::poll(fds, stdin_write ? 2 : 1, wait_ms);
+      int ready = sys::poll(fds, stdin_write ? 2 : 1, wait_ms);
       if (ready < 0) {
         if (errno == EINTR) continue;
         return sys_error("poll").wrap(what);
@@ -209,7 +209,7 @@ Status run_hook(const spec::Hook& hook, std::string_view kind, size_t index,
       }
       if (fds[0].revents & POLLIN) exited = true;
       if (stdin_write && fds[1].revents != 0) {
-        ssize_t w = ::write(stdin_write.get(), pending.data(), pending.size());
+        ssize_t w = sys::write(stdin_write.get(), pending.data(), pending.size());
         if (w >= 0) {
           pending.remove_prefix(static_cast<size_t>(w));
           if (pending.empty()) stdin_write.reset();

@@ -50,7 +50,7 @@ Result<NamespacePlan> plan_namespaces(const spec::Spec& spec) {
     std::string field = "config.json: linux.namespaces[" + std::to_string(i) + "].path";
     auto fd = sys::open(ns.path, O_RDONLY);
     if (!fd) return std::move(fd).error().wrap(field);
-    int type = ::ioctl(fd->get(), NS_GET_NSTYPE);
+    int type = sys::ioctl(fd->get(), NS_GET_NSTYPE);
     if (type < 0)
       return make_error(field + ": `" + ns.path + "` is not a namespace", EINVAL);
     if (type != spec::namespace_clone_flag(ns.type)) {
@@ -143,10 +143,10 @@ Status apply_sysctl(const std::map<std::string, std::string>& sysctl) {
 }
 
 Status apply_hostname(const spec::Spec& spec) {
-  if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0)
+  if (!spec.hostname.empty() && sys::sethostname(spec.hostname.data(), spec.hostname.size()) != 0)
     return sys_error("sethostname", spec.hostname);
   if (!spec.domainname.empty() &&
-      ::setdomainname(spec.domainname.data(), spec.domainname.size()) != 0)
+      sys::setdomainname(spec.domainname.data(), spec.domainname.size()) != 0)
     return sys_error("setdomainname", spec.domainname);
   return {};
 }

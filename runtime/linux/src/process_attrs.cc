@@ -71,7 +71,7 @@ struct Bounding {
 Result<Bounding> read_bounding_set() {
   Bounding b;
   for (int cap = 0; cap <= kMaxCap; ++cap) {
-    int rc = ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+    int rc = sys::prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
     if (rc < 0) {
       int err = errno;
       if (err == EINVAL) break;
@@ -91,7 +91,7 @@ Result<CurrentCaps> read_current_caps() {
   header.version = _LINUX_CAPABILITY_VERSION_3;
   header.pid = 0;
   struct __user_cap_data_struct data[2]{};
-  if (::capget(&header, data) != 0) return sys_error("capget");
+  if (sys::capget(&header, data) != 0) return sys_error("capget");
   CurrentCaps c;
   c.effective = data[0].effective | (uint64_t{data[1].effective} << 32);
   c.permitted = data[0].permitted | (uint64_t{data[1].permitted} << 32);
@@ -191,7 +191,6 @@ const NamedValue* lookup(const NamedValue (&table)[N], std::string_view name) {
   return nullptr;
 }
 
-constexpr int kIoprioWhoProcess = 1;
 constexpr int kIoprioClassShift = 13;
 
 }  // namespace
@@ -227,14 +226,14 @@ Result<CapabilitySets> resolve_capabilities(const spec::Capabilities& caps) {
 
 Status drop_bounding_set(const CapabilitySets& sets) {
   for (int cap = 0; cap <= kMaxCap; ++cap) {
-    int rc = ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+    int rc = sys::prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
     if (rc < 0) {
       int err = errno;
       if (err == EINVAL) break;  // past the kernel's last capability
       return sys_error(err, "prctl PR_CAPBSET_READ", cap_name(cap));
     }
     if (rc == 0 || (sets.bounding & bit(cap))) continue;
-    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+    if (sys::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
       int err = errno;
       return sys_error(err, "drop " + cap_name(cap) + " from the bounding set");
     }
@@ -252,14 +251,14 @@ Status apply_capabilities(const CapabilitySets& sets) {
     data[i].permitted = static_cast<uint32_t>(sets.permitted >> (32 * i));
     data[i].inheritable = static_cast<uint32_t>(sets.inheritable >> (32 * i));
   }
-  if (::capset(&header, data) != 0) {
+  if (sys::capset(&header, data) != 0) {
     if (errno == EPERM) return explain_capset_eperm(sets);
     return sys_error("capset");
   }
   // Ambient capabilities (Linux 4.3) survive exec only while they stay in
   // permitted and inheritable, which is why they come after capset. Clear
   // first: the set must be exactly the config's, not ours plus it.
-  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) {
+  if (sys::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) {
     if (errno != EINVAL || sets.ambient != 0) return sys_error("prctl PR_CAP_AMBIENT_CLEAR_ALL");
   }
   // The kernel only allows ambient capabilities that are also permitted and
@@ -268,7 +267,7 @@ Status apply_capabilities(const CapabilitySets& sets) {
   const uint64_t raisable = sets.ambient & sets.permitted & sets.inheritable;
   for (int cap = 0; cap <= kMaxCap; ++cap) {
     if (!(raisable & bit(cap))) continue;
-    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0) {
+    if (sys::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0) {
       int err = errno;
       if (err == EPERM)
         return sys_error(err, "raise ambient " + cap_name(cap) +
@@ -290,7 +289,7 @@ Status check_rlimits(const std::vector<spec::Rlimit>& rlimits) {
       return make_error("process.rlimits: " + r.type + " soft limit " + limit_text(r.soft) +
                         " is above its hard limit " + limit_text(r.hard));
     struct rlimit current {};
-    if (::getrlimit(static_cast<__rlimit_resource_t>(resource), &current) != 0)
+    if (sys::getrlimit(resource, &current) != 0)
       return sys_error("getrlimit", r.type);
     // Raising a hard limit needs CAP_SYS_RESOURCE in the initial user
     // namespace, so a user namespace in the container does not help: fail
@@ -311,7 +310,7 @@ Status apply_rlimits(const std::vector<spec::Rlimit>& rlimits) {
     struct rlimit limit {};
     limit.rlim_cur = r.soft;
     limit.rlim_max = r.hard;
-    if (::prlimit(0, static_cast<__rlimit_resource>(resource), &limit, nullptr) != 0) {
+    if (sys::prlimit(0, resource, &limit, nullptr) != 0) {
       int err = errno;
       return sys_error(err, "setrlimit " + r.type + " (soft " + limit_text(r.soft) + ", hard " +
                                 limit_text(r.hard) + ")");
@@ -325,7 +324,7 @@ Status apply_user(const spec::User& user, bool setgroups_allowed) {
   if (setgroups_allowed) {
     // Always, even with no additional gids: otherwise the container process
     // keeps the runtime's own supplementary groups.
-    if (::setgroups(user.additional_gids.size(),
+    if (sys::setgroups(user.additional_gids.size(),
                     reinterpret_cast<const gid_t*>(user.additional_gids.data())) != 0) {
       int err = errno;
       return sys_error(
@@ -337,15 +336,15 @@ Status apply_user(const spec::User& user, bool setgroups_allowed) {
         EPERM);
   }
   // gid first: after setresuid to a non-root uid we could no longer change it.
-  if (::setresgid(user.gid, user.gid, user.gid) != 0) {
+  if (sys::setresgid(user.gid, user.gid, user.gid) != 0) {
     int err = errno;
     return sys_error(err, "setresgid " + std::to_string(user.gid));
   }
-  if (::setresuid(user.uid, user.uid, user.uid) != 0) {
+  if (sys::setresuid(user.uid, user.uid, user.uid) != 0) {
     int err = errno;
     return sys_error(err, "setresuid " + std::to_string(user.uid));
   }
-  if (user.umask) ::umask(static_cast<mode_t>(*user.umask & 07777));
+  if (user.umask) sys::umask(static_cast<mode_t>(*user.umask & 07777));
   return {};
 }
 
@@ -371,7 +370,7 @@ Status apply_scheduler(const spec::Scheduler& sched) {
   attr.sched_runtime = sched.runtime.value_or(0);
   attr.sched_deadline = sched.deadline.value_or(0);
   attr.sched_period = sched.period.value_or(0);
-  if (::syscall(SYS_sched_setattr, 0, &attr, 0) != 0) {
+  if (sys::sched_setattr_self(&attr) != 0) {
     int err = errno;
     return sys_error(
         err, "sched_setattr (policy " +
@@ -394,7 +393,7 @@ Status apply_io_priority(const spec::IoPriority& prio) {
     return make_error("process.ioPriority.priority: " + std::to_string(prio.priority) +
                       " is outside 0..7");
   int value = (io_class << kIoprioClassShift) | prio.priority;
-  if (::syscall(SYS_ioprio_set, kIoprioWhoProcess, 0, value) != 0) {
+  if (sys::ioprio_set_self(value) != 0) {
     int err = errno;
     return sys_error(err,
                      "ioprio_set (class " +
@@ -412,7 +411,7 @@ Status apply_personality(const std::string& domain) {
     persona = PER_LINUX32;
   else
     return make_error("linux.personality.domain: unknown domain \"" + domain + "\"");
-  if (::personality(persona) == -1) {
+  if (sys::personality(persona) == -1) {
     int err = errno;
     return sys_error(err, "personality " + domain);
   }

@@ -36,8 +36,7 @@ Status mount_setattr_recursive(BorrowedFd fd, uint64_t set, uint64_t clear,
   struct mount_attr attr {};
   attr.attr_set = set;
   attr.attr_clr = clear;
-  if (::syscall(SYS_mount_setattr, fd.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
-                sizeof attr) != 0)
+  if (sys::mount_setattr_fd(fd.get(), AT_RECURSIVE, &attr, sizeof attr) != 0)
     return sys_error("mount_setattr", what);
   return {};
 }
@@ -60,7 +59,7 @@ bool is_proc_or_sys(const std::string& type) { return type == "proc" || type == 
 
 Result<unsigned long> locked_mount_flags(BorrowedFd fd) {
   struct statvfs sv {};
-  if (::fstatvfs(fd.get(), &sv) != 0) return sys_error("statvfs", sys::fd_path(fd));
+  if (sys::fstatvfs(fd.get(), &sv) != 0) return sys_error("statvfs", sys::fd_path(fd));
   unsigned long flags = 0;
   if (sv.f_flag & ST_RDONLY) flags |= MS_RDONLY;
   if (sv.f_flag & ST_NOSUID) flags |= MS_NOSUID;
@@ -117,11 +116,11 @@ Result<UniqueFd> make_in_root(BorrowedFd root, const std::string& path, bool dir
     for (const auto& w : walked) shown += w + "/";
     shown += name;
     struct stat st {};
-    if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (sys::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
       if (S_ISLNK(st.st_mode) && !(last && nofollow_last)) {
         if (++hops > 40) return make_error("`" + path + "`: too many symlinks in the rootfs", ELOOP);
         char buf[4096];
-        ssize_t n = ::readlinkat(dir.get(), name.c_str(), buf, sizeof buf - 1);
+        ssize_t n = sys::readlinkat(dir.get(), name.c_str(), buf, sizeof buf - 1);
         if (n < 0) return sys_error("readlink", shown);
         std::string target(buf, static_cast<size_t>(n));
         auto parts = split_path(target);
@@ -136,26 +135,26 @@ Result<UniqueFd> make_in_root(BorrowedFd root, const std::string& path, bool dir
         return make_error("`" + path + "` in the rootfs is a symlink; proc and sysfs may not be mounted there",
                           ELOOP);
       if (last) {
-        int fd = ::openat(dir.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        int fd = sys::openat(dir.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) return sys_error("open", shown);
         return UniqueFd(fd);
       }
       if (!S_ISDIR(st.st_mode)) return make_error("`" + shown + "` in the rootfs is not a directory", ENOTDIR);
     } else if (errno == ENOENT) {
       if (!last || directory) {
-        if (::mkdirat(dir.get(), name.c_str(), 0755) != 0 && errno != EEXIST)
+        if (sys::mkdirat(dir.get(), name.c_str(), 0755) != 0 && errno != EEXIST)
           return sys_error("mkdir", shown);
       } else {
-        int fd = ::openat(dir.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                          0644);
+        int fd = sys::openat(dir.get(), name.c_str(),
+                             O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd < 0 && errno != EEXIST) return sys_error("create", shown);
-        if (fd >= 0) ::close(fd);
+        if (fd >= 0) sys::close_fd(fd);
       }
     } else {
       return sys_error("stat", shown);
     }
-    int fd = ::openat(dir.get(), name.c_str(),
-                      O_PATH | O_NOFOLLOW | O_CLOEXEC | (last ? 0 : O_DIRECTORY));
+    int fd = sys::openat(dir.get(), name.c_str(),
+                         O_PATH | O_NOFOLLOW | O_CLOEXEC | (last ? 0 : O_DIRECTORY));
     if (fd < 0) return sys_error("open", shown);
     if (last) return UniqueFd(fd);
     dir.reset(fd);
@@ -277,16 +276,16 @@ Status Rootfs::create_device(const spec::Device& device) {
   // Whatever the image put there (a symlink to a host file included) is
   // replaced, never followed.
   struct stat existing {};
-  if (::fstatat(dirfd.get(), name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0) {
+  if (sys::fstatat(dirfd.get(), name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0) {
     if (S_ISDIR(existing.st_mode))
       return make_error("`" + device.path + "` is a directory in the rootfs", EISDIR);
-    if (::unlinkat(dirfd.get(), name.c_str(), 0) != 0) return sys_error("unlink", device.path);
+    if (sys::unlinkat(dirfd.get(), name.c_str(), 0) != 0) return sys_error("unlink", device.path);
   }
   mode_t type = device.type == 'b' ? S_IFBLK : device.type == 'p' ? S_IFIFO : S_IFCHR;
   mode_t perm = device.file_mode ? (*device.file_mode & 07777) : 0666;
   dev_t rdev = makedev(static_cast<unsigned>(device.major), static_cast<unsigned>(device.minor));
   if (!plan_.user_namespace || type == S_IFIFO) {
-    if (::mknodat(dirfd.get(), name.c_str(), type | perm, type == S_IFIFO ? 0 : rdev) != 0)
+    if (sys::mknodat(dirfd.get(), name.c_str(), type | perm, type == S_IFIFO ? 0 : rdev) != 0)
       return sys_error("mknod", device.path);
   } else {
     // mknod is not allowed in a user namespace: bind the host's node, after
@@ -295,17 +294,18 @@ Status Rootfs::create_device(const spec::Device& device) {
     auto hst = BERTH_VALUE(sys::fstat(host, device.path));
     if ((hst.st_mode & S_IFMT) != type || hst.st_rdev != rdev)
       return make_error("host `" + device.path + "` is not the device the config names", ENODEV);
-    int fd = ::openat(dirfd.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                      0644);
+    int fd = sys::openat(dirfd.get(), name.c_str(),
+                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) return sys_error("create", device.path);
-    ::close(fd);
+    sys::close_fd(fd);
     auto target = BERTH_VALUE(sys::open_in_root(root_, device.path, O_PATH | O_NOFOLLOW));
     return sys::mount(sys::fd_path(host), sys::fd_path(target), "", MS_BIND);
   }
-  if (::fchmodat(dirfd.get(), name.c_str(), perm, 0) != 0) return sys_error("chmod", device.path);
+  if (sys::fchmodat(dirfd.get(), name.c_str(), perm, 0) != 0)
+    return sys_error("chmod", device.path);
   uid_t uid = device.uid.value_or(0);
   gid_t gid = device.gid.value_or(0);
-  if (::fchownat(dirfd.get(), name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
+  if (sys::fchownat(dirfd.get(), name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
     return sys_error("chown", device.path);
   return {};
 }
@@ -318,14 +318,15 @@ Status Rootfs::create_dev_symlinks() {
       {"/proc/self/fd", "fd"},     {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
       {"/proc/self/fd/2", "stderr"}, {"/proc/kcore", "core"}};
   for (const auto& [target, name] : links) {
-    if (::symlinkat(target, devfd.get(), name) != 0 && errno != EEXIST)
+    if (sys::symlinkat(target, devfd.get(), name) != 0 && errno != EEXIST)
       return sys_error("symlink", std::string("/dev/") + name);
   }
   struct stat st {};
-  if (::fstatat(devfd.get(), "pts/ptmx", &st, AT_SYMLINK_NOFOLLOW) == 0) {
+  if (sys::fstatat(devfd.get(), "pts/ptmx", &st, AT_SYMLINK_NOFOLLOW) == 0) {
     // /dev/ptmx must reach the container's own devpts instance.
-    ::unlinkat(devfd.get(), "ptmx", 0);
-    if (::symlinkat("pts/ptmx", devfd.get(), "ptmx") != 0) return sys_error("symlink", "/dev/ptmx");
+    sys::unlinkat(devfd.get(), "ptmx", 0);
+    if (sys::symlinkat("pts/ptmx", devfd.get(), "ptmx") != 0)
+      return sys_error("symlink", "/dev/ptmx");
   }
   return {};
 }
@@ -368,10 +369,10 @@ Status Rootfs::finish() {
 }
 
 Status Rootfs::pivot() {
-  if (::chdir(plan_.rootfs.c_str()) != 0) return sys_error("chdir", plan_.rootfs);
+  if (sys::chdir(plan_.rootfs.c_str()) != 0) return sys_error("chdir", plan_.rootfs);
   if (plan_.no_pivot) {
     BERTH_TRY(sys::mount(plan_.rootfs, "/", "", MS_MOVE));
-    if (::chroot(".") != 0) return sys_error("chroot", plan_.rootfs);
+    if (sys::chroot(".") != 0) return sys_error("chroot", plan_.rootfs);
   } else {
     // pivot_root(".", ".") stacks the old root under the new one; unmount
     // it lazily, rslave first so the unmount does not reach the host.
@@ -379,7 +380,7 @@ Status Rootfs::pivot() {
     BERTH_TRY_CTX(sys::mount("", ".", "", MS_SLAVE | MS_REC), "make old root rslave");
     BERTH_TRY_CTX(sys::umount(".", MNT_DETACH), "detach old root");
   }
-  if (::chdir("/") != 0) return sys_error("chdir", "/");
+  if (sys::chdir("/") != 0) return sys_error("chdir", "/");
   root_.reset();
   return {};
 }

@@ -23,12 +23,11 @@ Status load_seccomp(const SeccompProgram& p, UniqueFd* listener) {
   prog.len = static_cast<unsigned short>(p.bpf.size());
   prog.filter = const_cast<struct sock_filter*>(p.bpf.data());
   unsigned int flags = p.flags | (p.notify ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0U);
-  // Through syscall(2): glibc 2.36 has no seccomp() wrapper, and prctl
-  // (PR_SET_SECCOMP) takes no flags.
-  long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+  // seccomp(2) rather than prctl(PR_SET_SECCOMP), which takes no flags.
+  long rc = sys::seccomp_set_mode_filter(flags, &prog);
   if (rc < 0) {
     int err = errno;
-    if (err == EACCES && ::prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+    if (err == EACCES && sys::prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
       return sys_error(err, "seccomp: load filter (needs no_new_privs or CAP_SYS_ADMIN)");
     return sys_error(err, "seccomp: load filter of " + std::to_string(p.bpf.size()) +
                               " instructions with flags " + std::to_string(flags));

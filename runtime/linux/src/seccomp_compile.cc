@@ -45,13 +45,6 @@ namespace berth::os {
 
 namespace {
 
-#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
-#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)  // Linux 5.19
-#endif
-#ifndef SECCOMP_FILTER_FLAG_TSYNC_ESRCH
-#define SECCOMP_FILTER_FLAG_TSYNC_ESRCH (1UL << 4)  // Linux 5.7
-#endif
-
 constexpr uint32_t kX32SyscallBit = 0x40000000;  // __X32_SYSCALL_BIT
 constexpr size_t kBpfMaxInsns = 4096;            // BPF_MAXINSNS: the kernel refuses more
 
@@ -155,7 +148,7 @@ constexpr FlagName kFlags[] = {
 // a filter we run under) says nothing about the flag: assume it is known and
 // let the load report the real problem.
 bool kernel_accepts(unsigned int flags) {
-  long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, nullptr);
+  long rc = sys::seccomp_set_mode_filter(flags, nullptr);
   return !(rc < 0 && errno == EINVAL);
 }
 
@@ -242,12 +235,12 @@ Status add_rules(scmp_filter_ctx ctx, const spec::SeccompSyscall& sc, uint32_t a
 // The program libseccomp generated, read back through a memfd (a pipe could
 // fill up before we read it).
 Result<std::vector<struct sock_filter>> export_bpf(scmp_filter_ctx ctx) {
-  int raw = ::memfd_create("berth-seccomp", MFD_CLOEXEC);
+  int raw = sys::memfd_create("berth-seccomp", MFD_CLOEXEC);
   if (raw < 0) return sys_error("memfd_create", "berth-seccomp");
   UniqueFd fd(raw);
   if (int rc = ::seccomp_export_bpf(ctx, fd.get()); rc < 0)
     return sys_error(-rc, "linux.seccomp: export BPF");
-  if (::lseek(fd.get(), 0, SEEK_SET) < 0) return sys_error("lseek", "berth-seccomp");
+  if (sys::lseek(fd.get(), 0, SEEK_SET) < 0) return sys_error("lseek", "berth-seccomp");
   std::string bytes = BERTH_VALUE(sys::read_all(fd, 1 << 20, "seccomp BPF"));
   if (bytes.empty() || bytes.size() % sizeof(struct sock_filter) != 0)
     return make_error("linux.seccomp: libseccomp exported " + std::to_string(bytes.size()) +

@@ -1,16 +1,9 @@
 #include <sched.h>
 
+#include "berth/base/sys/constants.h"
 #include "berth/spec/spec.h"
 
 namespace berth::spec {
-
-namespace {
-#ifndef CLONE_NEWTIME
-constexpr int kCloneNewTime = 0x00000080;
-#else
-constexpr int kCloneNewTime = CLONE_NEWTIME;
-#endif
-}  // namespace
 
 std::string_view namespace_type_name(NamespaceType type) {
   switch (type) {
@@ -49,7 +42,7 @@ int namespace_clone_flag(NamespaceType type) {
     case NamespaceType::kUts: return CLONE_NEWUTS;
     case NamespaceType::kUser: return CLONE_NEWUSER;
     case NamespaceType::kCgroup: return CLONE_NEWCGROUP;
-    case NamespaceType::kTime: return kCloneNewTime;
+    case NamespaceType::kTime: return CLONE_NEWTIME;
   }
   return 0;
 }

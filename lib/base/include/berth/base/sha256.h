@@ -5,6 +5,6 @@
 #include <string>
 #include <string_view>
 
-namespace berth::shim_sys {
+namespace berth {
 std::string sha256_hex(std::string_view data);
-}  // namespace berth::shim_sys
+}  // namespace berth
