@@ -7,11 +7,13 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace berth::sys {
@@ -124,6 +126,18 @@ Result<struct stat> stat(std::string_view path) {
   struct stat st {};
   if (::stat(std::string(path).c_str(), &st) != 0) return sys_error("stat", path);
   return st;
+}
+
+Result<unsigned long> statfs_type(std::string_view path) {
+  struct statfs sf {};
+  if (::statfs(std::string(path).c_str(), &sf) != 0) return sys_error("statfs", path);
+  return static_cast<unsigned long>(sf.f_type);
+}
+
+Result<unsigned long> fstatfs_type(BorrowedFd fd, std::string_view what) {
+  struct statfs sf {};
+  if (::fstatfs(fd.get(), &sf) != 0) return sys_error("statfs", what);
+  return static_cast<unsigned long>(sf.f_type);
 }
 
 bool exists(std::string_view path) {
@@ -304,6 +318,13 @@ Status pivot_root(std::string_view new_root, std::string_view put_old) {
   return {};
 }
 
+Status chroot_into(BorrowedFd dir, std::string_view what) {
+  if (::fchdir(dir.get()) != 0) return sys_error("fchdir", what);
+  if (::chroot(".") != 0) return sys_error("chroot", what);
+  if (::chdir("/") != 0) return sys_error("chdir", "/");
+  return {};
+}
+
 Result<SocketPair> socket_pair(int type) {
   int fds[2];
   if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, fds) != 0) return sys_error("socketpair");
@@ -411,6 +432,28 @@ Status cloexec_from(int first) {
   for (const auto& name : *names) {
     int fd = std::atoi(name.c_str());
     if (fd >= first) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  return {};
+}
+
+Status close_from(int first, std::span<const int> keep) {
+  std::vector<int> kept;
+  for (int fd : keep)
+    if (fd >= first) kept.push_back(fd);
+  std::sort(kept.begin(), kept.end());
+  unsigned lo = static_cast<unsigned>(first);
+  bool ok = true;
+  for (int fd : kept) {
+    if (static_cast<unsigned>(fd) > lo && ::syscall(SYS_close_range, lo, fd - 1, 0) != 0) ok = false;
+    lo = static_cast<unsigned>(fd) + 1;
+  }
+  if (ok && ::syscall(SYS_close_range, lo, ~0U, 0) == 0) return {};
+  // Fallback for kernels before 5.9: walk /proc/self/fd.
+  auto names = list_dir("/proc/self/fd");
+  if (!names) return std::move(names).error().wrap("close inherited descriptors");
+  for (const auto& name : *names) {
+    int fd = std::atoi(name.c_str());
+    if (fd >= first && !std::binary_search(kept.begin(), kept.end(), fd)) ::close(fd);
   }
   return {};
 }

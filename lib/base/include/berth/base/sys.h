@@ -40,6 +40,11 @@ Status write_file_atomic(std::string_view path, std::string_view data, mode_t mo
 Result<struct stat> fstat(BorrowedFd fd, std::string_view what);
 Result<struct stat> stat(std::string_view path);
 bool exists(std::string_view path);
+constexpr unsigned long kProcSuperMagic = 0x9fa0;
+constexpr unsigned long kSysfsMagic = 0x62656572;
+// f_type of statfs(2) (PROC_SUPER_MAGIC, SYSFS_MAGIC, ...).
+Result<unsigned long> statfs_type(std::string_view path);
+Result<unsigned long> fstatfs_type(BorrowedFd fd, std::string_view what);
 Status mkdir(std::string_view path, mode_t mode);
 Status mkdir_p(std::string_view path, mode_t mode);
 Status unlink(std::string_view path);
@@ -74,6 +79,8 @@ Status mount(std::string_view source, std::string_view target, std::string_view 
              unsigned long flags, std::string_view data = {});
 Status umount(std::string_view target, int flags);
 Status pivot_root(std::string_view new_root, std::string_view put_old);
+// chroot(2) into the directory behind `dir` (fchdir, chroot("."), chdir("/")).
+Status chroot_into(BorrowedFd dir, std::string_view what);
 
 // --- sockets -----------------------------------------------------------------
 struct SocketPair {
@@ -96,5 +103,8 @@ Result<UniqueFd> accept(BorrowedFd listener);
 // Marks every descriptor >= first as CLOEXEC (close_range(2), Linux 5.11):
 // the last thing before exec, so no host descriptor reaches the container.
 Status cloexec_from(int first);
+// Closes every descriptor >= first except those in `keep`: an inherited
+// descriptor that is closed cannot be reached through /proc/self/fd at all.
+Status close_from(int first, std::span<const int> keep);
 
 }  // namespace berth::sys
