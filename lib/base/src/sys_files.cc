@@ -5,6 +5,7 @@
 #include <linux/openat2.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -187,6 +188,18 @@ int memfd_create(const char* name, unsigned int flags) {
 
 int mount_setattr_fd(int fd, unsigned int flags, void* attr, size_t size) {
   return static_cast<int>(::syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | flags, attr, size));
+}
+
+Result<unsigned long> statfs_type(std::string_view path) {
+  struct statfs sf {};
+  if (::statfs(std::string(path).c_str(), &sf) != 0) return sys_error("statfs", path);
+  return static_cast<unsigned long>(sf.f_type);
+}
+
+Result<unsigned long> fstatfs_type(BorrowedFd fd, std::string_view what) {
+  struct statfs sf {};
+  if (::fstatfs(fd.get(), &sf) != 0) return sys_error("statfs", what);
+  return static_cast<unsigned long>(sf.f_type);
 }
 
 }  // namespace berth::sys

@@ -6,7 +6,9 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <vector>
 
 namespace berth::sys {
 
@@ -74,6 +76,28 @@ Status cloexec_from(int first) {
   for (const auto& name : *names) {
     int fd = std::atoi(name.c_str());
     if (fd >= first) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  return {};
+}
+
+Status close_from(int first, std::span<const int> keep) {
+  std::vector<int> kept;
+  for (int fd : keep)
+    if (fd >= first) kept.push_back(fd);
+  std::sort(kept.begin(), kept.end());
+  unsigned lo = static_cast<unsigned>(first);
+  bool ok = true;
+  for (int fd : kept) {
+    if (static_cast<unsigned>(fd) > lo && ::syscall(SYS_close_range, lo, fd - 1, 0) != 0) ok = false;
+    lo = static_cast<unsigned>(fd) + 1;
+  }
+  if (ok && ::syscall(SYS_close_range, lo, ~0U, 0) == 0) return {};
+  // Fallback for kernels before 5.9: walk /proc/self/fd.
+  auto names = list_dir("/proc/self/fd");
+  if (!names) return std::move(names).error().wrap("close inherited descriptors");
+  for (const auto& name : *names) {
+    int fd = std::atoi(name.c_str());
+    if (fd >= first && !std::binary_search(kept.begin(), kept.end(), fd)) ::close(fd);
   }
   return {};
 }

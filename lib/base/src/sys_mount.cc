@@ -40,4 +40,11 @@ Status pivot_root(std::string_view new_root, std::string_view put_old) {
   return {};
 }
 
+Status chroot_into(BorrowedFd dir, std::string_view what) {
+  if (::fchdir(dir.get()) != 0) return sys_error("fchdir", what);
+  if (::chroot(".") != 0) return sys_error("chroot", what);
+  if (::chdir("/") != 0) return sys_error("chdir", "/");
+  return {};
+}
+
 }  // namespace berth::sys

@@ -22,6 +22,7 @@
 #include "berth/base/sys.h"
 #include "berth/cgroups/cgroups.h"
 #include "berth/linux/console.h"
+#include "berth/linux/lsm.h"
 #include "berth/linux/process_attrs.h"
 #include "berth/spec/spec.h"
 #include "prepared.h"
@@ -129,6 +130,9 @@ Result<int> exec(const Globals& globals, const ExecOptions& options) {
   auto config = BERTH_VALUE(dir.load_config());
   auto container = BERTH_VALUE(spec::parse_spec(config, dir.path() + "/config.json"));
   auto proc = BERTH_VALUE(exec_process_spec(options, container));
+  BERTH_TRY(os::check_lsm(proc, os::detect_lsm(),
+                          options.process_file.empty() ? std::string("config.json: process.")
+                                                         : options.process_file + ": "));
   os::CapabilitySets caps;
   if (proc.capabilities) caps = BERTH_VALUE(os::resolve_capabilities(*proc.capabilities));
   BERTH_TRY(os::check_rlimits(proc.rlimits));
@@ -151,6 +155,16 @@ Result<int> exec(const Globals& globals, const ExecOptions& options) {
   int for_children = ns_flags & (CLONE_NEWPID | CLONE_NEWTIME);
   if (for_children) BERTH_TRY(sys::setns(pidfd, for_children, "init pid/time namespace"));
   bool in_user_ns = (ns_flags & CLONE_NEWUSER) != 0;
+  // A container without a mount namespace of its own is only chrooted into
+  // its rootfs: joining its namespaces would leave the process at the
+  // host's root, so it enters the init's root instead.
+  UniqueFd init_root;
+  if (!(ns_flags & CLONE_NEWNS)) {
+    init_root = BERTH_VALUE(sys::open("/proc/" + std::to_string(stored.pid) + "/root", O_PATH | O_DIRECTORY));
+    // The pid must still be the init it was (its start time) after the open.
+    if (!init_alive(stored))
+      return make_error("cannot exec in container `" + options.id + "`: it is stopped", ESRCH);
+  }
 
   cgroups::Placement placement;
   placement.dirs = stored.cgroup_dirs;
@@ -186,6 +200,10 @@ Result<int> exec(const Globals& globals, const ExecOptions& options) {
     if (ns_flags & ~for_children) {
       if (auto st = sys::setns(pidfd, ns_flags & ~for_children, "init namespaces"); !st) report(st.error());
     }
+    if (init_root.valid()) {
+      if (auto st = sys::chroot_into(init_root, "container root"); !st) report(st.error());
+      init_root.reset();
+    }
     auto go = sync::receive(channel.second);
     if (!go || go->type != sync::Type::kGo) sys::exit_immediately(1);
     if (in_user_ns) {
@@ -217,10 +235,12 @@ Result<int> exec(const Globals& globals, const ExecOptions& options) {
     security.seccomp = seccomp ? &*seccomp : nullptr;
     security.seccomp_listener_conn = seccomp_conn.get();
     security.seccomp_listener_message = seccomp_message;
+    security.keep_fds = {err_write.get()};
     report(exec_process(proc, security, *path).error());
   }
   channel.second.reset();
   err_write.reset();
+  init_root.reset();
   seccomp_conn.reset();  // the process sends on its own copy; the agent must see EOF after it
   ScopeGuard kill_child([&] {
     sys::kill(child, SIGKILL);

@@ -43,7 +43,7 @@ class Init {
     sys::close_fd(ch_.exec_listener);
     char byte;
     if (sys::read(conn->get(), &byte, 1) != 1) sys::exit_immediately(1);
-    auto ex = finalize_and_exec();
+    auto ex = finalize_and_exec(conn->get());
     // Only reached on failure: `start` reports this text.
     std::string text = ex.error().to_string();
     (void)sys::write_all(*conn, text, "exec.sock");
@@ -114,7 +114,7 @@ class Init {
   }
 
   // After `start`: startContainer hooks, then identity, privileges, exec.
-  Status finalize_and_exec() {
+  Status finalize_and_exec(int start_conn) {
     const auto& spec = p_.spec;
     BERTH_TRY(os::run_hooks(spec.hooks.start_container, "startContainer",
                             hook_state_json(p_.options.id, ContainerStatus::kRunning, sys::getpid(),
@@ -126,6 +126,7 @@ class Init {
     security.seccomp = p_.seccomp ? &*p_.seccomp : nullptr;
     security.seccomp_listener_conn = seccomp_conn_.get();
     security.seccomp_listener_message = seccomp_message_;
+    security.keep_fds = {start_conn};  // `start` reads a failure from it
     return exec_process(*spec.process, security, exec_path_);
   }
 

@@ -13,6 +13,7 @@
 #include "berth/base/sys.h"
 #include "berth/json/json.h"
 #include "berth/cgroups/devices.h"
+#include "berth/linux/lsm.h"
 #include "prepared.h"
 
 namespace berth::container {
@@ -47,6 +48,25 @@ Status check_capabilities_available(const os::CapabilitySets& sets) {
   return {};
 }
 
+// sethostname(2) must reach a UTS namespace of the container's own: a new one,
+// or one joined by path (a pod's), which is just as private. Only the
+// runtime's own namespace (the host's, in practice) is refused.
+Status check_private_uts(const spec::Spec& s, const os::NamespacePlan& plan,
+                         const std::string& config_path) {
+  std::string field = s.hostname.empty() ? "domainname" : "hostname";
+  const auto* uts = s.find_namespace(spec::NamespaceType::kUts);
+  if (uts == nullptr) return make_error(config_path + ": " + field + ": needs a uts namespace");
+  for (const auto& ns : plan.joined) {
+    if (ns.type != spec::NamespaceType::kUts) continue;
+    auto theirs = BERTH_VALUE(sys::fstat(ns.fd, ns.path));
+    auto ours = BERTH_VALUE(sys::stat("/proc/self/ns/uts"));
+    if (theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino)
+      return make_error(config_path + ": " + field + ": the uts namespace `" + ns.path +
+                        "` is berth's own; setting it would rename the host");
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<Prepared> prepare(const Globals& globals, const CreateOptions& options) {
@@ -72,15 +92,14 @@ Result<Prepared> prepare(const Globals& globals, const CreateOptions& options) {
   if (!s.process->terminal && !options.console_socket.empty())
     return make_error("--console-socket given but process.terminal is false", EINVAL);
   if (options.preserve_fds < 0) return make_error("--preserve-fds: must not be negative");
+  BERTH_TRY(os::check_lsm(*s.process, os::detect_lsm(), config_path + ": process."));
 
   p.rootfs = BERTH_VALUE(os::plan_rootfs(s, p.bundle));
   p.rootfs.no_pivot = options.no_pivot;
   p.namespaces = BERTH_VALUE(os::plan_namespaces(s));
   BERTH_TRY(os::validate_sysctl(s));
-  if ((!s.hostname.empty() || !s.domainname.empty()) &&
-      !(s.find_namespace(spec::NamespaceType::kUts) &&
-        s.find_namespace(spec::NamespaceType::kUts)->path.empty()))
-    return make_error(config_path + ": hostname: needs a new uts namespace");
+  if (!s.hostname.empty() || !s.domainname.empty())
+    BERTH_TRY(check_private_uts(s, p.namespaces, config_path));
   if (s.process->capabilities) {
     p.capabilities = BERTH_VALUE(os::resolve_capabilities(*s.process->capabilities));
     p.has_capabilities = true;

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <optional>
+
 #include "berth/base/sys.h"
 
 namespace berth::container {
@@ -45,14 +47,48 @@ std::string home_for(uint32_t uid) {
   return "/";
 }
 
+bool cwd_reachable() {
+  char buf[4096];
+  return sys::getcwd(buf, sizeof buf) != nullptr && buf[0] == '/';
+}
+
 // The cwd must be inside the container, not a directory reached through a
 // leaked host descriptor (CVE-2024-21626): getcwd says "(unreachable)" then.
-Status enter_cwd(const std::string& cwd) {
+// Checked before any seccomp filter is loaded, since a profile may deny
+// getcwd, and with the runtime's own credentials (as runc first tries):
+// returns the directory's identity, or nothing when only the container's
+// user may enter it (EACCES on a root-squashed mount).
+Result<std::optional<struct stat>> check_cwd(const std::string& cwd) {
+  if (sys::chdir(cwd.c_str()) != 0) {
+    if (errno == EACCES || errno == EPERM) return std::optional<struct stat>();
+    return sys_error("chdir", cwd).wrap("process.cwd");
+  }
+  if (!cwd_reachable()) return make_error("process.cwd: `" + cwd + "` is outside the container", EPERM);
+  return std::optional<struct stat>(BERTH_VALUE(sys::stat(".")));
+}
+
+// The cwd entered as the container's user, so its permissions apply. The
+// directory must be the one check_cwd saw; when that check could not enter
+// it, getcwd decides now (and a filter denying it fails closed).
+Status enter_cwd(const std::string& cwd, const std::optional<struct stat>& checked) {
   if (sys::chdir(cwd.c_str()) != 0) return sys_error("chdir", cwd).wrap("process.cwd");
-  char buf[4096];
-  if (sys::getcwd(buf, sizeof buf) == nullptr || buf[0] != '/')
-    return make_error("process.cwd: `" + cwd + "` is outside the container", EPERM);
-  return {};
+  if (checked) {
+    auto now = BERTH_VALUE(sys::stat("."));
+    if (now.st_dev == checked->st_dev && now.st_ino == checked->st_ino) return {};
+  } else if (cwd_reachable()) {
+    return {};
+  }
+  return make_error("process.cwd: `" + cwd + "` is outside the container", EPERM);
+}
+
+// Closes every descriptor the caller gave the runtime, but stdio, the
+// preserved ones and those the runtime still needs until exec, before the
+// first chdir: /proc/self/fd/N of a closed descriptor names nothing, so the
+// cwd check above is not the only defence (CVE-2024-21626).
+Status close_inherited(const ExecSecurity& security) {
+  std::vector<int> keep = security.keep_fds;
+  if (security.seccomp_listener_conn >= 0) keep.push_back(security.seccomp_listener_conn);
+  return sys::close_from(3 + security.preserve_fds, keep);
 }
 
 Status load_filter(const ExecSecurity& security) {
@@ -95,6 +131,8 @@ Status exec_process(const spec::Process& proc, const ExecSecurity& security,
                     const std::string& exec_path) {
   if (proc.scheduler) BERTH_TRY(os::apply_scheduler(*proc.scheduler));
   if (proc.io_priority) BERTH_TRY(os::apply_io_priority(*proc.io_priority));
+  BERTH_TRY(close_inherited(security));
+  auto checked_cwd = BERTH_VALUE(check_cwd(proc.cwd));
   bool early_seccomp = security.seccomp && !proc.no_new_privileges;
   if (early_seccomp) BERTH_TRY(load_filter(security));
   if (security.capabilities) BERTH_TRY(os::drop_bounding_set(*security.capabilities));
@@ -106,7 +144,7 @@ Status exec_process(const spec::Process& proc, const ExecSecurity& security,
   }
   BERTH_TRY(os::apply_user(proc.user, setgroups_allowed));
   if (sys::prctl(PR_SET_KEEPCAPS, 0) != 0) return sys_error("prctl PR_SET_KEEPCAPS");
-  BERTH_TRY(enter_cwd(proc.cwd));
+  BERTH_TRY(enter_cwd(proc.cwd, checked_cwd));
   if (security.capabilities) BERTH_TRY(os::apply_capabilities(*security.capabilities));
   if (proc.no_new_privileges && sys::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     return sys_error("prctl PR_SET_NO_NEW_PRIVS");

@@ -23,17 +23,22 @@ struct ExecSecurity {
   // the listener descriptor.
   int seccomp_listener_conn = -1;
   std::string seccomp_listener_message;
+  // Descriptors above the preserved ones that the runtime still uses until
+  // exec (the channel that reports a failure); every other one is closed.
+  std::vector<int> keep_fds;
 };
 
 // args[0] looked up in the container's PATH (from env), as execvp would.
 Result<std::string> find_executable(const std::string& arg0, const std::vector<std::string>& env);
 
 // Order (each step needs what the previous one still has):
-//   scheduler, ioprio → [seccomp, when no_new_privs is off: loading a filter
-//   then needs CAP_SYS_ADMIN, so before any capability is dropped (runtime
-//   spec)] → bounding set (needs CAP_SETPCAP) → keep caps across the uid
-//   change → uid/gids → cwd as that user → capability sets → no_new_privs →
-//   close-on-exec every host fd → [seccomp, when no_new_privs is on: as late
+//   scheduler, ioprio → close inherited descriptors → cwd checked (chdir +
+//   getcwd, before any filter: a profile may deny getcwd) → [seccomp, when
+//   no_new_privs is off: loading a filter then needs CAP_SYS_ADMIN, so
+//   before any capability is dropped (runtime spec)] → bounding set (needs
+//   CAP_SETPCAP) → keep caps across the uid change → uid/gids → cwd as that
+//   user (the checked directory) → capability sets → no_new_privs →
+//   close-on-exec every kept fd → [seccomp, when no_new_privs is on: as late
 //   as possible, so the filter sees only execve] → execve.
 // Returns only on failure.
 Status exec_process(const spec::Process& proc, const ExecSecurity& security,

@@ -32,8 +32,6 @@ int join_rank(spec::NamespaceType type) {
 
 Result<NamespacePlan> plan_namespaces(const spec::Spec& spec) {
   NamespacePlan plan;
-  if (!spec.has_namespace(spec::NamespaceType::kMount))
-    return make_error("config.json: linux.namespaces: a mount namespace is required");
   const auto& list = spec.linux_->namespaces;
   for (size_t i = 0; i < list.size(); ++i) {
     const auto& ns = list[i];

@@ -426,6 +426,10 @@ Status apply_oom_score_adj(int32_t value) {
   (void)ec;
   constexpr std::string_view kPath = "/proc/self/oom_score_adj";
   auto fd = BERTH_VALUE(sys::open(kPath, O_WRONLY));
+  // After pivot_root this is the container's /proc: never write into a
+  // file a mount put there in procfs's place.
+  if (BERTH_VALUE(sys::fstatfs_type(fd, kPath)) != sys::kProcSuperMagic)
+    return make_error("write `/proc/self/oom_score_adj`: /proc is not procfs", EPERM);
   auto written = sys::write_all(fd, std::string_view(text, static_cast<size_t>(end - text)), kPath);
   if (!written.ok()) {
     int err = written.error().code();

@@ -53,6 +53,19 @@ Status bind_remount(BorrowedFd target, unsigned long flags, unsigned long clear,
   return {};
 }
 
+// A bind onto /proc or /sys must bring a procfs or sysfs (checked on the
+// opened source, so swapping the path afterwards changes nothing).
+Status check_proc_sys_source(const spec::Mount& m, BorrowedFd source) {
+  unsigned long want = m.destination == "/proc" ? sys::kProcSuperMagic
+                       : m.destination == "/sys" ? sys::kSysfsMagic
+                                                 : 0;
+  if (want == 0) return {};
+  if (BERTH_VALUE(sys::fstatfs_type(source, m.source)) == want) return {};
+  return make_error("bind `" + m.source + "` onto `" + m.destination + "`: the source is not " +
+                        (want == sys::kProcSuperMagic ? "procfs" : "sysfs"),
+                    EINVAL);
+}
+
 bool is_proc_or_sys(const std::string& type) { return type == "proc" || type == "sysfs"; }
 
 }  // namespace
@@ -164,6 +177,7 @@ Result<UniqueFd> make_in_root(BorrowedFd root, const std::string& path, bool dir
 }
 
 Status Rootfs::mount_all() {
+  if (!plan_.mount_namespace) return {};  // the host's table: see RootfsPlan
   // Nothing mounted from here on may propagate back to the host.
   BERTH_TRY_CTX(sys::mount("", "/", "", MS_SLAVE | MS_REC), "make / rslave");
 
@@ -196,6 +210,7 @@ Status Rootfs::mount_one(const MountStep& step) {
     // caller's own choice of host path.
     auto source = BERTH_VALUE(sys::open(m.source, O_PATH));
     auto sst = BERTH_VALUE(sys::fstat(source, m.source));
+    BERTH_TRY(check_proc_sys_source(m, source));
     auto target =
         BERTH_VALUE(make_in_root(root_, m.destination, S_ISDIR(sst.st_mode), false));
     unsigned long flags = MS_BIND | (opts.recursive_bind ? MS_REC : 0);
@@ -355,6 +370,10 @@ Status Rootfs::readonly_path(const std::string& path) {
 }
 
 Status Rootfs::finish() {
+  if (!plan_.mount_namespace) {
+    auto root = BERTH_VALUE(sys::open(plan_.rootfs, O_PATH | O_DIRECTORY));
+    return sys::chroot_into(root, plan_.rootfs);
+  }
   for (const auto& path : plan_.masked_paths) BERTH_TRY_CTX(mask_path(path), "mask " + path);
   for (const auto& path : plan_.readonly_paths)
     BERTH_TRY_CTX(readonly_path(path), "readonly path " + path);

@@ -21,6 +21,8 @@ spec::Device char_device(const char* path, int64_t major, int64_t minor) {
   return d;
 }
 
+std::string quote_type(const std::string& type) { return "`" + type + "`"; }
+
 std::string join_bundle(const std::string& bundle, const std::string& path) {
   if (!path.empty() && path[0] == '/') return path;
   return bundle + "/" + path;
@@ -38,7 +40,61 @@ unsigned long propagation_flags(const std::string& name) {
   return 0;
 }
 
+// Files under /proc that a mount may cover: those lxcfs and similar tools
+// emulate with the container's own numbers (runc's list). Anything else,
+// /proc/self/... above all, would let a mount feed the runtime's writes
+// through /proc into a file of the image's or the host's choosing.
+constexpr std::string_view kProcMountAllowList[] = {
+    "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat",
+    "/proc/swaps",   "/proc/uptime",    "/proc/loadavg", "/proc/slabinfo",
+    "/proc/net/dev", "/proc/sys/kernel/ns_last_pid"};
+
+// Each of these would mount something; in the host's mount namespace that
+// changes the host, so each is refused by name rather than ignored.
+Status check_no_mounts_needed(const spec::Spec& spec) {
+  auto refuse = [](std::string_view field) {
+    return make_error("config.json: " + std::string(field) +
+                          ": needs a mount namespace; linux.namespaces has none, and berth never "
+                          "mounts in the host's",
+                      EINVAL);
+  };
+  if (!spec.mounts.empty()) return refuse("mounts");
+  if (spec.root->readonly) return refuse("root.readonly");
+  if (spec.linux_) {
+    const auto& lx = *spec.linux_;
+    if (!lx.masked_paths.empty()) return refuse("linux.maskedPaths");
+    if (!lx.readonly_paths.empty()) return refuse("linux.readonlyPaths");
+    if (!lx.rootfs_propagation.empty()) return refuse("linux.rootfsPropagation");
+    if (!lx.devices.empty()) return refuse("linux.devices");
+  }
+  return {};
+}
+
 }  // namespace
+
+Status check_proc_sys_mount(const MountStep& step, std::string_view field) {
+  const auto& dest = step.mount.destination;
+  std::string where(field);
+  for (auto [dir, fs] : {std::pair<std::string_view, std::string_view>{"/proc", "proc"},
+                         {"/sys", "sysfs"}}) {
+    if (dest != dir) continue;
+    // A bind is checked where its source is opened (rootfs.cc): it must be
+    // a procfs or sysfs itself.
+    if (step.kind == MountKind::kBind || step.mount.type == fs) return {};
+    return make_error(where + ": `" + dest + "` must be " + std::string(fs) + " (type " +
+                          std::string(fs) + " or a bind of one), not " +
+                          (step.mount.type.empty() ? std::string("untyped") : quote_type(step.mount.type)),
+                      EINVAL);
+  }
+  if (dest.rfind("/proc/", 0) != 0) return {};
+  for (auto allowed : kProcMountAllowList)
+    if (dest == allowed) return {};
+  return make_error(where + ": `" + dest +
+                        "` is inside /proc; only files tools like lxcfs emulate may be mounted there "
+                        "(cpuinfo, diskstats, meminfo, stat, swaps, uptime, loadavg, slabinfo, net/dev, "
+                        "sys/kernel/ns_last_pid)",
+                    EINVAL);
+}
 
 std::vector<spec::Device> default_devices() {
   return {char_device("/dev/null", 1, 3),    char_device("/dev/zero", 1, 5),
@@ -57,6 +113,11 @@ Result<RootfsPlan> plan_rootfs(const spec::Spec& spec, const std::string& bundle
     return make_error("config.json: root.path: `" + plan.rootfs + "` is not a directory",
                       ENOTDIR);
   plan.user_namespace = spec.has_namespace(spec::NamespaceType::kUser);
+  plan.mount_namespace = spec.has_namespace(spec::NamespaceType::kMount);
+  if (!plan.mount_namespace) {
+    BERTH_TRY(check_no_mounts_needed(spec));
+    return plan;
+  }
   plan.cgroup_namespace = spec.has_namespace(spec::NamespaceType::kCgroup);
 
   bool dev_bound_from_host = false;
@@ -77,6 +138,18 @@ Result<RootfsPlan> plan_rootfs(const spec::Spec& spec, const std::string& bundle
     } else {
       if (m.type.empty()) return make_error(field + ".type: required for a non-bind mount");
       step.kind = MountKind::kFilesystem;
+    }
+    BERTH_TRY(check_proc_sys_mount(step, field));
+    if (step.kind == MountKind::kBind && (step.mount.destination == "/proc" || step.mount.destination == "/sys")) {
+      // Refused here too, before any side effect; the init checks again on
+      // the descriptor it mounts.
+      bool proc = step.mount.destination == "/proc";
+      auto type = sys::statfs_type(step.mount.source);
+      if (type && *type != (proc ? sys::kProcSuperMagic : sys::kSysfsMagic))
+        return make_error(field + ".source: `" + step.mount.source + "` is not " +
+                              (proc ? "procfs" : "sysfs") + ", so it may not be mounted onto `" +
+                              step.mount.destination + "`",
+                          EINVAL);
     }
     plan.mounts.push_back(std::move(step));
   }

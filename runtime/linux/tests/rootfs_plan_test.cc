@@ -61,9 +61,49 @@ spec::Spec base_spec() {
   s.oci_version = "1.2.0";
   s.root = spec::Root{"rootfs", true};
   s.linux_ = spec::Linux{};
+  s.linux_->namespaces.push_back({spec::NamespaceType::kMount, ""});
   return s;
 }
 }  // namespace
+
+TEST_CASE("rootfs plan: without a mount namespace nothing is mounted, and what needs it is refused") {
+  TempBundle b;
+  auto s = base_spec();
+  s.linux_->namespaces.clear();
+  s.root->readonly = false;
+  auto plan = os::plan_rootfs(s, b.dir);
+  REQUIRE(plan.ok());
+  CHECK_FALSE(plan->mount_namespace);
+  CHECK(plan->mounts.empty());
+  CHECK(plan->devices.empty());  // the image's /dev as it is: mknod would write the bundle
+
+  auto refused = [&](const spec::Spec& bad, std::string_view field) {
+    CAPTURE(field);
+    auto p = os::plan_rootfs(bad, b.dir);
+    REQUIRE_FALSE(p.ok());
+    CHECK(p.error().message() == "config.json: " + std::string(field) +
+                                     ": needs a mount namespace; linux.namespaces has none, and "
+                                     "berth never mounts in the host's");
+  };
+  auto t = s;
+  t.mounts.push_back({"/proc", "proc", "proc", {}, {}, {}});
+  refused(t, "mounts");
+  t = s;
+  t.root->readonly = true;
+  refused(t, "root.readonly");
+  t = s;
+  t.linux_->masked_paths = {"/proc/kcore"};
+  refused(t, "linux.maskedPaths");
+  t = s;
+  t.linux_->readonly_paths = {"/proc/sys"};
+  refused(t, "linux.readonlyPaths");
+  t = s;
+  t.linux_->rootfs_propagation = "rslave";
+  refused(t, "linux.rootfsPropagation");
+  t = s;
+  t.linux_->devices.push_back(spec::Device{});
+  refused(t, "linux.devices");
+}
 
 TEST_CASE("rootfs plan: bind sources resolve against the bundle, defaults devices added") {
   TempBundle b;
@@ -143,4 +183,67 @@ TEST_CASE("make_in_root: symlinks in the tree cannot lead outside it") {
   // A proc-style target refuses a symlinked last component.
   auto nofollow = os::make_in_root(*rootfd, "/escape", true, true);
   CHECK_FALSE(nofollow.ok());
+}
+
+namespace {
+
+os::MountStep step(const std::string& dest, const std::string& type, os::MountKind kind) {
+  os::MountStep s;
+  s.mount.destination = dest;
+  s.mount.type = type;
+  s.mount.source = type;
+  s.kind = kind;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("/proc must be procfs, /sys sysfs, and only emulated files go under /proc") {
+  using os::MountKind;
+  CHECK(os::check_proc_sys_mount(step("/proc", "proc", MountKind::kFilesystem), "mounts[0]").ok());
+  CHECK(os::check_proc_sys_mount(step("/sys", "sysfs", MountKind::kFilesystem), "mounts[0]").ok());
+  // binds are checked against their source when mounted
+  CHECK(os::check_proc_sys_mount(step("/proc", "bind", MountKind::kBind), "mounts[0]").ok());
+  CHECK(os::check_proc_sys_mount(step("/proc/meminfo", "bind", MountKind::kBind), "m").ok());
+  CHECK(os::check_proc_sys_mount(step("/proc/sys/kernel/ns_last_pid", "bind", MountKind::kBind), "m").ok());
+  CHECK(os::check_proc_sys_mount(step("/sys/fs/cgroup", "cgroup", MountKind::kCgroup), "m").ok());
+  CHECK(os::check_proc_sys_mount(step("/procfoo", "tmpfs", MountKind::kFilesystem), "m").ok());
+
+  auto st = os::check_proc_sys_mount(step("/proc", "tmpfs", MountKind::kFilesystem), "mounts[2]");
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().message() == "mounts[2]: `/proc` must be proc (type proc or a bind of one), not `tmpfs`");
+  st = os::check_proc_sys_mount(step("/sys", "tmpfs", MountKind::kFilesystem), "mounts[3]");
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().message().find("`/sys` must be sysfs") != std::string::npos);
+  for (const char* dest : {"/proc/self/oom_score_adj", "/proc/sys", "/proc/1/attr", "/proc/meminfo/x"}) {
+    CAPTURE(dest);
+    st = os::check_proc_sys_mount(step(dest, "bind", MountKind::kBind), "mounts[4]");
+    REQUIRE_FALSE(st.ok());
+    CHECK(st.error().message().find("is inside /proc") != std::string::npos);
+  }
+}
+
+TEST_CASE("plan_rootfs refuses a bind of an ordinary directory onto /proc or /sys") {
+  char dir[] = "/tmp/berth-plan-XXXXXX";
+  REQUIRE(::mkdtemp(dir) != nullptr);
+  std::string bundle = dir;
+  REQUIRE(sys::mkdir_p(bundle + "/rootfs", 0755).ok());
+  REQUIRE(sys::mkdir_p(bundle + "/fake", 0755).ok());
+  for (const char* dest : {"/proc", "/sys"}) {
+    CAPTURE(dest);
+    spec::Spec s = base_spec();
+    spec::Mount m;
+    m.destination = dest;
+    m.type = "bind";
+    m.source = "fake";
+    m.options = {"rbind"};
+    s.mounts.push_back(m);
+    auto plan = os::plan_rootfs(s, bundle);
+    REQUIRE_FALSE(plan.ok());
+    CHECK(plan.error().message().find("config.json: mounts[0].source: `" + bundle + "/fake` is not") == 0);
+    // the host's own /proc and /sys are what a bind there may bring
+    s.mounts[0].source = dest;
+    CHECK(os::plan_rootfs(s, bundle).ok());
+  }
+  REQUIRE(sys::remove_all(bundle).ok());
 }

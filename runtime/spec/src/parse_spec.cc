@@ -6,6 +6,67 @@ namespace berth::spec {
 namespace internal {
 namespace {
 
+// SemVer 2.0 numeric identifier: digits without a leading zero.
+bool semver_number(std::string_view s) {
+  if (s.empty() || (s.size() > 1 && s[0] == '0')) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+// Dot-separated identifiers of [0-9A-Za-z-]; numeric ones (in a
+// pre-release) without a leading zero.
+bool semver_identifiers(std::string_view s, bool prerelease) {
+  size_t i = 0;
+  while (true) {
+    size_t dot = s.find('.', i);
+    std::string_view id = s.substr(i, dot == std::string_view::npos ? std::string_view::npos : dot - i);
+    if (id.empty()) return false;
+    bool numeric = true;
+    for (char c : id) {
+      bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+      if (!alnum && c != '-') return false;
+      if (c < '0' || c > '9') numeric = false;
+    }
+    if (prerelease && numeric && !semver_number(id)) return false;
+    if (dot == std::string_view::npos) return true;
+    i = dot + 1;
+  }
+}
+
+// config.md: ociVersion "MUST be in SemVer v2.0.0 format". Any 1.x is
+// accepted, as runc accepts any version: minor versions of the spec only add
+// fields, and unknown fields are ignored. Another major version is a format
+// berth cannot know.
+Status check_oci_version(const Reader& r, const std::string& v) {
+  constexpr std::string_view kSupported = "berth supports 1.0.0 to 1.2.x and accepts any 1.x";
+  std::string_view core = v;
+  size_t plus = core.find('+');
+  bool ok = true;
+  if (plus != std::string_view::npos) {
+    ok = semver_identifiers(core.substr(plus + 1), false);
+    core = core.substr(0, plus);
+  }
+  size_t dash = core.find('-');
+  if (ok && dash != std::string_view::npos) {
+    ok = semver_identifiers(core.substr(dash + 1), true);
+    core = core.substr(0, dash);
+  }
+  std::string_view parts[3];
+  for (int i = 0; ok && i < 3; ++i) {
+    size_t dot = core.find('.');
+    if ((i < 2) != (dot != std::string_view::npos)) ok = false;
+    parts[i] = core.substr(0, dot);
+    ok = ok && semver_number(parts[i]);
+    if (dot != std::string_view::npos) core = core.substr(dot + 1);
+  }
+  if (!ok)
+    return r.error("ociVersion", quote(v) + " is not a SemVer 2.0 version (" + std::string(kSupported) + ")");
+  if (parts[0] != "1")
+    return r.error("ociVersion", "version " + quote(v) + " is not supported (" + std::string(kSupported) + ")");
+  return {};
+}
+
 Result<Root> parse_root(const Reader& r, const Value& v, const std::string& path) {
   Obj o = BERTH_VALUE(r.object(v, path));
   Root root;
@@ -130,6 +191,7 @@ Result<Spec> parse_spec(std::string_view json_text, std::string_view source) {
 
   BERTH_TRY(r.required(top, "ociVersion", spec.oci_version));
   if (spec.oci_version.empty()) return r.error("ociVersion", "must not be empty");
+  BERTH_TRY(check_oci_version(r, spec.oci_version));
   if (const Value* root = top.get("root")) spec.root = BERTH_VALUE(parse_root(r, *root, "root"));
   if (const Value* mounts = top.get("mounts")) {
     BERTH_TRY(r.array(*mounts, "mounts"));

@@ -289,6 +289,25 @@ TEST_CASE("top level: JSON, ociVersion, root") {
   parse_fails(config(R"("annotations": {"a": 1})"), {"annotations[\"a\"]: expected a string"});
 }
 
+TEST_CASE("ociVersion must be SemVer 2.0 with major version 1") {
+  for (const char* v : {"1.0.0", "1.2.0", "1.0.2-dev", "1.1.0-rc.1", "1.3.0", "1.0.0+build.7",
+                        "1.2.1-rc.1+git.abc-1", "1.10.200"}) {
+    CAPTURE(v);
+    parse_ok(std::string(R"({"ociVersion": ")") + v + "\"}");
+  }
+  for (const char* v : {"invalid", "1", "1.2", "1.2.0.0", "v1.2.0", "01.2.0", "1.02.0",
+                        "1.2.0-", "1.2.0-rc..1", "1.2.0-01", "1.2.0+", "1.2.0 ", "1.2.x"}) {
+    CAPTURE(v);
+    parse_fails(std::string(R"({"ociVersion": ")") + v + "\"}",
+                {"ociVersion: \"", "is not a SemVer 2.0 version", "1.0.0 to 1.2.x"});
+  }
+  for (const char* v : {"0.5.0", "2.0.0", "1000000.0.0"}) {
+    CAPTURE(v);
+    parse_fails(std::string(R"({"ociVersion": ")") + v + "\"}",
+                {"ociVersion: version \"", "is not supported", "1.0.0 to 1.2.x"});
+  }
+}
+
 TEST_CASE("deep and oversized configs are refused") {
   std::string deep = config(R"("annotations": )" + std::string(70, '[') + std::string(70, ']'));
   CHECK(parse_fails(deep, {}) == "config.json: nesting deeper than 64 levels");

@@ -34,7 +34,7 @@ struct NamespacePlan {
 
 // Opens every namespace path and checks it is a namespace of the named type
 // (NS_GET_NSTYPE): "linux.namespaces[1].path: `/proc/1/ns/ipc` is a ipc
-// namespace, not network". A mount namespace is required.
+// namespace, not network". A type not listed is the runtime's own.
 Result<NamespacePlan> plan_namespaces(const spec::Spec& spec);
 
 // Joins each namespace in order (in the intermediate process).

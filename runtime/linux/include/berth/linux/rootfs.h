@@ -39,6 +39,11 @@ struct CgroupBind {
 
 struct RootfsPlan {
   std::string rootfs;  // absolute host path
+  // Without a mount namespace (config-linux.md: an unlisted namespace is
+  // the runtime's own) nothing is mounted, since every mount would land in
+  // the host's table: the init only chroots into the rootfs, as runc does,
+  // and the plan refuses every field that needs a mount.
+  bool mount_namespace = true;
   bool readonly = false;
   bool no_pivot = false;
   bool user_namespace = false;  // mknod is not allowed: devices are bind-mounted
@@ -57,6 +62,12 @@ struct RootfsPlan {
 std::vector<spec::Device> default_devices();
 
 Result<RootfsPlan> plan_rootfs(const spec::Spec& spec, const std::string& bundle);
+
+// /proc must be procfs and /sys sysfs (a bind is checked against its source
+// when mounted), and under /proc only a few emulated files may be covered:
+// the runtime writes through the container's /proc after the mounts
+// (oom_score_adj), and a fake file there would take those writes.
+Status check_proc_sys_mount(const MountStep& step, std::string_view field);
 
 // In the init, in its own mount namespace.
 class Rootfs {

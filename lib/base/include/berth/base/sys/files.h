@@ -36,6 +36,11 @@ Status write_file_atomic(std::string_view path, std::string_view data, mode_t mo
 Result<struct stat> fstat(BorrowedFd fd, std::string_view what);
 Result<struct stat> stat(std::string_view path);
 bool exists(std::string_view path);
+constexpr unsigned long kProcSuperMagic = 0x9fa0;
+constexpr unsigned long kSysfsMagic = 0x62656572;
+// f_type of statfs(2) (PROC_SUPER_MAGIC, SYSFS_MAGIC, ...).
+Result<unsigned long> statfs_type(std::string_view path);
+Result<unsigned long> fstatfs_type(BorrowedFd fd, std::string_view what);
 bool is_executable(const std::string& path);
 Status mkdir(std::string_view path, mode_t mode);
 Status mkdir_p(std::string_view path, mode_t mode);

@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -57,6 +58,9 @@ bool stdin_is_terminal();
 // Marks every descriptor >= first as CLOEXEC (close_range(2), Linux 5.11):
 // the last thing before exec, so no host descriptor reaches the container.
 Status cloexec_from(int first);
+// Closes every descriptor >= first except those in `keep`: an inherited
+// descriptor that is closed cannot be reached through /proc/self/fd at all.
+Status close_from(int first, std::span<const int> keep);
 
 // --- thin wrappers: the libc call's own result and errno ---------------------
 // For code that must not allocate (between clone and exec) or that handles
