@@ -1,14 +1,10 @@
 #pragma once
 // Task.Stats: the container's resource usage read straight from its cgroup
-// files and packed as the Any containerd decodes (`ctr task metrics`, CRI
-// ContainerStats):
-//
-//   host                      type URL                            message
-//   cgroup v1 or hybrid       io.containerd.cgroups.v1.Metrics    proto/cgroups/v1/metrics.proto
-//   pure cgroup v2            io.containerd.cgroups.v2.Metrics    proto/cgroups/v2/metrics.proto
-//
-// (the choice containerd-shim-runc-v2 makes: v2 only when /sys/fs/cgroup is
-// the unified hierarchy; a hybrid host's hugetlb-only v2 tree is not used).
+// files (berth_cgroups' stats reader) and packed as the Any containerd
+// decodes (`ctr task metrics`, CRI ContainerStats): v1 Metrics on a v1 or
+// hybrid host, v2 Metrics only when /sys/fs/cgroup is the unified hierarchy
+// (the choice containerd-shim-runc-v2 makes; a hybrid host's hugetlb-only
+// v2 tree is not used). Encoding: metrics_encode.h.
 //
 // Why the files and not `<runtime> events --stats`: crun has no `events`
 // command; runc's JSON is lossy for v2 (no memory.events, io.stat by
@@ -26,6 +22,7 @@
 #include <string_view>
 
 #include "berth/base/error.h"
+#include "berth/cgroups/stats.h"
 
 namespace berth::shim {
 
@@ -46,25 +43,15 @@ struct CgroupSet {
 Result<CgroupSet> parse_cgroup_set(std::string_view mountinfo, std::string_view proc_pid_cgroup);
 Result<CgroupSet> cgroups_of_pid(pid_t pid);
 
-// Host facts the readers need; tests point them at fixtures.
-struct StatsEnv {
-  std::string partitions = "/proc/partitions";        // blkio device names
-  std::string hugepages = "/sys/kernel/mm/hugepages";  // hugetlb page sizes
-  long clock_ticks = 0;                               // 0: sysconf(_SC_CLK_TCK)
-};
-
 struct MetricsAny {
-  std::string type_url;  // "io.containerd.cgroups.v1.Metrics" or ...v2.Metrics
+  std::string type_url;  // kMetricsV1TypeUrl or kMetricsV2TypeUrl
   std::string value;     // the serialized message
 };
 
-// Reads every controller that is there (a missing file reads as zero, as
-// containerd's IgnoreNotExist); fails with ENOENT only when the container's
+// Reads the container's cgroups with berth_cgroups' reader and encodes them
+// as v1 or v2 Metrics (metrics_encode.h). A missing file reads as zero, as
+// containerd's IgnoreNotExist; fails with ENOENT only when the container's
 // cgroup is gone altogether.
-Result<MetricsAny> read_metrics(const CgroupSet& cgroups, const StatsEnv& env = {});
-
-// "hugepages-2048kB" → "2MB", "hugepages-1048576kB" → "1GB" (containerd's
-// page size names, used in file names and in HugetlbStat.pagesize).
-std::string hugepage_size_name(std::string_view dir_entry);
+Result<MetricsAny> read_metrics(const CgroupSet& cgroups, const cgroups::StatsHost& host = {});
 
 }  // namespace berth::shim

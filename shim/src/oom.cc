@@ -5,29 +5,23 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
-#include <cstdlib>
-#include <cstring>
-
 #include "berth/base/sys.h"
 #include "berth/base/log.h"
 #include "berth/base/sys.h"
+#include "berth/cgroups/stats.h"
 
 namespace berth::shim {
 
-uint64_t read_oom_kill_count(const std::string& path) {
-  auto text = sys::read_file(path, 64 * 1024);
-  if (!text) return 0;
-  size_t pos = 0;
-  while (pos < text->size()) {
-    size_t end = text->find('\n', pos);
-    if (end == std::string::npos) end = text->size();
-    std::string_view line(text->data() + pos, end - pos);
-    constexpr std::string_view key = "oom_kill ";
-    if (line.substr(0, key.size()) == key) return std::strtoull(std::string(line.substr(key.size())).c_str(), nullptr, 10);
-    pos = end + 1;
-  }
-  return 0;
+namespace {
+
+// memory.events' oom_kill through the one OOM counter berth events uses too;
+// 0 when unreadable (the cgroup may be going away under the watch).
+uint64_t oom_kills(const std::string& dir) {
+  auto count = cgroups::oom_kill_count(dir);
+  return count ? *count : 0;
 }
+
+}  // namespace
 
 OomWatcher::~OomWatcher() {
   for (auto& [id, e] : entries_)
@@ -64,9 +58,8 @@ Status OomWatcher::watch_v2(Entry& e) {
   if (ifd < 0) return sys_error("inotify_init1");
   e.fd = UniqueFd(ifd);
   const std::string events = e.dir + "/memory.events";
-  if (sys::inotify_add_watch(ifd, events.c_str(), IN_MODIFY) < 0)
-    return sys_error("inotify_add_watch", events);
-  e.last_oom_kill = read_oom_kill_count(events);
+  if (sys::inotify_add_watch(ifd, events.c_str(), IN_MODIFY) < 0) return sys_error("inotify_add_watch", events);
+  e.last_oom_kill = oom_kills(e.dir);
   return {};
 }
 
@@ -107,7 +100,7 @@ void OomWatcher::on_ready(const std::string& id) {
       }
     }
     if (!any) return;
-    uint64_t now = read_oom_kill_count(e.dir + "/memory.events");
+    uint64_t now = oom_kills(e.dir);
     fired = now > e.last_oom_kill;
     e.last_oom_kill = now;
   }

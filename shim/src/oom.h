@@ -58,7 +58,4 @@ class OomWatcher {
   std::map<std::string, std::unique_ptr<Entry>> entries_;
 };
 
-// memory.events "oom_kill" (0 when missing).
-uint64_t read_oom_kill_count(const std::string& memory_events_path);
-
 }  // namespace berth::shim

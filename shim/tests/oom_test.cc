@@ -1,6 +1,7 @@
 // The OOM watch: v2 through inotify on a memory.events written here; v1
 // through cgroup.event_control on a real memory cgroup (root only, nested
-// under this process's own, skipped elsewhere).
+// under this process's own, skipped elsewhere). The count it compares is
+// berth_cgroups' oom_kill_count (runtime/cgroups/tests/stats_test.cc).
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -41,18 +42,6 @@ std::string own_memory_cgroup_dir() {
 }
 
 }  // namespace
-
-TEST_CASE("oom: memory.events oom_kill") {
-  char tmpl[] = "/tmp/berth-shim-oom-XXXXXX";
-  REQUIRE(::mkdtemp(tmpl) != nullptr);
-  std::string dir = tmpl;
-  REQUIRE(sys::write_file_atomic(dir + "/memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n").ok());
-  CHECK(read_oom_kill_count(dir + "/memory.events") == 0);
-  REQUIRE(sys::write_file(dir + "/memory.events", "low 0\nhigh 0\nmax 2\noom 1\noom_kill 3\n").ok());
-  CHECK(read_oom_kill_count(dir + "/memory.events") == 3);
-  CHECK(read_oom_kill_count(dir + "/missing") == 0);
-  (void)sys::remove_all(dir);
-}
 
 TEST_CASE("oom: v2 watch fires when oom_kill goes up, not on other changes") {
   auto loop = std::move(loop::Loop::create().value());

@@ -94,11 +94,23 @@ void cpuset(json::Writer& w, const CpusetStats& c) {
   w.end_object();
 }
 
-void memory(json::Writer& w, const MemoryStats& m) {
+// v2 reports swap alone; v1, and so runc's JSON, memory+swap: add them up.
+// runc leaves max and failcnt 0 on v2.
+MemoryEntry memsw_of_v2(const MemoryStats& m) {
+  MemoryEntry e;
+  if (!m.swap_accounting) return e;
+  e.usage = m.swap.usage + m.usage.usage;
+  e.limit = m.swap.limit == UINT64_MAX || m.usage.limit == UINT64_MAX
+                ? UINT64_MAX
+                : m.swap.limit + m.usage.limit;
+  return e;
+}
+
+void memory(json::Writer& w, const MemoryStats& m, Source source) {
   w.key("memory").begin_object();
   omitempty(w, "cache", m.cache);
   memory_entry(w, "usage", m.usage);
-  memory_entry(w, "swap", m.swap);
+  memory_entry(w, "swap", source == Source::kV2 ? memsw_of_v2(m) : m.swap);
   memory_entry(w, "kernel", m.kernel);
   memory_entry(w, "kernelTCP", m.kernel_tcp);
   if (!m.raw.empty()) {
@@ -109,6 +121,41 @@ void memory(json::Writer& w, const MemoryStats& m) {
   w.end_object();
 }
 
+// runc's choice on v1: the first family whose service_bytes file has
+// entries: BFQ's, CFQ's, then the throttle layer's, recursive first (it sees
+// every bio whether or not a limit is set). On v2, io.stat's counts by
+// operation.
+void blkio(json::Writer& w, const BlkioStats& b) {
+  static const std::pair<const char*, const char*> kFamilies[] = {
+      {"bfq.io_service_bytes_recursive", "bfq.io_serviced_recursive"},
+      {"io_service_bytes_recursive", "io_serviced_recursive"},
+      {"throttle.io_service_bytes_recursive", "throttle.io_serviced_recursive"},
+      {"throttle.io_service_bytes", "throttle.io_serviced"},
+  };
+  static const std::vector<BlkioEntry> kNone;
+  auto file = [&](const char* name) -> const std::vector<BlkioEntry>& {
+    auto it = b.v1.find(name);
+    return it == b.v1.end() ? kNone : it->second;
+  };
+  std::vector<BlkioEntry> bytes, serviced;
+  for (auto [bytes_file, serviced_file] : kFamilies) {
+    if (file(bytes_file).empty()) continue;
+    bytes = file(bytes_file);
+    serviced = file(serviced_file);
+    break;
+  }
+  for (const auto& e : b.io) {
+    bytes.push_back({e.major, e.minor, "Read", e.rbytes, {}});
+    bytes.push_back({e.major, e.minor, "Write", e.wbytes, {}});
+    serviced.push_back({e.major, e.minor, "Read", e.rios, {}});
+    serviced.push_back({e.major, e.minor, "Write", e.wios, {}});
+  }
+  w.key("blkio").begin_object();
+  blkio_list(w, "ioServiceBytesRecursive", bytes);
+  blkio_list(w, "ioServicedRecursive", serviced);
+  w.end_object();
+}
+
 }  // namespace
 
 std::string stats_json(const Stats& s) {
@@ -116,15 +163,12 @@ std::string stats_json(const Stats& s) {
   w.begin_object();
   cpu(w, s.cpu);
   cpuset(w, s.cpuset);
-  memory(w, s.memory);
+  memory(w, s.memory, s.sources.memory);
   w.key("pids").begin_object();
   omitempty(w, "current", s.pids.current);
   omitempty(w, "limit", s.pids.limit);
   w.end_object();
-  w.key("blkio").begin_object();
-  blkio_list(w, "ioServiceBytesRecursive", s.blkio.io_service_bytes_recursive);
-  blkio_list(w, "ioServicedRecursive", s.blkio.io_serviced_recursive);
-  w.end_object();
+  blkio(w, s.blkio);
   w.key("hugetlb").begin_object();
   for (const auto& [size, h] : s.hugetlb) {
     w.key(size).begin_object();
