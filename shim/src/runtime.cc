@@ -103,17 +103,17 @@ void Runtime::run(std::string verb, std::vector<std::string> args, Stdio stdio, 
   std::string binary = config_.binary.substr(config_.binary.rfind('/') + 1);
   runner_.run(spec, [done = std::move(done), verb, log, log_offset, binary](Result<CommandResult> r) {
     if (!r) {
-      done(ttrpc::RpcStatus{ttrpc::Code::kUnknown, binary + " " + verb + ": " + r.error().to_string()}, {});
+      done(r.error().wrap(binary + " " + verb), {});
       return;
     }
     if (r->exit_code == 0) {
-      done(ttrpc::RpcStatus::Ok(), *r);
+      done(ok_status(), *r);
       return;
     }
     std::string why = log.empty() ? std::string() : last_error_in_json_log(read_from(log, log_offset));
     if (why.empty()) why = trim(r->err);
     if (why.empty()) why = "exit status " + std::to_string(r->exit_code);
-    done(ttrpc::RpcStatus{ttrpc::Code::kUnknown, binary + " " + verb + " failed: " + why}, *r);
+    done(Error(0, binary + " " + verb + " failed: " + why), *r);
   });
 }
 
