@@ -2,8 +2,6 @@
 
 namespace berth::shim {
 
-using ttrpc::Code;
-using ttrpc::RpcStatus;
 using S = ProcessStateId;
 
 const char* state_name(ProcessStateId s) {
@@ -52,16 +50,19 @@ int reported_status(ProcessStateId s) {
 }
 
 namespace {
-RpcStatus refuse(Op op, ProcessKind kind, ProcessStateId s) {
+Error refuse(std::string message) { return make_error(std::move(message), kRefusedInThisState); }
+
+Error refuse(Op op, ProcessKind kind, ProcessStateId s) {
   std::string what = kind == ProcessKind::kInit ? "process" : "exec process";
-  return RpcStatus{Code::kFailedPrecondition,
-                   std::string("cannot ") + op_name(op) + " a " + state_name(s) + " " + what};
+  return refuse(std::string("cannot ") + op_name(op) + " a " + state_name(s) + " " + what);
 }
+
+Error gone(std::string message) { return make_error(std::move(message), ENOENT); }
 }  // namespace
 
-RpcStatus ProcessState::begin(Op op) {
+Status ProcessState::begin(Op op) {
   const S s = state_;
-  if (s == S::kDeleted) return RpcStatus{Code::kNotFound, "process has been deleted: not found"};
+  if (s == S::kDeleted) return gone("process has been deleted: not found");
   switch (op) {
     case Op::kStart:
       if (s != S::kCreated) return refuse(op, kind_, s);
@@ -69,31 +70,31 @@ RpcStatus ProcessState::begin(Op op) {
       return {};
     case Op::kPause:
       if (kind_ == ProcessKind::kExec)
-        return RpcStatus{Code::kFailedPrecondition, "cannot pause an exec process: pause the container"};
+        return refuse("cannot pause an exec process: pause the container");
       if (s != S::kRunning) return refuse(op, kind_, s);
       state_ = S::kPausing;
       return {};
     case Op::kResume:
       if (kind_ == ProcessKind::kExec)
-        return RpcStatus{Code::kFailedPrecondition, "cannot resume an exec process: resume the container"};
+        return refuse("cannot resume an exec process: resume the container");
       if (s != S::kPaused) return refuse(op, kind_, s);
       state_ = S::kResuming;
       return {};
     case Op::kKill:
       // A reaped process has no pid left to signal, even while its exit is
       // held back by a Start.
-      if (is_stopped() || exited_) return RpcStatus{Code::kNotFound, "process already finished: not found"};
+      if (is_stopped() || exited_) return gone("process already finished: not found");
       return {};
     case Op::kDelete:
       if (s != S::kCreated && s != S::kStopped) return refuse(op, kind_, s);
       state_ = S::kDeleting;
       return {};
     case Op::kExec:
-      if (kind_ == ProcessKind::kExec) return RpcStatus{Code::kFailedPrecondition, "cannot exec in an exec process"};
+      if (kind_ == ProcessKind::kExec) return refuse("cannot exec in an exec process");
       if (s != S::kCreated && s != S::kRunning) return refuse(op, kind_, s);
       return {};
     case Op::kUpdate:
-      if (kind_ == ProcessKind::kExec) return RpcStatus{Code::kFailedPrecondition, "cannot update an exec process"};
+      if (kind_ == ProcessKind::kExec) return refuse("cannot update an exec process");
       if (s != S::kCreated && s != S::kRunning && s != S::kPaused) return refuse(op, kind_, s);
       return {};
     case Op::kCloseIO:

@@ -2,9 +2,10 @@
 // The life cycle of a shim process (the container's init or an exec) as a
 // closed set of states and the operations that move between them. Every
 // Task method that acts on a process asks begin() first; an illegal request
-// is refused with FailedPrecondition and a message naming the state ("cannot
-// start a running process"), or NotFound for signalling a finished process
-// (containerd treats that as "already gone").
+// is refused with an Error naming the state ("cannot start a running
+// process"): EPERM (the service answers FailedPrecondition), or ENOENT for
+// signalling a finished or deleted process (NotFound: containerd treats that
+// as "already gone").
 //
 //                 Start            runtime ok
 //   created ───────────▶ starting ──────────▶ running ◀──────────┐
@@ -24,9 +25,12 @@
 
 #include <string>
 
-#include "berth/ttrpc/frame.h"
+#include "berth/base/error.h"
 
 namespace berth::shim {
+
+// The errno of a refusal that is not "gone" (ENOENT).
+constexpr int kRefusedInThisState = EPERM;
 
 enum class ProcessKind { kInit, kExec };
 
@@ -65,7 +69,7 @@ class ProcessState {
 
   // May `op` run now? Start, Pause, Resume and Delete also enter their
   // transitional state on success.
-  ttrpc::RpcStatus begin(Op op);
+  Status begin(Op op);
   // Ends the transitional state of `op`. Returns true when an exit that
   // arrived meanwhile becomes visible now (publish it after this op's event).
   bool complete(Op op, bool ok);

@@ -8,6 +8,7 @@
 
 #include "berth/base/sys.h"
 #include "berth/base/sys.h"
+#include "berth/json/json.h"
 
 namespace berth::shim {
 
@@ -39,59 +40,6 @@ Result<std::string> resolve_runtime_binary(const std::string& name) {
 
 namespace {
 
-// Unescapes the JSON string that starts at text[pos] (just after its quote).
-std::string json_string_at(std::string_view text, size_t pos) {
-  std::string out;
-  while (pos < text.size() && text[pos] != '"') {
-    char c = text[pos++];
-    if (c != '\\' || pos >= text.size()) {
-      out.push_back(c);
-      continue;
-    }
-    char e = text[pos++];
-    switch (e) {
-      case 'n': out.push_back('\n'); break;
-      case 't': out.push_back('\t'); break;
-      case 'r': out.push_back('\r'); break;
-      case 'b': out.push_back('\b'); break;
-      case 'f': out.push_back('\f'); break;
-      case 'u': {
-        if (pos + 4 > text.size()) return out;
-        unsigned v = static_cast<unsigned>(std::strtoul(std::string(text.substr(pos, 4)).c_str(), nullptr, 16));
-        pos += 4;
-        // Enough for messages: BMP code points as UTF-8, surrogates as '?'.
-        if (v < 0x80) {
-          out.push_back(static_cast<char>(v));
-        } else if (v < 0x800) {
-          out.push_back(static_cast<char>(0xc0 | (v >> 6)));
-          out.push_back(static_cast<char>(0x80 | (v & 0x3f)));
-        } else if (v >= 0xd800 && v < 0xe000) {
-          out.push_back('?');
-        } else {
-          out.push_back(static_cast<char>(0xe0 | (v >> 12)));
-          out.push_back(static_cast<char>(0x80 | ((v >> 6) & 0x3f)));
-          out.push_back(static_cast<char>(0x80 | (v & 0x3f)));
-        }
-        break;
-      }
-      default: out.push_back(e); break;  // \" \\ \/
-    }
-  }
-  return out;
-}
-
-// The value of "key":"..." in one JSON object line, if present.
-bool json_field(std::string_view line, std::string_view key, std::string* value) {
-  std::string pattern = "\"" + std::string(key) + "\":";
-  size_t at = line.find(pattern);
-  if (at == std::string_view::npos) return false;
-  size_t pos = at + pattern.size();
-  while (pos < line.size() && line[pos] == ' ') ++pos;
-  if (pos >= line.size() || line[pos] != '"') return false;
-  *value = json_string_at(line, pos + 1);
-  return true;
-}
-
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
   size_t i = 0;
@@ -121,9 +69,15 @@ std::string last_error_in_json_log(std::string_view text) {
     size_t end = text.find('\n', start);
     if (end == std::string_view::npos) end = text.size();
     std::string_view line = text.substr(start, end - start);
-    std::string level, msg;
-    if (json_field(line, "level", &level) && level == "error" && json_field(line, "msg", &msg)) found = msg;
     start = end + 1;
+    // A runtime may also print plain text (a Go panic, a crash of its init)
+    // into the same file: such lines are not its error entries.
+    auto entry = json::parse(line, "runtime log");
+    if (!entry || !entry->is_object()) continue;
+    const json::Value* level = entry->get("level");
+    const json::Value* msg = entry->get("msg");
+    if (level && level->is_string() && level->as_string() == "error" && msg && msg->is_string())
+      found = msg->as_string();
   }
   return found;
 }
@@ -149,17 +103,17 @@ void Runtime::run(std::string verb, std::vector<std::string> args, Stdio stdio, 
   std::string binary = config_.binary.substr(config_.binary.rfind('/') + 1);
   runner_.run(spec, [done = std::move(done), verb, log, log_offset, binary](Result<CommandResult> r) {
     if (!r) {
-      done(ttrpc::RpcStatus{ttrpc::Code::kUnknown, binary + " " + verb + ": " + r.error().to_string()}, {});
+      done(r.error().wrap(binary + " " + verb), {});
       return;
     }
     if (r->exit_code == 0) {
-      done(ttrpc::RpcStatus::Ok(), *r);
+      done(ok_status(), *r);
       return;
     }
     std::string why = log.empty() ? std::string() : last_error_in_json_log(read_from(log, log_offset));
     if (why.empty()) why = trim(r->err);
     if (why.empty()) why = "exit status " + std::to_string(r->exit_code);
-    done(ttrpc::RpcStatus{ttrpc::Code::kUnknown, binary + " " + verb + " failed: " + why}, *r);
+    done(Error(0, binary + " " + verb + " failed: " + why), *r);
   });
 }
 

@@ -2,9 +2,12 @@
 // The OCI runtime the shim drives (berth by default; runc and crun speak
 // the same CLI). Every call carries the global flags containerd's runc shim
 // uses: --root <root> --log <bundle>/log.json --log-format json
-// [--systemd-cgroup]. On failure the error message is the last "error"
-// entry the runtime logged during that call, else its stderr, else its exit
-// status.
+// [--systemd-cgroup]. On failure the Error reads "<binary> <verb> failed:
+// <why>", why being the last "error" entry the runtime logged during that
+// call, else its stderr, else its exit status (errno 0: the runtime's own
+// errors have none we could trust); when the runtime could not be run at all,
+// "<binary> <verb>: <error>" with that error's errno. The service decides
+// which ttrpc code each becomes: this layer knows nothing of ttrpc.
 //
 //   create --bundle B --pid-file B/init.pid [--console-socket S] ID
 //   start ID | kill [--all] ID SIG | delete [--force] ID | ps --format json ID
@@ -15,8 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "berth/base/error.h"
 #include "command.h"
-#include "berth/ttrpc/frame.h"
 
 namespace berth::shim {
 
@@ -37,8 +40,9 @@ std::string last_error_in_json_log(std::string_view text);
 
 class Runtime {
  public:
-  // ok, or an error with the message described above; result has the output.
-  using Done = std::function<void(const ttrpc::RpcStatus&, const CommandResult&)>;
+  // ok, or an error as described above; the result has the output (empty
+  // when the runtime could not be run).
+  using Done = std::function<void(const Status&, const CommandResult&)>;
   struct Stdio {
     int fds[3] = {-1, -1, -1};
   };

@@ -29,6 +29,12 @@
 //                                                                  an init without its own pid
 //                                                                  namespace: kill --all 9 first
 //   (OOM kill)                          /tasks/oom                 before the init's /tasks/exit
+//
+// Files, by concern: service.cc (routing, lookup, Connect, Shutdown),
+// service_create.cc (Create: TaskCreation), service_start.cc (Exec, Start),
+// service_control.cc (Kill, Delete, Pause, Resume, Update, CloseIO,
+// ResizePty), service_query.cc (State, Wait, Pids, Stats), service_exit.cc
+// (exits), service_edge.h (replies; Errors from below to ttrpc codes).
 
 #include <sys/types.h>
 
@@ -153,17 +159,16 @@ class TaskService {
     std::shared_ptr<Container> container;
     std::shared_ptr<Process> process;
   };
-  // NotFound with a message naming the container or exec.
-  Result<Found> find(const std::string& id, const std::string& exec_id, ttrpc::RpcStatus* why);
-  // Create, once the stdio is ready: the runtime's create and the reply.
-  void create_container(std::shared_ptr<Container> c, Responder r, std::function<void()> undo_mounts,
-                        const containerd::task::v2::CreateTaskRequest& event_src);
+  // ENOENT with a message naming the container or exec.
+  Result<Found> find(const std::string& id, const std::string& exec_id);
+  // Create, as one object with one rollback path (service_create.cc).
+  friend class TaskCreation;
   void watch_cgroups(Container& c);
   void trim_when_idle();
   void start_init(std::shared_ptr<Container> c, Responder r);
   void start_exec(std::shared_ptr<Container> c, std::shared_ptr<Process> p, Responder r);
   void run_exec(std::shared_ptr<Container> c, std::shared_ptr<Process> p, Responder r, const std::string& spec_path,
-                std::function<void(ttrpc::RpcStatus)> fail_start);
+                std::function<void(const ttrpc::RpcStatus&)> fail_start);
   // The exit of p became visible: drain io, answer Waits, publish TaskExit.
   void report_exit(std::shared_ptr<Container> c, std::shared_ptr<Process> p);
   void record_exit(Process& p, int wait_status);

@@ -5,7 +5,6 @@
 #include "process_state.h"
 
 using namespace berth::shim;
-using berth::ttrpc::Code;
 using S = ProcessStateId;
 
 TEST_CASE("init process: create, start, pause, resume, exit, delete") {
@@ -34,38 +33,38 @@ TEST_CASE("init process: create, start, pause, resume, exit, delete") {
   CHECK(p.id() == S::kDeleted);
 }
 
-TEST_CASE("illegal transitions are FailedPrecondition with the state in the message") {
+TEST_CASE("illegal transitions are refused (EPERM) with the state in the message") {
   ProcessState p(ProcessKind::kInit);
   auto st = p.begin(Op::kPause);
-  CHECK(st.code == Code::kFailedPrecondition);
-  CHECK(st.message == "cannot pause a created process");
-  CHECK(p.begin(Op::kResume).message == "cannot resume a created process");
+  CHECK(st.error().code() == kRefusedInThisState);
+  CHECK(st.error().message() == "cannot pause a created process");
+  CHECK(p.begin(Op::kResume).error().message() == "cannot resume a created process");
 
   REQUIRE(p.begin(Op::kStart).ok());
   st = p.begin(Op::kStart);
-  CHECK(st.code == Code::kFailedPrecondition);
-  CHECK(st.message == "cannot start a starting process");
+  CHECK(st.error().code() == kRefusedInThisState);
+  CHECK(st.error().message() == "cannot start a starting process");
   p.complete(Op::kStart, true);
 
   st = p.begin(Op::kStart);
-  CHECK(st.message == "cannot start a running process");
+  CHECK(st.error().message() == "cannot start a running process");
   st = p.begin(Op::kDelete);
-  CHECK(st.code == Code::kFailedPrecondition);
-  CHECK(st.message == "cannot delete a running process");
-  CHECK(p.begin(Op::kResume).message == "cannot resume a running process");
+  CHECK(st.error().code() == kRefusedInThisState);
+  CHECK(st.error().message() == "cannot delete a running process");
+  CHECK(p.begin(Op::kResume).error().message() == "cannot resume a running process");
 
   REQUIRE(p.begin(Op::kPause).ok());
   p.complete(Op::kPause, true);
-  CHECK(p.begin(Op::kDelete).message == "cannot delete a paused process");
-  CHECK(p.begin(Op::kPause).message == "cannot pause a paused process");
-  CHECK(p.begin(Op::kExec).message == "cannot exec in a paused process");
+  CHECK(p.begin(Op::kDelete).error().message() == "cannot delete a paused process");
+  CHECK(p.begin(Op::kPause).error().message() == "cannot pause a paused process");
+  CHECK(p.begin(Op::kExec).error().message() == "cannot exec in a paused process");
 
   CHECK(p.set_exited());
-  CHECK(p.begin(Op::kStart).message == "cannot start a stopped process");
-  CHECK(p.begin(Op::kUpdate).message == "cannot update a stopped process");
+  CHECK(p.begin(Op::kStart).error().message() == "cannot start a stopped process");
+  CHECK(p.begin(Op::kUpdate).error().message() == "cannot update a stopped process");
   st = p.begin(Op::kKill);
-  CHECK(st.code == Code::kNotFound);
-  CHECK(st.message == "process already finished: not found");
+  CHECK(st.error().code() == ENOENT);
+  CHECK(st.error().message() == "process already finished: not found");
   // A failed transition leaves the state unchanged.
   CHECK(p.id() == S::kStopped);
 }
@@ -76,7 +75,7 @@ TEST_CASE("an exit during Start is held until the Start completes") {
   CHECK_FALSE(p.set_exited());         // not visible yet: TaskStart first
   CHECK(p.has_exited());
   CHECK_FALSE(p.is_stopped());
-  CHECK(p.begin(Op::kKill).code == Code::kNotFound);
+  CHECK(p.begin(Op::kKill).error().code() == ENOENT);
   CHECK(p.complete(Op::kStart, true));  // now publish the exit
   CHECK(p.id() == S::kStopped);
   CHECK_FALSE(p.set_exited());         // reported once
@@ -99,8 +98,8 @@ TEST_CASE("an init killed before Start stops from created and can be deleted") {
   CHECK(p.id() == S::kStopped);
   REQUIRE(p.begin(Op::kDelete).ok());
   p.complete(Op::kDelete, true);
-  CHECK(p.begin(Op::kKill).code == Code::kNotFound);
-  CHECK(p.begin(Op::kStart).code == Code::kNotFound);
+  CHECK(p.begin(Op::kKill).error().code() == ENOENT);
+  CHECK(p.begin(Op::kStart).error().code() == ENOENT);
 }
 
 TEST_CASE("exit while pausing or paused stops the process") {
@@ -127,14 +126,14 @@ TEST_CASE("a failed delete goes back to where it was") {
 TEST_CASE("exec processes: no pause, resume, update or nested exec") {
   ProcessState e(ProcessKind::kExec);
   auto st = e.begin(Op::kPause);
-  CHECK(st.code == Code::kFailedPrecondition);
-  CHECK(st.message.find("exec process") != std::string::npos);
-  CHECK(e.begin(Op::kResume).code == Code::kFailedPrecondition);
-  CHECK(e.begin(Op::kUpdate).code == Code::kFailedPrecondition);
-  CHECK(e.begin(Op::kExec).code == Code::kFailedPrecondition);
+  CHECK(st.error().code() == kRefusedInThisState);
+  CHECK(st.error().message().find("exec process") != std::string::npos);
+  CHECK(e.begin(Op::kResume).error().code() == kRefusedInThisState);
+  CHECK(e.begin(Op::kUpdate).error().code() == kRefusedInThisState);
+  CHECK(e.begin(Op::kExec).error().code() == kRefusedInThisState);
   REQUIRE(e.begin(Op::kStart).ok());
   e.complete(Op::kStart, true);
-  CHECK(e.begin(Op::kDelete).message == "cannot delete a running exec process");
+  CHECK(e.begin(Op::kDelete).error().message() == "cannot delete a running exec process");
   CHECK(e.set_exited());
   REQUIRE(e.begin(Op::kDelete).ok());
   e.complete(Op::kDelete, true);

@@ -380,6 +380,47 @@ TEST_CASE("service: errors carry codes containerd maps") {
   REQUIRE(rig.call("Delete", del).status.ok());
 }
 
+TEST_CASE("service: a create failing after the runtime's create deletes the container and frees its id") {
+  Rig rig;
+  std::string b = rig.bundle("rb", "exec sleep 100");
+  auto force_deletes = [&] {
+    std::string calls = rig.runtime_calls();
+    size_t n = 0;
+    for (size_t at = calls.find("delete --force rb\n"); at != std::string::npos; at = calls.find("delete --force rb\n", at + 1)) ++n;
+    return n;
+  };
+  // The runtime created it, but its pid file names no pid.
+  REQUIRE(sys::write_file_atomic(b + "/bad-pid-file", "", 0600).ok());
+  auto r = rig.call("Create", rig.create_request("rb", b));
+  CHECK(r.status.code == Code::kUnknown);
+  CHECK(r.status.message.find("create rb: pid file") != std::string::npos);
+  rig.pump_until([&] { return force_deletes() == 1; });
+  CHECK(force_deletes() == 1);
+  REQUIRE(sys::unlink(b + "/bad-pid-file").ok());
+
+  // A terminal the runtime never sends (the fake ignores --console-socket):
+  // the init was running, so it is killed as well as deleted.
+  auto tty = rig.create_request("rb", b);
+  tty.set_terminal(true);
+  tty.clear_stdout();
+  r = rig.call("Create", tty);
+  CHECK(r.status.code == Code::kUnknown);
+  pid_t init = static_cast<pid_t>(std::stol(sys::read_file(b + "/init.pid").value()));
+  rig.pump_until([&] { return ::kill(init, 0) != 0; });
+  CHECK(::kill(init, 0) != 0);
+  rig.pump_until([&] { return force_deletes() == 2; });
+  CHECK(force_deletes() == 2);
+  task::StateRequest sr;
+  sr.set_id("rb");
+  CHECK(rig.call("State", sr).status.code == Code::kNotFound);
+
+  // Nothing of either attempt holds the id.
+  REQUIRE_MESSAGE(rig.call("Create", rig.create_request("rb", b)).status.ok(), "create after two rollbacks");
+  task::DeleteRequest del;
+  del.set_id("rb");
+  REQUIRE(rig.call("Delete", del).status.ok());
+}
+
 TEST_CASE("service: Stats answers the cgroups Metrics of the container's cgroup") {
   char tmpl[] = "/tmp/berth-shim-cg-XXXXXX";
   REQUIRE(::mkdtemp(tmpl) != nullptr);

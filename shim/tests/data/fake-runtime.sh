@@ -31,6 +31,8 @@ case "$verb" in
     done
     id=$1
     [ -f "$b/fail-create" ] && fail "fake create refused for $id"
+    # Created, but with a pid file that names no pid.
+    if [ -f "$b/bad-pid-file" ]; then echo "$b" > "$root/$id"; echo nonsense > "$p"; exit 0; fi
     rm -f "$b/start.fifo"; mkfifo "$b/start.fifo"
     # A subshell starts the init and exits: the init is orphaned at once and
     # re-parented to the shim, as runc's init is.
