@@ -153,6 +153,11 @@ Result<UniqueFd> connect_unix_nonblocking(std::string_view path) {
   return sock;
 }
 
+Status shutdown_write(BorrowedFd sock) {
+  if (::shutdown(sock.get(), SHUT_WR) != 0) return sys_error("shutdown", "fd " + std::to_string(sock.get()));
+  return {};
+}
+
 Result<Reaped> reap_one() {
   int status = 0;
   pid_t pid = retry_eintr([&] { return ::waitpid(-1, &status, WNOHANG); });

@@ -72,6 +72,9 @@ Result<PeerCred> peer_credentials(BorrowedFd sock);
 // A non-blocking connected AF_UNIX stream socket. A unix-socket connect
 // completes at once or fails (EAGAIN when the listener's backlog is full).
 Result<UniqueFd> connect_unix_nonblocking(std::string_view path);
+// shutdown(SHUT_WR): the peer reads end of stream, the reverse direction
+// stays open (a client that has sent its last request).
+Status shutdown_write(BorrowedFd sock);
 
 // --- processes -------------------------------------------------------------
 // Reaps one exited child without blocking: pid 0 when none is ready, -1 with
