@@ -298,6 +298,11 @@ Status umount(std::string_view target, int flags) {
   return {};
 }
 
+Status fchdir(BorrowedFd dir, std::string_view what) {
+  if (::fchdir(dir.get()) != 0) return sys_error("fchdir", what);
+  return {};
+}
+
 Status pivot_root(std::string_view new_root, std::string_view put_old) {
   if (::syscall(SYS_pivot_root, std::string(new_root).c_str(), std::string(put_old).c_str()) != 0)
     return sys_error("pivot_root", new_root);

@@ -74,6 +74,8 @@ Status mount(std::string_view source, std::string_view target, std::string_view 
              unsigned long flags, std::string_view data = {});
 Status umount(std::string_view target, int flags);
 Status pivot_root(std::string_view new_root, std::string_view put_old);
+// fchdir(2); `what` names the directory in the error.
+Status fchdir(BorrowedFd dir, std::string_view what);
 
 // --- sockets -----------------------------------------------------------------
 struct SocketPair {
