@@ -156,6 +156,9 @@ class TestEnv:
         self.state_dir = os.path.join(path, "state")
         self.io_dir = os.path.join(path, "io")
         self.root_ids = set()
+        # (container id, linux.cgroupsPath or None) of every bundle saved:
+        # the leak check looks for those cgroups wherever they are
+        self.cgroup_requests = set()
         self._ids = 0
 
     def new_id(self):
@@ -196,10 +199,13 @@ def _check_and_clean(request, env):
     if mounts:
         problems.append(f"mounts left: {mounts}")
     left_cgroups = leaks.cgroups_under(base)
+    left_cgroups += [d for d in leaks.requested_cgroup_dirs(env.cgroup_requests)
+                     if d not in left_cgroups]
     if left_cgroups:
         problems.append(f"cgroups left: {left_cgroups}")
 
-    leaks.force_cleanup(binary, env.state_dir, env.path, env.root_ids, base)
+    leaks.force_cleanup(binary, env.state_dir, env.path, env.root_ids, base,
+                        env.cgroup_requests)
     if not os.environ.get("BERTH_KEEP_TMP"):
         leaks.safe_rmtree(env.path)
 
@@ -219,14 +225,18 @@ def runtime(berth, flavor, test_env):
 
 
 class Bundle:
-    def __init__(self, cid, path, config):
+    def __init__(self, cid, path, config, env=None):
         self.id, self.path, self.config = cid, path, config
+        self.env = env
         self.rootfs = os.path.join(path, "rootfs")
         self.config_path = os.path.join(path, "config.json")
 
     def save(self):
         with open(self.config_path, "w") as f:
             json.dump(self.config, f, indent=1)
+        if self.env is not None:
+            path = (self.config.get("linux") or {}).get("cgroupsPath")
+            self.env.cgroup_requests.add((self.id, path if isinstance(path, str) else None))
         return self
 
     def write_raw(self, data):
@@ -250,7 +260,7 @@ def bundle(test_env, rootfs_template):
         st = os.stat(os.path.join(path, "rootfs"))
         test_env.root_ids.add((st.st_dev, st.st_ino))
         config = make_config(args, cgroups_path=cgroups.container_path(cid), **overrides)
-        return Bundle(cid, path, config).save()
+        return Bundle(cid, path, config, test_env).save()
 
     return make
 

@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+from lib import cgroups, leaks
+
 
 def assert_rejected(runtime, b, *words, runc_names_it=True):
     """create must fail with exit 1 and a stderr naming each of words.
@@ -129,3 +131,51 @@ def test_deeply_nested_config(runtime, bundle):
     nested = '"x-nested": ' + "[" * depth + "]" * depth + ", "
     b.write_raw(text.replace("{", "{" + nested, 1))
     assert_rejected(runtime, b, "config.json", runc_names_it=False)
+
+
+# A `run` whose start failed (an image with a bad WORKDIR) once removed its
+# state dir, cgroup paths and all, before its own `delete --force` ran; that
+# then found no state, succeeded, and left the container's cgroup directory
+# in every hierarchy. The leak check after each test looks for the cgroups of
+# every bundle the test made, and the test itself looks right after `run`.
+@pytest.mark.parametrize("cwd", ["/bin/busybox", "/no/such/workdir"],
+                         ids=["cwd_is_a_file", "cwd_missing"])
+def test_failed_start_in_run_leaves_no_cgroup(runtime, bundle, cwd):
+    b = bundle(process={"cwd": cwd})
+    res = runtime.run(b)
+    if not runtime.is_runc:  # runc creates a missing cwd and runs
+        assert res.rc != 0, res
+        assert "cwd" in res.err, res
+    assert cgroups.container_dirs_anywhere(b.id) == []
+    assert runtime.state_raw(b.id).rc != 0
+    assert leaks.state_entries(runtime.state_dir) == []
+
+
+def test_failed_start_in_detached_run_leaves_no_cgroup(runtime, bundle):
+    b = bundle(process={"cwd": "/bin/busybox"})
+    res = runtime.run(b, "--detach")
+    assert res.rc != 0, res
+    assert cgroups.container_dirs_anywhere(b.id) == []
+    assert leaks.state_entries(runtime.state_dir) == []
+
+
+# Bad input through `run` (create + start + delete in one command), not only
+# through `create`: the path a caller like podman --rm takes.
+@pytest.mark.parametrize("case", ["relative_cwd", "args_of_wrong_type", "missing_rootfs"])
+def test_bad_input_through_run(runtime, bundle, case):
+    b = bundle()
+    if case == "relative_cwd":
+        b.config["process"]["cwd"] = "tmp"
+        word = "cwd"
+    elif case == "args_of_wrong_type":
+        b.config["process"]["args"] = "sh -c true"
+        word = "args"
+    else:
+        b.config["root"]["path"] = "does-not-exist"
+        word = "does-not-exist"
+    res = runtime.run(b.save())
+    assert res.rc == 1, res
+    if not runtime.is_runc:
+        assert word in res.err, res
+    assert cgroups.container_dirs_anywhere(b.id) == []
+    assert leaks.state_entries(runtime.state_dir) == []

@@ -284,6 +284,38 @@ def test_kill_stopped_container_fails(runtime, bundle):
     assert runtime.delete(b.id).ok
 
 
+# Callers match runc's words (libcontainer/error.go): containerd-shim-runc-v2
+# took berth's "container `ID` is not running" for a failed kill, where runc's
+# "container not running" means the process already finished. berth keeps
+# the id in the message as well.
+def test_refusals_callers_match_carry_runcs_words(runtime, bundle):
+    b = bundle(["true"])
+    started(runtime, b)
+    runtime.wait_status(b.id, "stopped")
+    words = {"kill": "container not running", "missing": "container does not exist",
+             "duplicate": "container with given ID already exists"}
+    res = {"kill": runtime.kill(b.id, "KILL"),
+           "missing": runtime.state_raw("no-such-container"),
+           "duplicate": runtime.create(bundle(["true"]), id=b.id)}
+    for case, r in res.items():
+        assert r.rc != 0, r
+        assert words[case] in r.err, r
+        if not runtime.is_runc:
+            assert (b.id if case != "missing" else "no-such-container") in r.err, r
+    assert runtime.delete(b.id).ok
+
+
+@pytest.mark.runc_differs("runc says \"cannot exec in a paused container\"")
+def test_exec_into_paused_container_says_container_paused(runtime, bundle):
+    b = bundle(["probe", "sleep"])
+    started(runtime, b)
+    assert runtime.cmd("pause", b.id).ok
+    res = runtime.cmd("exec", b.id, "true")
+    assert res.rc != 0, res
+    assert "container paused" in res.err and b.id in res.err, res
+    assert runtime.delete(b.id, force=True).ok
+
+
 # ---------------------------------------------------------------------- delete
 def test_delete_stopped_container_removes_everything(runtime, bundle, test_env):
     b = bundle(["true"])

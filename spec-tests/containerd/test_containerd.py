@@ -68,6 +68,23 @@ def test_kill_all_processes_of_task(containerd, ctr_run):
     containerd.ctr("containers", "delete", cid)
 
 
+# containerd-shim-runc-v2 passes a kill of an exited-but-not-deleted task to
+# the runtime and reads its error: runc's "container not running" means
+# "process already finished" (NotFound, which containerd's CRI ignores when
+# it stops a container); anything else was "unknown error after kill", and
+# berth's "container `ID` is not running" was anything else.
+def test_kill_of_exited_task_is_process_already_finished(containerd, ctr_run):
+    cid, res = ctr_run("-d", args=["probe", "exit", "0"])
+    assert res.returncode == 0, res.stderr
+    wait_task_status(containerd, cid, "STOPPED")
+    kill = containerd.ctr("tasks", "kill", "-s", "SIGTERM", cid, check=False)
+    err = kill.stderr
+    assert "unknown error after kill" not in err, err
+    assert kill.returncode == 0 or "process already finished" in err, err
+    containerd.ctr("tasks", "delete", cid)
+    containerd.ctr("containers", "delete", cid)
+
+
 # ------------------------------------------------------------------------ exec
 # containerd-shim-runc-v2 runs `<runtime> exec --process F --detach
 # --pid-file P [--console-socket S] <id>` and then waits for the process itself.

@@ -97,6 +97,51 @@ def cgroups_under(base):
     return left
 
 
+def _own_cgroup_in(hierarchy):
+    """This process's cgroup in the hierarchy mounted at `hierarchy`, matched
+    by the controllers in the mount's super options (cgroup2: the 0:: line)."""
+    opts = None
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            if fields[4] == hierarchy:
+                sep = fields.index("-")
+                opts = (fields[sep + 1], set(fields[sep + 3].split(",")))
+    if opts is None:
+        return None
+    fstype, super_opts = opts
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            if fstype == "cgroup2" and controllers == "":
+                return path.rstrip("/")
+            if fstype == "cgroup" and controllers and set(controllers.split(",")) <= super_opts:
+                return path.rstrip("/")
+    return None
+
+
+def requested_cgroup_dirs(requests):
+    """Every hierarchy's directory, existing now, of the cgroups the test's
+    bundles asked for: (container id, linux.cgroupsPath or None) pairs. An
+    absolute path is taken from each hierarchy's root; a relative one, or
+    none (the runtime's default: the id), from our own cgroup there. This
+    catches what a failed `run` leaves wherever the config put it, not only
+    under the session's berth-test-<pid>."""
+    found = []
+    for cid, path in requests:
+        for h in cgroups.hierarchies():
+            if path and path.startswith("/"):
+                d = h + path.rstrip("/")
+            else:
+                own = _own_cgroup_in(h)
+                if own is None or (path and path.count(":") == 2):
+                    continue  # systemd-style names are refused, never made
+                d = h + own + "/" + (path or cid).strip("/")
+            if d.rstrip("/") != h and os.path.isdir(d) and d not in found:
+                found.append(d)
+    return found
+
+
 def state_entries(state_dir):
     try:
         return sorted(os.listdir(state_dir))
@@ -132,8 +177,10 @@ def umount_lazy(path):
         print(f"leak cleanup: umount2 {path}: {os.strerror(err)}")
 
 
-def force_cleanup(binary, state_dir, top, root_ids, cgroup_base):
-    """Remove whatever the test left, most polite means first."""
+def force_cleanup(binary, state_dir, top, root_ids, cgroup_base, requested=()):
+    """Remove whatever the test left, most polite means first. `requested`:
+    (id, cgroupsPath) pairs of the test's bundles; their cgroups are removed
+    only when empty (rmdir), as they may lie outside the session's own."""
     for cid in state_entries(state_dir):
         # the runtime's own delete knows its state best; ignore its verdict
         subprocess.run([binary, "--root", state_dir, "delete", "--force", cid],
@@ -149,6 +196,9 @@ def force_cleanup(binary, state_dir, top, root_ids, cgroup_base):
         umount_lazy(m)
     for d in cgroups_under(cgroup_base):
         if not cgroups.rmdir_retry(d):
+            print(f"leak cleanup: cannot remove cgroup {d} (procs {cgroups.procs(d)})")
+    for d in reversed(requested_cgroup_dirs(requested)):
+        if not cgroups.rmdir_retry(d, timeout=0.5):
             print(f"leak cleanup: cannot remove cgroup {d} (procs {cgroups.procs(d)})")
 
 

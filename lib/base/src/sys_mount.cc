@@ -47,4 +47,9 @@ Status chroot_into(BorrowedFd dir, std::string_view what) {
   return {};
 }
 
+Status fchdir(BorrowedFd dir, std::string_view what) {
+  if (::fchdir(dir.get()) != 0) return sys_error("fchdir", what);
+  return {};
+}
+
 }  // namespace berth::sys

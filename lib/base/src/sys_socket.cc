@@ -145,4 +145,9 @@ Result<UniqueFd> connect_unix_nonblocking(std::string_view path) {
   return sock;
 }
 
+Status shutdown_write(BorrowedFd sock) {
+  if (::shutdown(sock.get(), SHUT_WR) != 0) return sys_error("shutdown", "fd " + std::to_string(sock.get()));
+  return {};
+}
+
 }  // namespace berth::sys

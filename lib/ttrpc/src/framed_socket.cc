@@ -12,9 +12,10 @@ FramedSocket::FramedSocket(loop::Loop& loop, UniqueFd fd, size_t max_write_buffe
 
 FramedSocket::~FramedSocket() { close(); }
 
-Status FramedSocket::start(FrameCallback on_frame, CloseCallback on_close) {
+Status FramedSocket::start(FrameCallback on_frame, CloseCallback on_close, EofCallback on_eof) {
   on_frame_ = std::move(on_frame);
   on_close_ = std::move(on_close);
+  on_eof_ = std::move(on_eof);
   BERTH_TRY(sys::set_nonblocking(fd_, true));
   watch_ = BERTH_VALUE(loop_.add(fd_.get(), EPOLLIN, [this](uint32_t ev) { on_events(ev); }));
   return {};
@@ -28,6 +29,12 @@ void FramedSocket::close() {
   out_pos_ = 0;
 }
 
+void FramedSocket::close_when_flushed() {
+  close_when_flushed_ = true;
+  if (fd_.valid() && pending_write() == 0) fail("");
+}
+
+// Also the orderly close (reason ""): on_close always runs from the loop.
 void FramedSocket::fail(const std::string& reason) {
   if (failing_) return;
   failing_ = true;
@@ -43,10 +50,15 @@ void FramedSocket::fail(const std::string& reason) {
 }
 
 void FramedSocket::update_interest() {
-  bool want = pending_write() > 0;
-  if (want == want_write_ || watch_ == 0) return;
-  want_write_ = want;
-  (void)loop_.modify(watch_, want ? (EPOLLIN | EPOLLOUT) : EPOLLIN);
+  want_write_ = pending_write() > 0;
+  // A half-closed socket stays readable forever (EOF): after it, only
+  // writability matters, and EPOLLHUP (always reported) says the peer left.
+  uint32_t events = 0;
+  if (!read_closed_) events |= EPOLLIN;
+  if (want_write_) events |= EPOLLOUT;
+  if (events == interest_ || watch_ == 0) return;
+  interest_ = events;
+  (void)loop_.modify(watch_, events);
 }
 
 int FramedSocket::flush() {
@@ -64,6 +76,7 @@ int FramedSocket::flush() {
     out_pos_ = 0;
   }
   update_interest();
+  if (close_when_flushed_ && pending_write() == 0) fail("");
   return 0;
 }
 
@@ -87,6 +100,12 @@ void FramedSocket::on_events(uint32_t events) {
   std::weak_ptr<FramedSocket*> weak = self_;
   if (events & EPOLLOUT) {
     if (int err = flush(); err != 0) return fail(std::string("write: ") + std::strerror(err));
+    if (!fd_.valid()) return;
+  }
+  if (read_closed_) {
+    // The peer closed its end entirely: what is still queued cannot arrive.
+    if (events & (EPOLLHUP | EPOLLERR)) fail("");
+    return;
   }
   if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
   // Bounded work per wakeup so that one chatty peer cannot starve the rest.
@@ -96,7 +115,15 @@ void FramedSocket::on_events(uint32_t events) {
     if (r.would_block()) return;
     if (r.n < 0) return fail(std::string("read: ") + std::strerror(r.err));
     if (r.n == 0) {
-      // Orderly end of stream. Frames already parsed were dispatched.
+      // Orderly end of stream. Frames already parsed were dispatched; an
+      // owner that listens for the half-close still owes their answers
+      // (a peer may shutdown(SHUT_WR) after its last request and read on).
+      if (on_eof_) {
+        read_closed_ = true;
+        update_interest();
+        on_eof_();
+        return;
+      }
       failing_ = true;
       close();
       auto cb = std::move(on_close_);

@@ -25,7 +25,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   Status start() {
     return socket_.start([this](FrameReader::Frame&& f) { on_frame(std::move(f)); },
-                         [this](const std::string&) { server_.closed(id_); });
+                         [this](const std::string&) { server_.closed(id_); },
+                         [this] {
+                           peer_done_ = true;
+                           close_if_answered();
+                         });
   }
 
   void respond(uint32_t stream_id, const RpcStatus& status, const std::string& payload) {
@@ -47,11 +51,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
       bytes = resp.SerializeAsString();
     }
     socket_.send(encode_frame(stream_id, MessageType::kResponse, bytes));
+    close_if_answered();
   }
 
   void close() { socket_.close(); }
 
  private:
+  // After the peer's half-close, every request it sent is still answered
+  // and every answer written before the connection closes.
+  void close_if_answered() {
+    if (peer_done_ && pending_.empty()) socket_.close_when_flushed();
+  }
+
   void reject(uint32_t stream_id, Code code, std::string message) {
     pending_.insert(stream_id);
     respond(stream_id, RpcStatus{code, std::move(message)}, {});
@@ -96,6 +107,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   FramedSocket socket_;
   uint32_t last_stream_id_ = 0;
   std::set<uint32_t> pending_;
+  bool peer_done_ = false;
 };
 
 void Responder::reply(const std::string& payload) const { finish(RpcStatus::Ok(), payload); }

@@ -272,6 +272,79 @@ TEST_CASE("a response to a closed connection is dropped") {
   held->reply("nobody listens");  // must not crash
 }
 
+// A peer that pipelines its requests, shuts down its write side and then
+// reads: every answer must arrive before the server closes (once it lost
+// all but the ~278 answers that fit the socket buffer at EOF).
+TEST_CASE("replies queued when the peer half-closes are all delivered") {
+  Harness h;
+  constexpr uint32_t kRequests = 6000;
+  std::string payload(100, 'p');
+  std::string stream;
+  for (uint32_t i = 0; i < kRequests; ++i)
+    stream += encode_frame(2 * i + 1, MessageType::kRequest, request_bytes("test.Echo", "Echo", payload));
+  REQUIRE(sys::set_nonblocking(h.peer, true).ok());
+  std::vector<uint32_t> answered;
+  bool eof = false;
+  auto drain = [&] {
+    char buf[65536];
+    for (;;) {
+      auto r = sys::read_some(h.peer, buf, sizeof buf);
+      if (r.n == 0) eof = true;
+      if (r.n <= 0) break;
+      h.reader.feed(buf, static_cast<size_t>(r.n));
+    }
+    while (auto f = h.reader.next()) {
+      ::ttrpc::Response resp;
+      REQUIRE(resp.ParseFromString(f->payload));
+      CHECK(resp.payload() == payload);
+      answered.push_back(f->header.stream_id);
+    }
+  };
+  // Write without reading back first, so that answers pile up in the
+  // server's write buffer; read only when the server stops taking bytes.
+  size_t off = 0;
+  for (int i = 0; i < 100000 && off < stream.size(); ++i) {
+    auto r = sys::write_some(h.peer, stream.data() + off, stream.size() - off);
+    if (r.n > 0) off += static_cast<size_t>(r.n);
+    (void)h.loop->run_once(0ms);
+    if (r.n <= 0) drain();
+  }
+  REQUIRE(off == stream.size());
+  REQUIRE(sys::shutdown_write(h.peer).ok());
+  for (int i = 0; i < 2000 && !eof; ++i) {
+    (void)h.loop->run_once(1ms);
+    drain();
+  }
+  CHECK(eof);
+  REQUIRE(answered.size() == kRequests);
+  for (uint32_t i = 0; i < kRequests; ++i) CHECK(answered[i] == 2 * i + 1);
+  CHECK(h.server.connection_count() == 0);
+}
+
+TEST_CASE("a request still held at the half-close is answered, then the connection closes") {
+  Harness h;
+  std::optional<Responder> held;
+  h.server.register_method("test.Echo", "Hold", [&](const IncomingRequest&, Responder r) { held = r; });
+  h.send_request(1, request_bytes("test.Echo", "Hold", ""));
+  h.send_request(3, request_bytes("test.Echo", "Echo", "now"));
+  REQUIRE(sys::shutdown_write(h.peer).ok());
+  auto got = h.receive(1);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].stream_id == 3);
+  for (int i = 0; i < 5; ++i) (void)h.loop->run_once(5ms);  // the server reads the EOF
+  CHECK(h.server.connection_count() == 1);
+  REQUIRE(held);
+  held->reply("later");
+  got = h.receive(1);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].stream_id == 1);
+  CHECK(got[0].payload == "later");
+  for (int i = 0; i < 5; ++i) (void)h.loop->run_once(5ms);
+  CHECK(h.server.connection_count() == 0);
+  char c;
+  CHECK(sys::read_some(h.peer, &c, 1).n == 0);  // closed by the server
+}
+
 TEST_CASE("client and server over a unix socket: calls, errors, timeouts") {
   auto loop = std::move(loop::Loop::create().value());
   char dir[] = "/tmp/berth-ttrpc-XXXXXX";

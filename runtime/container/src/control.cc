@@ -24,9 +24,7 @@ Status require(const StoredState& s, ContainerStatus actual, std::initializer_li
                std::string_view verb) {
   for (auto a : allowed)
     if (a == actual) return {};
-  return make_error("cannot " + std::string(verb) + " container `" + s.id + "`: it is " +
-                        std::string(status_name(actual)),
-                    EINVAL);
+  return refused_in_state(verb, s.id, actual);
 }
 
 std::string event_line(std::string_view type, std::string_view id, const std::string& data_json) {

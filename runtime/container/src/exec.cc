@@ -124,9 +124,7 @@ Result<int> exec(const Globals& globals, const ExecOptions& options) {
   auto stored = BERTH_VALUE(dir.load());
   auto status = current_status(stored, dir);
   if (status != ContainerStatus::kRunning && status != ContainerStatus::kCreated)
-    return make_error("cannot exec in container `" + options.id + "`: it is " +
-                          std::string(status_name(status)),
-                      EINVAL);
+    return refused_in_state("exec in", options.id, status);
   auto config = BERTH_VALUE(dir.load_config());
   auto container = BERTH_VALUE(spec::parse_spec(config, dir.path() + "/config.json"));
   auto proc = BERTH_VALUE(exec_process_spec(options, container));
@@ -149,7 +147,7 @@ Result<int> exec(const Globals& globals, const ExecOptions& options) {
 
   auto pidfd = BERTH_VALUE(sys::pidfd_open(stored.pid));
   if (!init_alive(stored))
-    return make_error("cannot exec in container `" + options.id + "`: it is stopped", ESRCH);
+    return refused_in_state("exec in", options.id, ContainerStatus::kStopped);
   int ns_flags = differing_namespaces(stored.pid);
   // Only children are affected: this process stays on the host.
   int for_children = ns_flags & (CLONE_NEWPID | CLONE_NEWTIME);

@@ -36,7 +36,7 @@ Result<spec::Spec> stored_spec(const StateDir& dir) {
 // a recycled pid is never signalled.
 Status signal_init(const StoredState& s, int sig) {
   auto pidfd = sys::pidfd_open(s.pid);
-  if (!pidfd || !init_alive(s)) return make_error("container `" + s.id + "` is not running", ESRCH);
+  if (!pidfd || !init_alive(s)) return not_running_error(s.id);
   return sys::pidfd_send_signal(*pidfd, sig);
 }
 
@@ -118,9 +118,7 @@ Status validate_id(std::string_view id) {
 Status start_locked(const StateDir& dir, const StoredState& s, const spec::Spec& spec) {
   auto status = current_status(s, dir);
   if (status != ContainerStatus::kCreated)
-    return make_error("cannot start container `" + s.id + "`: it is " +
-                          std::string(status_name(status)) + ", not created",
-                      EINVAL);
+    return refused_in_state("start", s.id, status, "not created");
   auto conn = BERTH_VALUE(sys::connect_unix(dir.exec_socket()));
   BERTH_TRY(sys::write_all(conn, "s", "exec.sock"));
   // EOF means the exec happened (the connection is close-on-exec in the
@@ -158,7 +156,7 @@ Status kill(const Globals& globals, std::string_view id, int sig, bool all) {
   // containerd's shim relies on it.
   if (all) return signal_all(s, sig);
   if (current_status(s, dir) == ContainerStatus::kStopped)
-    return make_error("container `" + s.id + "` is not running", ESRCH);
+    return not_running_error(s.id);
   return signal_init(s, sig);
 }
 
@@ -180,13 +178,16 @@ Status remove(const Globals& globals, std::string_view id, bool force) {
   auto status = current_status(s, dir);
   if (status != ContainerStatus::kStopped) {
     if (!force)
-      return make_error("cannot delete container `" + s.id + "`: it is " +
-                            std::string(status_name(status)) + " (stop it first, or use --force)",
-                        EBUSY);
-    (void)signal_all(s, SIGKILL);
-    (void)signal_init(s, SIGKILL);
-    BERTH_TRY(wait_gone(s, std::chrono::milliseconds(10000)));
+      return refused_in_state("delete", s.id, status, "stop it first, or use --force");
+    return destroy_locked(dir, s);
   }
+  return cleanup(dir, s);
+}
+
+Status destroy_locked(StateDir& dir, const StoredState& s) {
+  (void)signal_all(s, SIGKILL);
+  (void)signal_init(s, SIGKILL);
+  BERTH_TRY(wait_gone(s, std::chrono::milliseconds(10000)));
   return cleanup(dir, s);
 }
 

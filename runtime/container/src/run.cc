@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "berth/base/scope_guard.h"
 #include "berth/base/sys.h"
 #include "console_relay.h"
 #include "create_internal.h"
@@ -74,13 +75,18 @@ Result<int> run(const Globals& globals, const CreateOptions& run_options, bool d
     auto started = start_locked(created.dir, created.state, created.spec);
     if (!started) {
       signals.restore();
-      (void)created.dir.destroy();  // lock released; remove() below cleans up
-      (void)remove(globals, options.id, true);
+      // From the state in hand: a remove() by id after the state dir is
+      // gone found nothing and left every cgroup directory behind.
+      (void)destroy_locked(created.dir, created.state);
+      (void)sys::wait_pid(init, WNOHANG);
       return std::move(started).error();
     }
     // Leaving this scope unlocks the state dir for `state`, `kill`, ...
   }
   if (detach) return 0;
+  // A foreground run that cannot follow its container any more (relay or
+  // signalfd failure) takes it down rather than leave it without a caller.
+  ScopeGuard destroy_on_error([&] { (void)remove(globals, options.id, true); });
 
   std::optional<int> status;
   if (console.valid()) {
@@ -102,6 +108,7 @@ Result<int> run(const Globals& globals, const CreateOptions& run_options, bool d
     }
   }
   signals.restore();
+  destroy_on_error.dismiss();
   BERTH_TRY(remove(globals, options.id, true));
   return sys::exit_code_of(*status);
 }

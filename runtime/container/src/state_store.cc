@@ -38,7 +38,7 @@ Result<StateDir> StateDir::create(const std::string& root, std::string_view id) 
   std::string path = root + "/" + std::string(id);
   if (sys::mkdirat(sys::kAtFdcwd, path.c_str(), 0700) != 0) {
     if (errno == EEXIST)
-      return make_error("container `" + std::string(id) + "` already exists", EEXIST);
+      return make_error("container `" + std::string(id) + "`: " + std::string(kExist), EEXIST);
     return sys_error("mkdir", path);
   }
   auto fd = sys::open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
@@ -57,14 +57,14 @@ Result<StateDir> StateDir::open(const std::string& root, std::string_view id) {
   auto fd = sys::open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
   if (!fd) {
     if (fd.error().code() == ENOENT)
-      return make_error("container `" + std::string(id) + "` does not exist", ENOENT);
+      return make_error("container `" + std::string(id) + "`: " + std::string(kNotExist), ENOENT);
     return std::move(fd).error();
   }
   StateDir dir(path, std::move(*fd));
   BERTH_TRY(lock(dir.fd(), path));
   // A delete may have removed the directory while we waited for the lock.
   if (!sys::exists(path))
-    return make_error("container `" + std::string(id) + "` does not exist", ENOENT);
+    return make_error("container `" + std::string(id) + "`: " + std::string(kNotExist), ENOENT);
   return dir;
 }
 
@@ -177,6 +177,24 @@ State public_state(const StoredState& stored, ContainerStatus status) {
   s.owner = stored.owner;
   s.annotations = stored.annotations;
   return s;
+}
+
+Error not_running_error(std::string_view id) {
+  return make_error("container `" + std::string(id) + "`: " + std::string(kNotRunning), ESRCH);
+}
+
+Error refused_in_state(std::string_view verb, std::string_view id, ContainerStatus status,
+                       std::string_view hint) {
+  std::string why;
+  if (status == ContainerStatus::kStopped)
+    why = std::string(kNotRunning) + " (it is stopped)";
+  else if (status == ContainerStatus::kPaused)
+    why = std::string(kPaused);
+  else
+    why = "it is " + std::string(status_name(status));
+  if (!hint.empty()) why += " (" + std::string(hint) + ")";
+  return make_error("cannot " + std::string(verb) + " container `" + std::string(id) + "`: " + why,
+                    status == ContainerStatus::kStopped ? ESRCH : EINVAL);
 }
 
 }  // namespace berth::container

@@ -70,5 +70,19 @@ bool init_alive(const StoredState& state);
 
 State public_state(const StoredState& stored, ContainerStatus status);
 
+// runc's words (libcontainer/error.go, runc 1.1) for the refusals its
+// callers match on: containerd-shim-runc-v2 takes a kill failing with
+// "container not running" as an exit already seen and "does not exist" as a
+// missing container, and reports anything else as a failed kill. Each
+// message names the id too: "container `ID`: container not running".
+inline constexpr std::string_view kNotRunning = "container not running";
+inline constexpr std::string_view kNotExist = "container does not exist";
+inline constexpr std::string_view kExist = "container with given ID already exists";
+inline constexpr std::string_view kPaused = "container paused";
+Error not_running_error(std::string_view id);
+// "cannot VERB container `ID`: " and why, in runc's words when it has some.
+Error refused_in_state(std::string_view verb, std::string_view id, ContainerStatus status,
+                       std::string_view hint = {});
+
 
 }  // namespace berth::container

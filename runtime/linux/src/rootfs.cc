@@ -11,6 +11,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include "berth/base/sys.h"
 
 namespace berth::os {
@@ -28,6 +30,68 @@ std::vector<std::string> split_path(const std::string& path) {
     i = j + 1;
   }
   return parts;
+}
+
+// mountinfo escapes space, tab, newline and backslash in paths as \ooo.
+std::string unescape_mountinfo(std::string_view field) {
+  std::string out;
+  for (size_t i = 0; i < field.size(); ++i) {
+    if (field[i] == '\\' && field.size() - i >= 4) {
+      int value = 0;
+      bool octal = true;
+      for (size_t k = 1; k <= 3; ++k) {
+        char c = field[i + k];
+        octal &= c >= '0' && c <= '7';
+        value = value * 8 + (c - '0');
+      }
+      if (octal) {
+        out.push_back(static_cast<char>(value));
+        i += 3;
+        continue;
+      }
+    }
+    out.push_back(field[i]);
+  }
+  return out;
+}
+
+struct MountOf {
+  std::string point;  // in this mount namespace
+  bool shared = false;
+};
+
+// The mount `fd` lies on: its id from fdinfo (no path walk, so no symlink
+// in the bundle path can point elsewhere), its point and peer group from
+// mountinfo.
+Result<MountOf> mount_of(BorrowedFd fd, const std::string& shown) {
+  auto info = BERTH_VALUE(sys::read_file("/proc/self/fdinfo/" + std::to_string(fd.get()), 1 << 16));
+  size_t at = info.find("mnt_id:");
+  if (at == std::string::npos) return make_error("fdinfo of `" + shown + "`: no mnt_id", EINVAL);
+  std::string id = std::to_string(std::strtol(info.c_str() + at + 7, nullptr, 10));
+  auto table = BERTH_VALUE(sys::read_file("/proc/self/mountinfo", 64 << 20));
+  size_t pos = 0;
+  while (pos < table.size()) {
+    size_t end = table.find('\n', pos);
+    if (end == std::string::npos) end = table.size();
+    std::string_view line(table.data() + pos, end - pos);
+    pos = end + 1;
+    // id parent major:minor root mount-point options [optional...] - ...
+    std::vector<std::string_view> fields;
+    size_t i = 0;
+    while (i < line.size()) {
+      size_t j = line.find(' ', i);
+      if (j == std::string_view::npos) j = line.size();
+      if (j > i) fields.push_back(line.substr(i, j - i));
+      i = j + 1;
+    }
+    if (fields.size() < 7 || fields[0] != id) continue;
+    MountOf m;
+    m.point = unescape_mountinfo(fields[4]);
+    for (size_t k = 6; k < fields.size() && fields[k] != "-"; ++k)
+      m.shared |= fields[k].substr(0, 7) == "shared:";
+    return m;
+  }
+  return make_error("mountinfo: no mount " + id + " for `" + shown + "`", ENOENT);
 }
 
 Status mount_setattr_recursive(BorrowedFd fd, uint64_t set, uint64_t clear,
@@ -178,8 +242,15 @@ Result<UniqueFd> make_in_root(BorrowedFd root, const std::string& path, bool dir
 
 Status Rootfs::mount_all() {
   if (!plan_.mount_namespace) return {};  // the host's table: see RootfsPlan
-  // Nothing mounted from here on may propagate back to the host.
-  BERTH_TRY_CTX(sys::mount("", "/", "", MS_SLAVE | MS_REC), "make / rslave");
+  // runc's first step (prepareRoot): the whole tree takes rootfsPropagation,
+  // rslave by default so that nothing mounted from here on propagates back
+  // to the host. An rshared config keeps mounts shared with the host in the
+  // host's peer groups, so an rshared bind volume is the same peer group on
+  // both sides (Kubernetes' Bidirectional); making / rslave first and rshared
+  // only after pivot_root left such a volume a slave (shared:N master:M).
+  unsigned long root_flags = plan_.root_propagation != 0 ? plan_.root_propagation : MS_SLAVE | MS_REC;
+  BERTH_TRY_CTX(sys::mount("", "/", "", root_flags),
+                plan_.root_propagation != 0 ? "linux.rootfsPropagation" : "make / rslave");
 
   auto dev_null = BERTH_VALUE(sys::open("/dev/null", O_PATH));
   auto st = BERTH_VALUE(sys::fstat(dev_null, "/dev/null"));
@@ -187,6 +258,16 @@ Status Rootfs::mount_all() {
     return make_error("host /dev/null is not the null device (char 1:3)", EINVAL);
   dev_null_ = std::move(dev_null);
 
+  // The mount the rootfs lies on, private when it is shared: the rootfs
+  // bind below would otherwise propagate to its peers (with rshared, the
+  // host), and pivot_root refuses a new root whose parent is shared.
+  {
+    auto dir = BERTH_VALUE(sys::open(plan_.rootfs, O_PATH | O_DIRECTORY));
+    auto parent = BERTH_VALUE(mount_of(dir, plan_.rootfs));
+    if (parent.shared)
+      BERTH_TRY_CTX(sys::mount("", parent.point, "", MS_PRIVATE),
+                    "make `" + parent.point + "` (the mount under the rootfs) private");
+  }
   // pivot_root needs the new root to be a mount point.
   BERTH_TRY_CTX(sys::mount(plan_.rootfs, plan_.rootfs, "", MS_BIND | MS_REC), "bind rootfs");
   // ... and neither it nor its parent may be shared.
@@ -394,8 +475,13 @@ Status Rootfs::pivot() {
     if (sys::chroot(".") != 0) return sys_error("chroot", plan_.rootfs);
   } else {
     // pivot_root(".", ".") stacks the old root under the new one; unmount
-    // it lazily, rslave first so the unmount does not reach the host.
+    // it lazily, rslave first so the unmount does not reach the host. The
+    // kernel does not promise what "." is after pivot_root: taken as the
+    // new root, the rslave step made every mount of the container a slave,
+    // an rshared volume included (runc fchdirs to the old root the same way).
+    auto old_root = BERTH_VALUE(sys::open("/", O_PATH | O_DIRECTORY));
     BERTH_TRY(sys::pivot_root(".", "."));
+    BERTH_TRY(sys::fchdir(old_root, "old root"));
     BERTH_TRY_CTX(sys::mount("", ".", "", MS_SLAVE | MS_REC), "make old root rslave");
     BERTH_TRY_CTX(sys::umount(".", MNT_DETACH), "detach old root");
   }

@@ -18,6 +18,9 @@ class FramedSocket {
   using FrameCallback = std::function<void(FrameReader::Frame&&)>;
   // Why the socket closed: "" for an orderly end of stream from the peer.
   using CloseCallback = std::function<void(const std::string& reason)>;
+  // The peer half-closed (end of stream on read); the socket stays open
+  // for writing until the owner calls close_when_flushed().
+  using EofCallback = std::function<void()>;
 
   FramedSocket(loop::Loop& loop, UniqueFd fd, size_t max_write_buffer = 64u << 20);
   ~FramedSocket();
@@ -26,13 +29,17 @@ class FramedSocket {
 
   // Starts watching. on_frame runs for each complete frame; on_close once,
   // when the peer hangs up or an I/O error occurs, and is the last callback
-  // (it may destroy this object).
-  Status start(FrameCallback on_frame, CloseCallback on_close);
+  // (it may destroy this object). Without on_eof an end of stream closes
+  // at once, dropping unsent bytes.
+  Status start(FrameCallback on_frame, CloseCallback on_close, EofCallback on_eof = {});
   // Queues a frame and writes as much as the socket takes now. A write
   // error closes the socket (on_close runs from the loop, not from here).
   void send(std::string frame);
   // Closes without calling on_close.
   void close();
+  // After on_eof: closes (and calls on_close with "") once everything
+  // queued has been written, or at once if nothing is.
+  void close_when_flushed();
   bool is_open() const { return fd_.valid(); }
   int fd() const { return fd_.get(); }
   size_t pending_write() const { return out_.size() - out_pos_; }
@@ -52,8 +59,12 @@ class FramedSocket {
   size_t out_pos_ = 0;
   bool want_write_ = false;
   bool failing_ = false;
+  bool read_closed_ = false;
+  bool close_when_flushed_ = false;
+  uint32_t interest_ = EPOLLIN;
   FrameCallback on_frame_;
   CloseCallback on_close_;
+  EofCallback on_eof_;
   // Lets deferred callbacks detect that this object is gone.
   std::shared_ptr<FramedSocket*> self_;
 };

@@ -18,6 +18,8 @@ Status umount(std::string_view target, int flags);
 Status pivot_root(std::string_view new_root, std::string_view put_old);
 // chroot(2) into the directory behind `dir` (fchdir, chroot("."), chdir("/")).
 Status chroot_into(BorrowedFd dir, std::string_view what);
+// fchdir(2); `what` names the directory in the error.
+Status fchdir(BorrowedFd dir, std::string_view what);
 
 // --- thin wrappers: the libc call's own result and errno ---------------------
 inline int umount2(const char* target, int flags) { return ::umount2(target, flags); }

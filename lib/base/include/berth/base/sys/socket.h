@@ -26,6 +26,9 @@ struct Message {
 };
 Result<Message> recv_message(BorrowedFd sock, size_t max_size = 64 << 10);
 Result<UniqueFd> connect_unix(std::string_view path);
+// shutdown(SHUT_WR): the peer reads end of stream, the reverse direction
+// stays open (a client that has sent its last request).
+Status shutdown_write(BorrowedFd sock);
 // A non-blocking connected AF_UNIX stream socket. A unix-socket connect
 // completes at once or fails (EAGAIN when the listener's backlog is full).
 Result<UniqueFd> connect_unix_nonblocking(std::string_view path);
