@@ -12,6 +12,8 @@ PACKAGES=(
   busybox-static python3 python3-pytest jq iproute2 procps util-linux
   # peers and comparisons: runc/crun side by side, containerd drives our shim/runtime
   runc crun containerd hyperfine
+  # podman drives berth through conmon (spec-tests/test_podman.py)
+  podman conmon
   # pure cgroup v2 tier (spec-tests/vm): Debian's cloud kernel booted under QEMU
   qemu-system-x86 linux-image-cloud-amd64 cpio
 )

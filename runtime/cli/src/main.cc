@@ -40,6 +40,9 @@ global options:
   --log-format FMT    text or json
   --debug             debug logging
   --systemd-cgroup    use systemd for cgroups (not supported yet)
+  --cgroup-manager M  cgroupfs (the default) or disabled: create and join no
+                      cgroup (crun's flag; pause, update, stats and ps then fail)
+  --rootless B        false or auto; true (rootless containers) is not supported
   --version, --help
 )";
 
@@ -52,6 +55,7 @@ int main(int argc, char** argv, char** envp) {
       {"root", "", true},           {"log", "", true},     {"log-format", "", true},
       {"debug", "", false},         {"systemd-cgroup", "", false},
       {"criu", "", true},           {"rootless", "", true},
+      {"cgroup-manager", "", true},
       {"version", "v", false},      {"help", "h", false},
   };
   auto parsed = berth::cli::Args::parse(args, 1, global_flags, "berth");
@@ -76,11 +80,37 @@ int main(int argc, char** argv, char** envp) {
   berth::cli::log_setup(g.get("log"), format == "json" ? berth::cli::LogFormat::kJson
                                                        : berth::cli::LogFormat::kText,
                         g.has("debug"));
-  const std::string& command = args[g.next()];
-  if (command == "create" || command == "run" || command == "exec")
-    berth::cli::ensure_cloned_binary(argv, envp);
   berth::container::Globals globals;
   globals.root = g.get("root", "/run/berth");
   globals.systemd_cgroup = g.has("systemd-cgroup");
+  // crun's flag, which podman passes (--runtime-arg) for `--cgroups=disabled`.
+  std::string manager = g.get("cgroup-manager", "cgroupfs");
+  if (manager == "systemd") {
+    berth::cli::log_error("--cgroup-manager: the systemd cgroup driver is not supported yet");
+    return 1;
+  }
+  if (manager != "cgroupfs" && manager != "disabled") {
+    berth::cli::log_error("--cgroup-manager: must be cgroupfs or disabled, got `" + manager + "`");
+    return 1;
+  }
+  globals.cgroups_disabled = manager == "disabled";
+  // runc's rootless mode (cgroup errors tolerated, a user namespace
+  // required) is not implemented: refuse it rather than accept and ignore
+  // it, so a caller expecting rootless semantics learns so at once. "auto"
+  // means rootless only for a caller that is not root.
+  std::string rootless = g.get("rootless", "false");
+  if (rootless != "true" && rootless != "false" && rootless != "auto") {
+    berth::cli::log_error("--rootless: must be true, false or auto, got `" + rootless + "`");
+    return 1;
+  }
+  if (rootless == "true" || (rootless == "auto" && ::geteuid() != 0)) {
+    berth::cli::log_error(
+        "--rootless: rootless containers are not supported (run berth as root; "
+        "--cgroup-manager=disabled runs a container without cgroups)");
+    return 1;
+  }
+  const std::string& command = args[g.next()];
+  if (command == "create" || command == "run" || command == "exec")
+    berth::cli::ensure_cloned_binary(argv, envp);
   return berth::cli::dispatch(globals, args, g.next());
 }

@@ -49,6 +49,7 @@ void sleep_ms(int ms) {
 Status pause(const Globals& globals, std::string_view id) {
   auto dir = BERTH_VALUE(StateDir::open(globals.root, id));
   auto s = BERTH_VALUE(dir.load());
+  if (!has_cgroup(s)) return no_cgroup_error(s, "pause");
   BERTH_TRY(require(s, current_status(s, dir), {ContainerStatus::kRunning, ContainerStatus::kCreated}, "pause"));
   return cgroups::freeze(placement_of(s), true);
 }
@@ -56,6 +57,7 @@ Status pause(const Globals& globals, std::string_view id) {
 Status resume(const Globals& globals, std::string_view id) {
   auto dir = BERTH_VALUE(StateDir::open(globals.root, id));
   auto s = BERTH_VALUE(dir.load());
+  if (!has_cgroup(s)) return no_cgroup_error(s, "resume");
   BERTH_TRY(require(s, current_status(s, dir), {ContainerStatus::kPaused}, "resume"));
   return cgroups::freeze(placement_of(s), false);
 }
@@ -67,6 +69,7 @@ Status update(const Globals& globals, std::string_view id, std::string_view reso
   BERTH_TRY(require(s, current_status(s, dir),
                     {ContainerStatus::kRunning, ContainerStatus::kCreated, ContainerStatus::kPaused},
                     "update"));
+  if (!has_cgroup(s)) return no_cgroup_error(s, "update");
   auto resources = BERTH_VALUE(cgroups::parse_resources(resources_json, field));
   auto layout = BERTH_VALUE(cgroups::detect_layout());
   return cgroups::apply_resources(layout, placement_of(s), resources);
@@ -78,6 +81,7 @@ Result<std::string> stats_event(const Globals& globals, std::string_view id) {
   BERTH_TRY(require(s, current_status(s, dir),
                     {ContainerStatus::kRunning, ContainerStatus::kCreated, ContainerStatus::kPaused},
                     "read stats of"));
+  if (!has_cgroup(s)) return no_cgroup_error(s, "read stats of");
   auto layout = BERTH_VALUE(cgroups::detect_layout());
   auto stats = BERTH_VALUE(cgroups::stats(layout, placement_of(s)));
   return event_line("stats", s.id, cgroups::stats_json(stats));
@@ -89,6 +93,7 @@ Status events(const Globals& globals, std::string_view id, int interval_ms,
   {
     auto dir = BERTH_VALUE(StateDir::open(globals.root, id));
     auto s = BERTH_VALUE(dir.load());
+    if (!has_cgroup(s)) return no_cgroup_error(s, "watch events of");
     if (auto count = cgroups::oom_kill_count(placement_of(s))) ooms = *count;
   }
   // The state dir is opened (and locked) only for each sample, so that the

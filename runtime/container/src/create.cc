@@ -89,7 +89,9 @@ Result<CreatedContainer> create_container(const Globals& globals, const CreateOp
 
   BERTH_TRY(cgroups::create(p.cgroup));
   ScopeGuard remove_cgroup([&] { (void)cgroups::remove(p.cgroup); });
-  BERTH_TRY_CTX(cgroups::apply_resources(p.cgroup_layout, p.cgroup, p.resources), "linux.resources");
+  if (!globals.cgroups_disabled)
+    BERTH_TRY_CTX(cgroups::apply_resources(p.cgroup_layout, p.cgroup, p.resources),
+                  "linux.resources");
 
   auto listener = BERTH_VALUE(sys::listen_unix(dir.exec_socket(), 1));
   auto channel = BERTH_VALUE(sys::socket_pair(SOCK_SEQPACKET));

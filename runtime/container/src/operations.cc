@@ -154,7 +154,9 @@ Status kill(const Globals& globals, std::string_view id, int sig, bool all) {
   // --all reaches what is left in the cgroup even after the init died (a
   // container without its own pid namespace): runc allows it, and
   // containerd's shim relies on it.
-  if (all) return signal_all(s, sig);
+  // Without a cgroup nothing else finds the container's processes: --all
+  // reaches the init only (podman sends no --all to such a container).
+  if (all && has_cgroup(s)) return signal_all(s, sig);
   if (current_status(s, dir) == ContainerStatus::kStopped)
     return not_running_error(s.id);
   return signal_init(s, sig);
@@ -211,6 +213,7 @@ Result<std::vector<pid_t>> pids(const Globals& globals, std::string_view id) {
   auto dir = BERTH_VALUE(StateDir::open(globals.root, id));
   auto s = BERTH_VALUE(dir.load());
   if (current_status(s, dir) == ContainerStatus::kStopped) return std::vector<pid_t>{};
+  if (!has_cgroup(s)) return no_cgroup_error(s, "list the processes of");
   return cgroups::pids(placement_of(s));
 }
 

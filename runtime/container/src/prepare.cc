@@ -67,6 +67,27 @@ Status check_private_uts(const spec::Spec& s, const os::NamespacePlan& plan,
   return {};
 }
 
+// Without a cgroup no limit can be applied, and the runtime spec requires an
+// error for a property a runtime cannot apply. Device rules are let through,
+// as crun does: podman sends a deny-all rule with every config, including
+// those for `--cgroups=disabled`. Nothing enforces them then: a process with
+// CAP_MKNOD can make and open any device node, which is what running without
+// cgroups means.
+Status check_no_cgroup_resources(const std::string& raw_json, const std::string& config_path) {
+  if (raw_json.empty()) return {};
+  auto resources = BERTH_VALUE(json::parse(raw_json, config_path + ": linux.resources"));
+  if (!resources.is_object()) return {};
+  for (const auto& [key, value] : resources.members()) {
+    if (key == "devices" || value.is_null()) continue;
+    if ((value.is_object() && value.members().empty()) || (value.is_array() && value.items().empty()))
+      continue;
+    return make_error(config_path + ": linux.resources." + key +
+                          ": needs a cgroup, but berth runs with --cgroup-manager=disabled",
+                      EINVAL);
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<Prepared> prepare(const Globals& globals, const CreateOptions& options) {
@@ -120,9 +141,16 @@ Result<Prepared> prepare(const Globals& globals, const CreateOptions& options) {
   // automatic access: a node may exist and still be denied.
   if (!p.resources.devices.empty())
     for (auto& rule : cgroups::default_device_rules()) p.resources.devices.push_back(rule);
-  p.cgroup = BERTH_VALUE(cgroups::plan_placement(layout, s.linux_->cgroups_path, options.id));
   p.cgroup_layout = layout;
   p.rootfs.pure_cgroup2 = layout.pure_v2();
+  // Without cgroups the placement stays empty: create makes and joins
+  // nothing, the container stays in the caller's cgroups, and a `cgroup`
+  // mount shows an empty tmpfs (or, pure cgroup2 with a cgroup namespace,
+  // the caller's cgroup as its root).
+  if (globals.cgroups_disabled)
+    BERTH_TRY(check_no_cgroup_resources(s.linux_->resources.raw_json, config_path));
+  else
+    p.cgroup = BERTH_VALUE(cgroups::plan_placement(layout, s.linux_->cgroups_path, options.id));
   for (size_t i = 0; i < layout.hierarchies.size() && i < p.cgroup.dirs.size(); ++i) {
     const auto& h = layout.hierarchies[i];
     std::string name = h.mount_point.substr(h.mount_point.rfind('/') + 1);

@@ -34,6 +34,15 @@ struct StoredState {
   std::vector<std::string> cgroup_made_dirs;  // parents berth made, removed on delete
 };
 
+// Every host mounts at least one hierarchy, so an empty cgroup list means
+// the container was created with --cgroup-manager=disabled.
+inline bool has_cgroup(const StoredState& s) { return !s.cgroup_dirs.empty(); }
+inline Error no_cgroup_error(const StoredState& s, std::string_view what) {
+  return make_error("cannot " + std::string(what) + " container `" + s.id +
+                        "`: it has no cgroup (created with --cgroup-manager=disabled)",
+                    ENOTSUP);
+}
+
 class StateDir {
  public:
   // Makes <root>/<id> (and root) and locks it; "container `id` already

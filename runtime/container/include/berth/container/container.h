@@ -18,6 +18,9 @@ namespace berth::container {
 struct Globals {
   std::string root = "/run/berth";
   bool systemd_cgroup = false;
+  // --cgroup-manager=disabled: create makes and joins no cgroup. Later
+  // commands tell such a container by its empty cgroup list in the state.
+  bool cgroups_disabled = false;
 };
 
 struct CreateOptions {
