@@ -246,11 +246,28 @@ def test_exec_detached_shows_in_ps(shimd, task):
     assert len(ps.splitlines()[1:]) == 2
 
 
+def proc_state(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
 def test_pause_and_resume(shimd, task):
+    # The shim's reported status proves nothing by itself: the freezer must
+    # hold the container's cgroup and its processes must stop running.
+    pid, _ = shimd.task_status(task)
+    freezer = os.path.join(cgroups.container_dir("freezer", task), "freezer.state")
+    if not os.path.exists(freezer):
+        pytest.skip(f"no v1 freezer cgroup at {freezer} to observe")
     shimd.ctr("tasks", "pause", task)
     assert shimd.task_status(task)[1] == "PAUSED"
+    with open(freezer) as f:
+        assert f.read().strip() == "FROZEN"
+    assert proc_state(pid) == "D", proc_state(pid)  # the v1 freezer's frozen tasks
     shimd.ctr("tasks", "resume", task)
     assert shimd.task_status(task)[1] == "RUNNING"
+    with open(freezer) as f:
+        assert f.read().strip() == "THAWED"
+    assert proc_state(pid) in ("R", "S"), proc_state(pid)
     assert exec_(shimd, task, "after", "true").returncode == 0
 
 
@@ -476,6 +493,30 @@ def test_task_survives_a_containerd_restart(shimd, run, test_env):
             events.close()
         shimd.ctr("tasks", "delete", cid)
         assert wait_gone([shim], 10) == []
+    finally:
+        shimd.remove(cid)
+
+
+def test_shim_killed_after_the_task_exited_reports_the_saved_exit_status(shimd, run, events):
+    """The task exits on its own (status 7), then its shim is killed before
+    containerd deleted it: containerd's cleanup runs `shim delete`, which can
+    learn the status only from the exit record the shim saved in the bundle.
+    Without it the status would be the forced delete's 137."""
+    berth_shim_only(shimd, "keeps no exit record; its cleanup reports 137")
+    cid, res = run("-d", args=["sh", "-c", "sleep 0.5; exit 7"])
+    assert res.returncode == 0, res.stderr
+    try:
+        shimd.wait_status(cid, "STOPPED", timeout=30)
+        assert events.wait_for(cid, "/tasks/exit")
+        shim = shimd.shim_pid_of(cid)
+        os.kill(shim, signal.SIGKILL)
+        assert wait_gone([shim], 10) == []
+        # containerd publishes a second /tasks/exit from the delete's answer
+        deadline = time.monotonic() + 20
+        while len(exits := [e for t, e in events.events(cid) if t == "/tasks/exit"]) < 2:
+            assert time.monotonic() < deadline, events.events(cid)
+            time.sleep(0.1)
+        assert [e["exit_status"] for e in exits] == [7, 7], exits
     finally:
         shimd.remove(cid)
 
