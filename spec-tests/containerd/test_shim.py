@@ -16,14 +16,17 @@ tests against containerd's own containerd-shim-runc-v2 with runc, to check
 the tests themselves: what berth-shim does on purpose differently is
 marked there).
 """
+import json
 import os
 import signal
+import subprocess
 import time
 import uuid
 
 import pytest
 
-from lib import cgroups, leaks, oci_image
+from lib import cgroups, leaks, oci_image, ttrpc_client
+from lib.containerd import CTR, NAMESPACE
 from lib.shim_e2e import (SHIM_RUNTIME, EventLog, ShimContainerd, build_layered_image, make_bin_dir,
                           runtime_binary, shim_bin, wait_gone)
 
@@ -236,6 +239,69 @@ def test_exec_with_tty(shimd, task):
     out = out.replace("\r", "")
     assert "/dev/pts/" in out and "exec-tty" in out, out
     assert rc == 4
+
+
+def shim_socket(shimd, cid):
+    """The host path of cid's shim socket (containerd sees it under its own
+    private /run/containerd)."""
+    sock = shimd.shim_address(cid).removeprefix("unix://")
+    return os.path.join(shimd.base, "run", os.path.relpath(sock, "/run/containerd"))
+
+
+def test_close_io_ends_the_stdin_of_an_exec(shimd, task, test_env):
+    # ctr keeps its end of the stdin fifo open: only CloseIO can give `cat`
+    # its end of file.
+    out_path = os.path.join(test_env.path, "exec.out")
+    with open(out_path, "w") as out:
+        proc = subprocess.Popen([CTR, "--address", shimd.address, "--namespace", NAMESPACE, "tasks", "exec",
+                                 "--fifo-dir", shimd.fifo_dir, "--exec-id", "cio", task,
+                                 "sh", "-c", "cat; echo eof"],
+                                stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        proc.stdin.write(b"in1\n")
+        proc.stdin.flush()
+        deadline = time.monotonic() + 10
+        while "in1" not in open(out_path).read():
+            assert time.monotonic() < deadline, open(out_path).read()
+            time.sleep(0.05)
+        code, msg, _ = ttrpc_client.close_io(shim_socket(shimd, task), NAMESPACE, task, "cio")
+        assert code == 0, msg
+        assert proc.wait(timeout=15) == 0, open(out_path).read()
+        assert open(out_path).read() == "in1\neof\n"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdin.close()
+
+
+def test_resize_pty_sets_the_terminal_size(shimd, test_env):
+    # ctr sends its terminal's size with ResizePty after the start: the
+    # container's pty has no other way to learn it.
+    cid = test_env.new_id()
+    rc, out = shimd.ctr_pty("run", "--rm", "-t", "--fifo-dir", shimd.fifo_dir, "--runtime", SHIM_RUNTIME,
+                            "--cgroup", cgroups.container_path(cid), IMAGE, cid,
+                            "sh", "-c", "for i in $(seq 50); do probe tty | grep -q 'rows=0 ' || break; "
+                                        "sleep 0.1; done; probe tty", rows=33, cols=97)
+    assert rc == 0, out
+    assert "rows=33 cols=97" in out, out
+
+
+def test_update_changes_the_memory_limit(shimd, task):
+    limit = cgroups.container_dir("memory", task) + "/memory.limit_in_bytes"
+    if not os.path.exists(limit):
+        pytest.skip(f"no v1 memory cgroup at {limit} to observe")
+    resources = json.dumps({"memory": {"limit": 96 * 1024 * 1024}})
+    code, msg, _ = ttrpc_client.update(shim_socket(shimd, task), NAMESPACE, task, resources)
+    assert code == 0, msg
+    with open(limit) as f:
+        assert int(f.read()) == 96 * 1024 * 1024
+    # a value the runtime refuses comes back as an error, the limit unchanged
+    code, msg, _ = ttrpc_client.update(shim_socket(shimd, task), NAMESPACE, task,
+                                       json.dumps({"memory": {"limit": 4096}}))
+    assert code != 0, msg
+    with open(limit) as f:
+        assert int(f.read()) == 96 * 1024 * 1024
 
 
 def test_exec_detached_shows_in_ps(shimd, task):
