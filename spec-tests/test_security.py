@@ -5,10 +5,11 @@ symlinks in the image that try to make the runtime act on host paths
 (CVE-2021-30465, the /dev/null trick). Escape tests aim only at decoys inside
 the test's own temp dir and check them before and after."""
 import os
+import time
 
 import pytest
 
-from lib import caps
+from lib import caps, leaks
 from lib.config import DEFAULT_CAPS, MASKED_PATHS
 
 
@@ -79,6 +80,28 @@ def test_init_cwd_cannot_be_a_leaked_host_directory(runtime, bundle, tmp):
     assert "HOST-DECOY" not in res.out, f"the container read the host's directory:\n{res}"
     assert "decoy-cwd" not in res.out, f"the container listed the host's directory:\n{res}"
     assert res.rc != 0, res
+
+
+def test_waiting_runtime_holds_no_path_descriptors(runtime, bundle):
+    # A foreground `run` and `exec` live as long as their process: a file or
+    # directory they keep open (the bundle, the rootfs, a cgroup dir, the
+    # state dir) is one a later bug could hand to the container, and it pins
+    # the file system. Only stdio and anonymous descriptors may stay.
+    b = bundle(["probe", "sleep"])
+    fg_run = runtime.spawn("run", "--bundle", b.path, b.id)
+    runtime.wait_status(b.id, "running")
+    fg_exec = runtime.spawn("exec", b.id, "probe", "sleep")
+    deadline = time.monotonic() + 10
+    while len(runtime.ps(b.id, "--format", "json").json()) < 2:
+        assert time.monotonic() < deadline, "the exec'd process never appeared"
+        time.sleep(0.05)
+    try:
+        assert leaks.path_fds(fg_run.pid) == {}, leaks.fd_targets(fg_run.pid)
+        assert leaks.path_fds(fg_exec.pid) == {}, leaks.fd_targets(fg_exec.pid)
+    finally:
+        runtime.kill(b.id, "KILL", all=True)
+        fg_exec.wait()
+        fg_run.wait()
 
 
 # ---------------------------------------------------------------- host binary

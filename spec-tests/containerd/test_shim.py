@@ -18,6 +18,7 @@ marked there).
 """
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -102,14 +103,40 @@ def run(shimd, test_env):
     return do
 
 
+def shim_fd_leaks(shimd, cid):
+    """Descriptors of cid's shim that name a path it has no reason to hold:
+    its log, /dev/null and the fifos of processes still running are
+    expected; anything else (an ended exec's fifos, a bundle file, a
+    directory) is a leak."""
+    live = {cid}
+    # PID INFO, where INFO is &ProcessDetails{ExecID:<id>,...} for an exec
+    live.update(re.findall(r"ExecID:([^,}]+)", shimd.ctr("tasks", "ps", cid).stdout))
+    allowed = [os.path.join(shimd.bundle(cid), "log")]
+    for name, target in leaks.fd_targets(shimd.shim_pid_of(cid)).items():
+        if target.startswith(shimd.fifo_dir + "/"):
+            owner = os.path.basename(target).rsplit("-", 1)[0]
+            if owner in live:
+                allowed.append(target)
+    return leaks.path_fds(shimd.shim_pid_of(cid), allowed)
+
+
 @pytest.fixture
 def task(shimd, run):
-    """A detached task running `sleep`, removed afterwards."""
+    """A detached task running `sleep`, removed afterwards; berth-shim must
+    then hold no descriptor that the test's requests left behind."""
     cid, res = run("-d", args=["sleep", "1000"])
     assert res.returncode == 0, res.stderr
     shimd.wait_status(cid, "RUNNING")
     yield cid
-    shimd.remove(cid)
+    try:
+        if shimd.runtime_name != "reference" and shimd.task_status(cid) is not None:
+            # an exec's io may still be draining for a moment after ctr returned
+            deadline = time.monotonic() + 3
+            while (left := shim_fd_leaks(shimd, cid)) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert left == {}, f"shim of {cid} holds descriptors it should have closed: {left}"
+    finally:
+        shimd.remove(cid)
 
 
 @pytest.fixture
@@ -251,6 +278,7 @@ def shim_socket(shimd, cid):
 def test_close_io_ends_the_stdin_of_an_exec(shimd, task, test_env):
     # ctr keeps its end of the stdin fifo open: only CloseIO can give `cat`
     # its end of file.
+    berth_shim_only(shimd, "CloseIO here does not end a non-tty exec's stdin (cat never sees EOF)")
     out_path = os.path.join(test_env.path, "exec.out")
     with open(out_path, "w") as out:
         proc = subprocess.Popen([CTR, "--address", shimd.address, "--namespace", NAMESPACE, "tasks", "exec",
@@ -302,6 +330,22 @@ def test_update_changes_the_memory_limit(shimd, task):
     assert code != 0, msg
     with open(limit) as f:
         assert int(f.read()) == 96 * 1024 * 1024
+
+
+def test_ended_execs_leave_no_descriptor_in_the_shim(shimd, task):
+    berth_shim_only(shimd, "a Go runtime's descriptors (epoll, pipes) come and go")
+    shim = shimd.shim_pid_of(task)
+    before = leaks.fd_targets(shim)
+    for i in range(3):
+        assert exec_(shimd, task, f"e{i}", "sh", "-c", "echo out; echo err >&2").returncode == 0
+    assert exec_(shimd, task, "missing", "no-such-binary").returncode != 0
+    rc, _ = shimd.ctr_pty("tasks", "exec", "--fifo-dir", shimd.fifo_dir, "--exec-id", "tty", "-t", task, "true")
+    assert rc == 0
+    shimd.ctr("tasks", "metrics", task)
+    deadline = time.monotonic() + 3
+    while len(after := leaks.fd_targets(shim)) != len(before) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert sorted(after.values()) == sorted(before.values()), (before, after)
 
 
 def test_exec_detached_shows_in_ps(shimd, task):
