@@ -76,6 +76,19 @@ int main(int argc, char** argv, char** envp) {
   berth::cli::log_setup(g.get("log"), format == "json" ? berth::cli::LogFormat::kJson
                                                        : berth::cli::LogFormat::kText,
                         g.has("debug"));
+  // What a caller (a shim, podman) really asked for: the first thing to
+  // compare when berth and runc disagree.
+  if (g.has("debug")) {
+    std::string line = "command line:";
+    for (const auto& a : args) line += " " + a;
+    berth::cli::log_debug(line);
+  }
+  // Refused for every command, not only create: `list` or `delete` would
+  // otherwise answer as if cgroupfs paths were what the caller meant.
+  if (g.has("systemd-cgroup")) {
+    berth::cli::log_error("--systemd-cgroup: the systemd cgroup driver is not supported yet");
+    return 1;
+  }
   const std::string& command = args[g.next()];
   if (command == "create" || command == "run" || command == "exec")
     berth::cli::ensure_cloned_binary(argv, envp);
