@@ -129,7 +129,9 @@ def task(shimd, run):
     shimd.wait_status(cid, "RUNNING")
     yield cid
     try:
-        if shimd.runtime_name != "reference" and shimd.task_status(cid) is not None:
+        # (ps of a stopped task makes crun 1.8.1 crash: check running tasks)
+        st = shimd.task_status(cid)
+        if shimd.runtime_name != "reference" and st is not None and st[1] == "RUNNING":
             # an exec's io may still be draining for a moment after ctr returned
             deadline = time.monotonic() + 3
             while (left := shim_fd_leaks(shimd, cid)) and time.monotonic() < deadline:
