@@ -3,7 +3,8 @@
 Every test gets its own temp dir (bundles, state dir, command output), its
 containers' cgroups under <own memory cgroup>/berth-test-<pid>/<id>, and an
 after-test check that nothing leaked: mounts, processes, state entries,
-cgroups. Leaks fail the test and are then removed, so one broken test never
+cgroups (also at the runtime's default path, for a test without
+cgroupsPath), runtime commands still running. Leaks fail the test and are then removed, so one broken test never
 breaks the next.
 
 Environment:
@@ -159,11 +160,17 @@ class TestEnv:
         # (container id, linux.cgroupsPath or None) of every bundle saved:
         # the leak check looks for those cgroups wherever they are
         self.cgroup_requests = set()
+        self.container_ids = set()
+        self.left_commands = []
         self._ids = 0
 
     def new_id(self):
+        # the session's pid makes ids unique among parallel runs on this
+        # host: the leak check looks for cgroups named after them
         self._ids += 1
-        return f"t{os.path.basename(self.path)}-{self._ids}"
+        cid = f"t{os.getpid()}-{os.path.basename(self.path)}-{self._ids}"
+        self.container_ids.add(cid)
+        return cid
 
 
 _test_counter = 0
@@ -203,8 +210,15 @@ def _check_and_clean(request, env):
                      if d not in left_cgroups]
     if left_cgroups:
         problems.append(f"cgroups left: {left_cgroups}")
+    # a test that removed cgroupsPath: the runtime's default <own>/<id>
+    ids = env.container_ids | set(entries)
+    left_default = leaks.default_cgroups_of(ids)
+    if left_default:
+        problems.append(f"cgroups left at the default path: {left_default}")
+    if env.left_commands:
+        problems.append("runtime commands left running: " + "; ".join(env.left_commands))
 
-    leaks.force_cleanup(binary, env.state_dir, env.path, env.root_ids, base,
+    leaks.force_cleanup(binary, env.state_dir, env.path, env.root_ids, base, ids,
                         env.cgroup_requests)
     if not os.environ.get("BERTH_KEEP_TMP"):
         leaks.safe_rmtree(env.path)
@@ -221,7 +235,7 @@ def _check_and_clean(request, env):
 def runtime(berth, flavor, test_env):
     rt = Runtime(berth, test_env.state_dir, test_env.io_dir, flavor)
     yield rt
-    rt.close()
+    test_env.left_commands.extend(rt.close())
 
 
 class Bundle:
@@ -254,6 +268,7 @@ def bundle(test_env, rootfs_template):
 
     def make(args=None, id=None, **overrides):
         cid = id or test_env.new_id()
+        test_env.container_ids.add(cid)
         path = os.path.join(test_env.path, cid)
         os.makedirs(path)
         rootfs.copy_rootfs(rootfs_template, os.path.join(path, "rootfs"))

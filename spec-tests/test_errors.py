@@ -1,4 +1,4 @@
-"""Broken bundles must fail create with exit 1, a message naming the field or
+"""Broken bundles must fail create (or run) with exit 1, a message naming the field or
 file at fault, and nothing left behind: no state entry, no cgroup, no mount,
 no process (the last three are checked after every test by conftest)."""
 import json
@@ -179,3 +179,49 @@ def test_bad_input_through_run(runtime, bundle, case):
         assert word in res.err, res
     assert cgroups.container_dirs_anywhere(b.id) == []
     assert leaks.state_entries(runtime.state_dir) == []
+# ------------------------------------------------------ failing `run`, not create
+# `run` fails later than create does (at start: the cwd, the binary) and
+# removes the container itself: what create made (cgroups in every hierarchy,
+# the state entry, mounts, the init) must be gone when it returns. An image
+# with a bad WORKDIR or entrypoint does this.
+def _cwd_is_a_file(b):
+    b.config["process"]["cwd"] = "/etc/passwd"
+
+
+def _cwd_missing_under_a_file(b):
+    b.config["process"]["cwd"] = "/etc/passwd/sub"
+
+
+def _binary_missing(b):
+    b.config["process"]["args"] = ["/no/such/binary"]
+
+
+def _binary_is_a_directory(b):
+    b.config["process"]["args"] = ["/etc"]
+
+
+def _binary_not_executable(b):
+    b.config["process"]["args"] = ["/etc/passwd"]
+
+
+def _bind_source_missing(b):
+    b.config["mounts"].append({"destination": "/vol", "type": "bind",
+                               "source": "/no/such/source", "options": ["rbind"]})
+
+
+@pytest.mark.parametrize("breakage", [_cwd_is_a_file, _cwd_missing_under_a_file, _binary_missing,
+                                      _binary_is_a_directory, _binary_not_executable,
+                                      _bind_source_missing],
+                         ids=lambda f: f.__name__.lstrip("_"))
+def test_failing_run_leaves_nothing_behind(runtime, bundle, breakage):
+    b = bundle(["true"])
+    breakage(b)
+    res = runtime.run(b.save())
+    assert res.rc != 0, res
+    assert res.err.strip(), res
+    assert runtime.state_raw(b.id).rc != 0
+    if os.path.isdir(runtime.state_dir):
+        assert os.listdir(runtime.state_dir) == []
+    # checked here too (not only by the leak check) so that the failure names
+    # the test: issue 8 item 9, cgroups of a failed start left behind
+    assert cgroups.container_dirs_anywhere(b.id) == [], f"cgroups left by a failed run:\n{res}"

@@ -384,14 +384,21 @@ def test_exec_has_no_leaked_fds(runtime, box, tmp):
 
 
 def test_exec_cwd_cannot_be_a_leaked_host_directory(runtime, box, tmp):
-    # CVE-2024-21626 shape: --cwd /proc/self/fd/N with N a host fd
+    # CVE-2024-21626 shape: --cwd /proc/self/fd/N with N a host fd. getcwd
+    # cannot show the escape (it says "(unreachable)/..."): a relative read of
+    # a decoy that only the host directory holds does.
+    decoy = os.path.join(tmp, "decoy-cwd")
+    with open(decoy, "w") as f:
+        f.write("HOST-DECOY\n")
     fd = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        res = exec_(runtime, box.id, "probe", "cwd", flags=("--cwd", f"/proc/self/fd/{fd}"),
-                    pass_fds=(fd,))
+        res = exec_(runtime, box.id, "sh", "-c", "probe read decoy-cwd; ls",
+                    flags=("--cwd", f"/proc/self/fd/{fd}"), pass_fds=(fd,))
     finally:
         os.close(fd)
-    assert tmp not in res.out, res
+    assert "HOST-DECOY" not in res.out, f"the exec'd process read the host's directory:\n{res}"
+    assert "decoy-cwd" not in res.out, f"the exec'd process listed the host's directory:\n{res}"
+    assert res.rc != 0, res
 
 
 def test_exec_preserve_fds(runtime, box, tmp):

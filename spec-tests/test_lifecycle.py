@@ -3,6 +3,7 @@ state, kill, delete, list, ps, spec, features and the global flags.
 
 berth follows runc's CLI contract except where marked runc_differs (there it
 follows DESIGN.md: deleting a created or running container needs --force)."""
+import ctypes
 import json
 import os
 import re
@@ -146,12 +147,43 @@ def test_create_no_pivot(runtime, bundle):
     stop_and_delete(runtime, b.id)
 
 
-def test_create_no_new_keyring(runtime, bundle):
-    b = bundle(["true"])
-    assert runtime.create(b, "--no-new-keyring").ok
+KEYCTL = 250  # x86_64
+KEYCTL_GET_KEYRING_ID = 0
+KEY_SPEC_SESSION_KEYRING = -3
+
+
+def own_session_keyring():
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    serial = libc.syscall(KEYCTL, KEYCTL_GET_KEYRING_ID, ctypes.c_long(KEY_SPEC_SESSION_KEYRING), 0)
+    assert serial > 0, os.strerror(ctypes.get_errno())
+    return serial
+
+
+def container_session_keyring(runtime, b, *flags):
+    # the container's session keyring serial, as keyctl(2) reports it there
+    b.config["process"]["args"] = ["probe", "syscall", str(KEYCTL), str(KEYCTL_GET_KEYRING_ID),
+                                   str(KEY_SPEC_SESSION_KEYRING), "0"]
+    res = runtime.create(b.save(), *flags)
+    assert res.ok, res
     assert runtime.start(b.id).ok
     runtime.wait_status(b.id, "stopped")
     assert runtime.delete(b.id).ok
+    out = res.read_out()
+    assert out.startswith("ret="), out
+    return int(out.split("=")[1])
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="keyctl's number is x86_64's")
+def test_create_gives_a_new_session_keyring(runtime, bundle):
+    # no key of the caller's session (credentials, tokens) reaches the container
+    assert container_session_keyring(runtime, bundle()) != own_session_keyring()
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="keyctl's number is x86_64's")
+def test_create_no_new_keyring_keeps_the_callers_session_keyring(runtime, bundle):
+    got = container_session_keyring(runtime, bundle(), "--no-new-keyring")
+    assert got == own_session_keyring()
 
 
 # ------------------------------------------------------------------------- run
@@ -481,11 +513,40 @@ def test_log_file_in_text_format(runtime, tmp):
     assert "level=error" in text
 
 
-def test_debug_flag_is_accepted(runtime, bundle):
+def log_levels(path):
+    try:
+        with open(path) as f:
+            return [json.loads(line)["level"] for line in f if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def test_debug_flag_writes_debug_entries_to_the_log(runtime, bundle, tmp):
     b = bundle(["echo", "ok"])
-    res = runtime.cmd("run", "--bundle", b.path, b.id, global_args=["--debug"])
+    log = os.path.join(tmp, "debug.json")
+    res = runtime.cmd("run", "--bundle", b.path, b.id,
+                      global_args=["--debug", "--log", log, "--log-format", "json"])
     assert res.rc == 0, res
-    assert "ok\n" in res.out
+    assert res.out == "ok\n", res
+    assert "debug" in log_levels(log), log_levels(log)
+    # and only with --debug
+    b2 = bundle(["echo", "ok"])
+    quiet = os.path.join(tmp, "quiet.json")
+    res = runtime.cmd("run", "--bundle", b2.path, b2.id,
+                      global_args=["--log", quiet, "--log-format", "json"])
+    assert res.rc == 0, res
+    assert "debug" not in log_levels(quiet), log_levels(quiet)
+
+
+@pytest.mark.runc_differs("runc implements the systemd cgroup driver")
+@pytest.mark.parametrize("command", [["list"], ["state", "x"], ["delete", "--force", "x"],
+                                     ["create", "--bundle", "{bundle}", "{id}"]])
+def test_systemd_cgroup_is_refused_by_every_command(runtime, bundle, command):
+    b = bundle(["true"])
+    args = [a.format(bundle=b.path, id=b.id) for a in command]
+    res = runtime.cmd(*args, global_args=["--systemd-cgroup"])
+    assert res.rc != 0, res
+    assert "--systemd-cgroup" in res.err, res
 
 
 def test_unknown_command_fails(runtime):

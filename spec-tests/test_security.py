@@ -5,10 +5,11 @@ symlinks in the image that try to make the runtime act on host paths
 (CVE-2021-30465, the /dev/null trick). Escape tests aim only at decoys inside
 the test's own temp dir and check them before and after."""
 import os
+import time
 
 import pytest
 
-from lib import caps
+from lib import caps, leaks
 from lib.config import DEFAULT_CAPS, MASKED_PATHS
 
 
@@ -61,6 +62,46 @@ def test_preserve_fds_passes_exactly_the_requested_fds(runtime, bundle, tmp):
     assert res.rc == 0, res
     assert fd_numbers(res.out) == [0, 1, 2, 3], res.out
     assert path in res.out
+
+
+def test_init_cwd_cannot_be_a_leaked_host_directory(runtime, bundle, tmp):
+    # CVE-2024-21626 through the init: process.cwd names a descriptor the
+    # runtime inherited. A relative read of a decoy only the host directory
+    # holds shows the escape (getcwd would only say "(unreachable)").
+    decoy = os.path.join(tmp, "decoy-cwd")
+    with open(decoy, "w") as f:
+        f.write("HOST-DECOY\n")
+    fd = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        b = bundle(["sh", "-c", "probe read decoy-cwd; ls"], process={"cwd": f"/proc/self/fd/{fd}"})
+        res = runtime.run(b, pass_fds=(fd,))
+    finally:
+        os.close(fd)
+    assert "HOST-DECOY" not in res.out, f"the container read the host's directory:\n{res}"
+    assert "decoy-cwd" not in res.out, f"the container listed the host's directory:\n{res}"
+    assert res.rc != 0, res
+
+
+def test_waiting_runtime_holds_no_path_descriptors(runtime, bundle):
+    # A foreground `run` and `exec` live as long as their process: a file or
+    # directory they keep open (the bundle, the rootfs, a cgroup dir, the
+    # state dir) is one a later bug could hand to the container, and it pins
+    # the file system. Only stdio and anonymous descriptors may stay.
+    b = bundle(["probe", "sleep"])
+    fg_run = runtime.spawn("run", "--bundle", b.path, b.id)
+    runtime.wait_status(b.id, "running")
+    fg_exec = runtime.spawn("exec", b.id, "probe", "sleep")
+    deadline = time.monotonic() + 10
+    while len(runtime.ps(b.id, "--format", "json").json()) < 2:
+        assert time.monotonic() < deadline, "the exec'd process never appeared"
+        time.sleep(0.05)
+    try:
+        assert leaks.path_fds(fg_run.pid) == {}, leaks.fd_targets(fg_run.pid)
+        assert leaks.path_fds(fg_exec.pid) == {}, leaks.fd_targets(fg_exec.pid)
+    finally:
+        runtime.kill(b.id, "KILL", all=True)
+        fg_exec.wait()
+        fg_run.wait()
 
 
 # ---------------------------------------------------------------- host binary
@@ -181,6 +222,55 @@ def test_masked_directories_are_empty_and_read_only(runtime, bundle):
     assert res.out.split() == ["/home:", "/sys/firmware:", "EROFS"], res
 
 
+def mount_table(mountinfo):
+    """{mount point: (per-mount options, fs type)} of the topmost mount at
+    each point, from /proc/self/mountinfo text."""
+    table = {}
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        sep = fields.index("-")
+        table[fields[4]] = (set(fields[5].split(",")), fields[sep + 1])
+    return table
+
+
+def test_every_masked_path_is_covered_in_mountinfo(runtime, bundle):
+    # Reading a masked file proves little when it is empty anyway (/proc/acpi
+    # has nothing to show on many hosts): each masked path this kernel has
+    # must be a mount point of its own, a read-only empty tmpfs for a
+    # directory, the null device for a file.
+    b = bundle(["probe", "mounts"])
+    b.config["linux"]["maskedPaths"] += ["/etc/group", "/home"]
+    res = runtime.run(b.save())
+    assert res.rc == 0, res
+    table = mount_table(res.out)
+    checked = 0
+    for path in b.config["linux"]["maskedPaths"]:
+        host = os.path.join(b.rootfs, path[1:]) if path in ("/etc/group", "/home") else path
+        if not os.path.exists(host):
+            continue
+        assert path in table, f"masked path {path} is not a mount point:\n{res.out}"
+        opts, fstype = table[path]
+        if os.path.isdir(host):
+            assert fstype == "tmpfs" and "ro" in opts, (path, opts, fstype)
+        else:
+            assert fstype in ("devtmpfs", "tmpfs"), (path, opts, fstype)
+        checked += 1
+    assert checked >= 4, res.out
+
+
+def test_every_readonly_path_is_a_read_only_mount(runtime, bundle):
+    b = bundle(["probe", "mounts"])
+    b.config["linux"]["readonlyPaths"].append("/home/tester")
+    res = runtime.run(b.save())
+    assert res.rc == 0, res
+    table = mount_table(res.out)
+    for path in b.config["linux"]["readonlyPaths"]:
+        if path != "/home/tester" and not os.path.exists(path):
+            continue
+        assert path in table, f"read-only path {path} is not a mount point:\n{res.out}"
+        assert "ro" in table[path][0], (path, table[path])
+
+
 @pytest.mark.parametrize("path", ["/proc/sys/kernel/domainname", "/proc/sys/net/ipv4/ip_forward"])
 def test_readonly_proc_paths(runtime, bundle, path):
     # Both are namespaced (uts, net), so even a broken runtime changes no host
@@ -223,6 +313,9 @@ def test_dev_null_symlink_in_image_does_not_reach_host(runtime, bundle, tmp, sty
     res = runtime.run(b.save())
     assert snapshot(decoy) == before, "the host-side decoy was written"
     assert "DECOY" not in res.out, f"a masked path shows the decoy:\n{res}"
+    # the container really ran every step (a failed start proves nothing)
+    assert res.rc == 0, res
+    assert res.out.endswith("done\n"), res
 
 
 @pytest.mark.parametrize("style", ["absolute", "relative"])

@@ -9,6 +9,7 @@ import pytest
 
 from lib import cgroups, leaks, oci_image
 from lib.containerd import PrivateContainerd
+from lib.shim_e2e import wait_gone
 
 IMAGE = "localhost/busybox:latest"
 
@@ -28,6 +29,37 @@ def containerd(session_dir):
     leaks.kill_and_wait(list(leaks.processes_of(base, set(), marker)))
     for d in leaks.cgroups_under(cgroups.test_base()):
         cgroups.rmdir_retry(d)
+
+
+def _private_containerd(request):
+    """The private containerd this test uses (shimd: berth-shim's), if any."""
+    for name in ("shimd", "containerd"):
+        if name in request.fixturenames:
+            return request.getfixturevalue(name)
+    return None
+
+
+@pytest.fixture(autouse=True)
+def no_shim_left(request):
+    """Every shim a test started must be gone when it ends (its tasks
+    deleted): a shim left behind holds a container's io and cgroup. Scoped to
+    this test's own private containerd and the shims that appeared during
+    the test."""
+    ctrd = _private_containerd(request)
+    before = set(ctrd.shim_pids()) if ctrd is not None else set()
+    yield
+    if ctrd is None or ctrd.proc is None:
+        return
+    new = [p for p in ctrd.shim_pids() if p not in before]
+    left = wait_gone(new, 10)
+    if not left:
+        return
+    msg = "leak check after test:\n  shims left: " + "; ".join(leaks.describe_pid(p) for p in left)
+    leaks.kill_and_wait(left)
+    call = getattr(request.node, "rep_call", None)
+    if call is not None and call.passed:
+        pytest.fail(msg, pytrace=False)
+    print(msg)
 
 
 @pytest.fixture(scope="session")

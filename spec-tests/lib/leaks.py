@@ -1,7 +1,9 @@
 """What a test may have left on the host, and how to remove it safely.
 
 Checked after every test: mounts and processes tied to the test's temp dir,
-entries in its state dir, cgroups under this session's berth-test-<pid>. The
+entries in its state dir, cgroups under this session's berth-test-<pid> and
+at the runtime's default path of the test's own container ids, runtime
+commands the test left running. The
 forced cleanup touches only what is provably ours: processes whose root or cwd
 is inside the test's temp dir (or that sit in our uniquely named test cgroup),
 mounts on paths inside the temp dir, cgroups under berth-test-<pid>.
@@ -140,6 +142,74 @@ def requested_cgroup_dirs(requests):
             if d.rstrip("/") != h and os.path.isdir(d) and d not in found:
                 found.append(d)
     return found
+def own_cgroups():
+    """{hierarchy mount point: this process's cgroup in it}: where a runtime
+    started by us places a container that has no cgroupsPath (<own>/<id>)."""
+    mounts = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            sep = fields.index("-")
+            fstype, options = fields[sep + 1], set(fields[-1].split(","))
+            if fstype in ("cgroup", "cgroup2") and fields[4].startswith(cgroups.CGROUP_ROOT):
+                mounts[fields[4]] = (fstype, options, fields[3])
+    own = {}
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            for point, (fstype, options, root) in mounts.items():
+                if controllers == "":
+                    match = fstype == "cgroup2"
+                else:
+                    match = fstype == "cgroup" and set(controllers.split(",")) <= options
+                if match and (path + "/").startswith(root.rstrip("/") + "/"):
+                    rel = path[len(root.rstrip("/")):] if root != "/" else path
+                    own[point] = rel.rstrip("/")
+    return own
+
+
+def default_cgroups_of(container_ids):
+    """Existing cgroup dirs at the runtime's default path of these containers
+    (a test that removed cgroupsPath): <hierarchy>/<own cgroup>/<id>."""
+    left = []
+    for point, own in own_cgroups().items():
+        for cid in sorted(container_ids):
+            d = f"{point}{own}/{cid}"
+            if os.path.isdir(d):
+                left.append(d)
+    return left
+
+
+def fd_targets(pid):
+    """{fd: readlink target} of a live process ({} once it is gone)."""
+    out = {}
+    try:
+        names = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return out
+    for name in names:
+        try:
+            out[int(name)] = os.readlink(f"/proc/{pid}/fd/{name}")
+        except OSError:
+            pass
+    return out
+
+
+ANONYMOUS_FD_PREFIXES = ("socket:", "pipe:", "anon_inode:")
+
+
+def path_fds(pid, allowed=(), skip=(0, 1, 2)):
+    """Descriptors of pid that name a file system path (a file, directory,
+    fifo) outside `allowed` (exact paths, or prefixes ending in "/"): what a
+    runtime or shim keeps open by mistake, a host directory most of all."""
+    bad = {}
+    for fd, target in fd_targets(pid).items():
+        if fd in skip or target.startswith(ANONYMOUS_FD_PREFIXES) or target == "/dev/null":
+            continue
+        if any(target == a or (a.endswith("/") and target.startswith(a)) for a in allowed):
+            continue
+        bad[fd] = target
+    return bad
 
 
 def state_entries(state_dir):
@@ -177,7 +247,7 @@ def umount_lazy(path):
         print(f"leak cleanup: umount2 {path}: {os.strerror(err)}")
 
 
-def force_cleanup(binary, state_dir, top, root_ids, cgroup_base, requested=()):
+def force_cleanup(binary, state_dir, top, root_ids, cgroup_base, container_ids=(), requested=()):
     """Remove whatever the test left, most polite means first. `requested`:
     (id, cgroupsPath) pairs of the test's bundles; their cgroups are removed
     only when empty (rmdir), as they may lie outside the session's own."""
@@ -194,7 +264,10 @@ def force_cleanup(binary, state_dir, top, root_ids, cgroup_base, requested=()):
     kill_and_wait(list(pids))
     for m in mounts_under(top):
         umount_lazy(m)
-    for d in cgroups_under(cgroup_base):
+    for d in default_cgroups_of(container_ids):
+        cgroups.thaw(d)
+        kill_and_wait(cgroups.procs(d))
+    for d in cgroups_under(cgroup_base) + default_cgroups_of(container_ids):
         if not cgroups.rmdir_retry(d):
             print(f"leak cleanup: cannot remove cgroup {d} (procs {cgroups.procs(d)})")
     for d in reversed(requested_cgroup_dirs(requested)):

@@ -117,12 +117,16 @@ class Runtime:
         return running
 
     def close(self):
-        """Kill commands a failed test left running (never the containers:
-        those are the leak check's business)."""
+        """Kill commands the test left running (never the containers: those
+        are the leak check's business); returns them, described, for the
+        leak check to report."""
+        left = []
         for running in self._spawned:
             if running.proc.poll() is None:
+                left.append(f"{running.pid} {shlex.join(running.argv)}")
                 running.proc.kill()
                 running.proc.wait()
+        return left
 
     def cmd(self, *args, timeout=DEFAULT_TIMEOUT, **kw):
         return self.spawn(*args, **kw).wait(timeout)

@@ -80,6 +80,19 @@ int main(int argc, char** argv, char** envp) {
   berth::cli::log_setup(g.get("log"), format == "json" ? berth::cli::LogFormat::kJson
                                                        : berth::cli::LogFormat::kText,
                         g.has("debug"));
+  // What a caller (a shim, podman) really asked for: the first thing to
+  // compare when berth and runc disagree.
+  if (g.has("debug")) {
+    std::string line = "command line:";
+    for (const auto& a : args) line += " " + a;
+    berth::cli::log_debug(line);
+  }
+  // Refused for every command, not only create: `list` or `delete` would
+  // otherwise answer as if cgroupfs paths were what the caller meant.
+  if (g.has("systemd-cgroup")) {
+    berth::cli::log_error("--systemd-cgroup: the systemd cgroup driver is not supported yet");
+    return 1;
+  }
   berth::container::Globals globals;
   globals.root = g.get("root", "/run/berth");
   globals.systemd_cgroup = g.has("systemd-cgroup");
@@ -103,7 +116,7 @@ int main(int argc, char** argv, char** envp) {
     berth::cli::log_error("--rootless: must be true, false or auto, got `" + rootless + "`");
     return 1;
   }
-  if (rootless == "true" || (rootless == "auto" && ::geteuid() != 0)) {
+  if (rootless == "true" || (rootless == "auto" && sys::geteuid() != 0)) {
     berth::cli::log_error(
         "--rootless: rootless containers are not supported (run berth as root; "
         "--cgroup-manager=disabled runs a container without cgroups)");
