@@ -148,6 +148,25 @@ Result<std::vector<std::string>> list_dir(std::string_view path) {
   return names;
 }
 
+Result<std::vector<std::string>> list_subdirs(std::string_view path) {
+  std::string p(path);
+  DIR* dir = ::opendir(p.c_str());
+  if (dir == nullptr) return sys_error("opendir", path);
+  std::vector<std::string> names;
+  while (struct dirent* e = ::readdir(dir)) {
+    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+    bool is_dir = e->d_type == DT_DIR;
+    if (e->d_type == DT_UNKNOWN) {
+      struct stat st {};
+      is_dir = ::fstatat(::dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+               S_ISDIR(st.st_mode);
+    }
+    if (is_dir) names.emplace_back(e->d_name);
+  }
+  ::closedir(dir);
+  return names;
+}
+
 std::string fd_path(BorrowedFd fd) { return "/proc/self/fd/" + std::to_string(fd.get()); }
 
 Result<std::string> readlink(std::string_view path) {
