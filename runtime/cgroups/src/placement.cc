@@ -100,12 +100,28 @@ Result<CpusetValues> inherited_cpuset(const std::string& existing, const std::st
 
 // mkdir -p of one container directory. Appends each directory it makes to
 // `made` (parents first) before doing anything else that can fail, so the
-// caller's rollback sees it.
+// caller's rollback sees it. mkdir comes first, with no stat or access
+// probe before it: the usual case (a new container under a parent that
+// exists) is then one syscall, and EEXIST or ENOENT lead to the rarer ones.
 Status create_dir(const std::string& dir, std::vector<std::string>& made, bool& created) {
   created = false;
-  auto st = sys::stat(dir);
-  if (st) {
-    if (!S_ISDIR(st->st_mode))
+  std::vector<std::string> missing;  // deepest first
+  std::string top = dir;             // the directory the walk made, or found
+  bool made_top = false;
+  for (;;) {
+    if (sys::mkdirat(sys::kAtFdcwd, top.c_str(), 0755) == 0) {
+      made_top = true;
+      break;
+    }
+    int err = errno;
+    if (err == EEXIST) break;
+    if (err != ENOENT || top == "/") return sys_error(err, "mkdir", top);
+    missing.push_back(top);
+    top = parent_of(top);
+  }
+  if (!made_top && missing.empty()) {
+    auto st = BERTH_VALUE(sys::stat(dir));
+    if (!S_ISDIR(st.st_mode))
       return make_error("cgroup `" + dir + "`: exists and is not a directory", ENOTDIR);
     // Sharing a cgroup with running processes would mix their limits with
     // the container's and make `kill --all` kill them too.
@@ -113,18 +129,17 @@ Status create_dir(const std::string& dir, std::vector<std::string>& made, bool& 
       return make_error("cgroup `" + dir + "`: already holds processes", EBUSY);
     return {};
   }
-  if (st.error().code() != ENOENT) return std::move(st).error();
-
-  std::vector<std::string> missing;  // deepest first
-  std::string existing = dir;
-  while (!sys::exists(existing)) {
-    missing.push_back(existing);
-    if (existing == "/") break;
-    existing = parent_of(existing);
-  }
+  if (made_top) made.push_back(top);
+  std::string existing = made_top ? parent_of(top) : top;
   bool cpuset = is_v1_cpuset(existing);
   CpusetValues values;
-  if (cpuset) values = BERTH_VALUE(inherited_cpuset(existing, dir));
+  if (cpuset) {
+    values = BERTH_VALUE(inherited_cpuset(existing, dir));
+    if (made_top) {
+      BERTH_TRY(write_cgroup_file(top + "/cpuset.cpus", values.cpus));
+      BERTH_TRY(write_cgroup_file(top + "/cpuset.mems", values.mems));
+    }
+  }
 
   for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
     if (sys::mkdirat(sys::kAtFdcwd, it->c_str(), 0755) != 0) {
