@@ -86,6 +86,9 @@ Status mkdir(std::string_view path, mode_t mode) {
 
 Status mkdir_p(std::string_view path, mode_t mode) {
   std::string p(path);
+  // The whole path first: usually only its last component is missing, or
+  // none is (a state root made by an earlier run), and then one call is enough.
+  if (::mkdir(p.c_str(), mode) == 0 || errno == EEXIST) return {};
   for (size_t i = 1; i <= p.size(); ++i) {
     if (i != p.size() && p[i] != '/') continue;
     std::string part = p.substr(0, i);
