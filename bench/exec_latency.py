@@ -19,6 +19,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -47,6 +48,9 @@ def parse_args():
     p.add_argument("--timeout", type=int, default=60, help="seconds per command (default 60)")
     p.add_argument("--state-on-disk", action="store_true",
                    help="keep the --root dirs on the temp dir's filesystem, not a tmpfs")
+    p.add_argument("--variant", action="append", default=[], metavar="NAME=PATH",
+                   help="also exec with another berth binary (same CLI) in the rounds, e.g. "
+                        "berth-new=/tmp/new/berth; reported with its ratio to berth; repeatable")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (bundle, logs)")
     a = p.parse_args()
     if a.runs < 1 or a.warmup < 0:
@@ -58,6 +62,13 @@ def parse_args():
         if r not in DEFAULT_RUNTIMES:
             p.error(f"unknown runtime {r}")
     a.variants = {}  # startup.setup() and cleanup() look for it
+    for v in a.variant:
+        name, sep, path = v.partition("=")
+        if not sep or not re.fullmatch(r"[a-z][a-z0-9_.]*(-[a-z0-9_.]+)+", name) \
+                or name in DEFAULT_RUNTIMES or name in a.variants:
+            p.error(f"--variant {v!r}: want NAME=PATH, NAME like berth-xyz, unique")
+        a.variants[name] = os.path.abspath(path)
+    a.runtimes += list(a.variants)
     return a
 
 
@@ -154,7 +165,7 @@ def measure(args, binaries, runner, rts, workdir, samples, failed, sleepers):
 def main():
     args = parse_args()
     env = startup.check_environment(args)
-    binaries = {"berth": args.berth, "crun": args.crun, "runc": args.runc}
+    binaries = {"berth": args.berth, "crun": args.crun, "runc": args.runc, **args.variants}
     for r in args.runtimes:
         if not os.access(binaries[r], os.X_OK):
             die(f"{r}: no executable at {binaries[r]}")
@@ -222,6 +233,16 @@ def main():
                                      results[other]["latency_ms"]["p90"]),
                 "median_peak_rss": ratio(results["berth"]["peak_rss_kib"]["median"],
                                          results[other]["peak_rss_kib"]["median"]),
+            }
+    for v in args.variants:
+        if "berth" in results and v in results:
+            ratios[f"{v}/berth"] = {
+                "median_latency": ratio(results[v]["latency_ms"]["median"],
+                                        results["berth"]["latency_ms"]["median"]),
+                "p90_latency": ratio(results[v]["latency_ms"]["p90"],
+                                     results["berth"]["latency_ms"]["p90"]),
+                "median_peak_rss": ratio(results[v]["peak_rss_kib"]["median"],
+                                         results["berth"]["peak_rss_kib"]["median"]),
             }
     meta["host"]["loadavg_end"] = os.getloadavg()
     meta["state_fs"] = state_fs

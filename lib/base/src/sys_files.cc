@@ -87,6 +87,9 @@ Status mkdir(std::string_view path, mode_t mode) {
 
 Status mkdir_p(std::string_view path, mode_t mode) {
   std::string p(path);
+  // The whole path first: usually only its last component is missing, or
+  // none is (a state root made by an earlier run), and then one call is enough.
+  if (::mkdir(p.c_str(), mode) == 0 || errno == EEXIST) return {};
   for (size_t i = 1; i <= p.size(); ++i) {
     if (i != p.size() && p[i] != '/') continue;
     std::string part = p.substr(0, i);
@@ -144,6 +147,25 @@ Result<std::vector<std::string>> list_dir(std::string_view path) {
   while (struct dirent* e = ::readdir(dir)) {
     if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
     names.emplace_back(e->d_name);
+  }
+  ::closedir(dir);
+  return names;
+}
+
+Result<std::vector<std::string>> list_subdirs(std::string_view path) {
+  std::string p(path);
+  DIR* dir = ::opendir(p.c_str());
+  if (dir == nullptr) return sys_error("opendir", path);
+  std::vector<std::string> names;
+  while (struct dirent* e = ::readdir(dir)) {
+    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+    bool is_dir = e->d_type == DT_DIR;
+    if (e->d_type == DT_UNKNOWN) {
+      struct stat st {};
+      is_dir = ::fstatat(::dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+               S_ISDIR(st.st_mode);
+    }
+    if (is_dir) names.emplace_back(e->d_name);
   }
   ::closedir(dir);
   return names;

@@ -100,12 +100,28 @@ Result<CpusetValues> inherited_cpuset(const std::string& existing, const std::st
 
 // mkdir -p of one container directory. Appends each directory it makes to
 // `made` (parents first) before doing anything else that can fail, so the
-// caller's rollback sees it.
+// caller's rollback sees it. mkdir comes first, with no stat or access
+// probe before it: the usual case (a new container under a parent that
+// exists) is then one syscall, and EEXIST or ENOENT lead to the rarer ones.
 Status create_dir(const std::string& dir, std::vector<std::string>& made, bool& created) {
   created = false;
-  auto st = sys::stat(dir);
-  if (st) {
-    if (!S_ISDIR(st->st_mode))
+  std::vector<std::string> missing;  // deepest first
+  std::string top = dir;             // the directory the walk made, or found
+  bool made_top = false;
+  for (;;) {
+    if (sys::mkdirat(sys::kAtFdcwd, top.c_str(), 0755) == 0) {
+      made_top = true;
+      break;
+    }
+    int err = errno;
+    if (err == EEXIST) break;
+    if (err != ENOENT || top == "/") return sys_error(err, "mkdir", top);
+    missing.push_back(top);
+    top = parent_of(top);
+  }
+  if (!made_top && missing.empty()) {
+    auto st = BERTH_VALUE(sys::stat(dir));
+    if (!S_ISDIR(st.st_mode))
       return make_error("cgroup `" + dir + "`: exists and is not a directory", ENOTDIR);
     // Sharing a cgroup with running processes would mix their limits with
     // the container's and make `kill --all` kill them too.
@@ -113,18 +129,17 @@ Status create_dir(const std::string& dir, std::vector<std::string>& made, bool& 
       return make_error("cgroup `" + dir + "`: already holds processes", EBUSY);
     return {};
   }
-  if (st.error().code() != ENOENT) return std::move(st).error();
-
-  std::vector<std::string> missing;  // deepest first
-  std::string existing = dir;
-  while (!sys::exists(existing)) {
-    missing.push_back(existing);
-    if (existing == "/") break;
-    existing = parent_of(existing);
-  }
+  if (made_top) made.push_back(top);
+  std::string existing = made_top ? parent_of(top) : top;
   bool cpuset = is_v1_cpuset(existing);
   CpusetValues values;
-  if (cpuset) values = BERTH_VALUE(inherited_cpuset(existing, dir));
+  if (cpuset) {
+    values = BERTH_VALUE(inherited_cpuset(existing, dir));
+    if (made_top) {
+      BERTH_TRY(write_cgroup_file(top + "/cpuset.cpus", values.cpus));
+      BERTH_TRY(write_cgroup_file(top + "/cpuset.mems", values.mems));
+    }
+  }
 
   for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
     if (sys::mkdirat(sys::kAtFdcwd, it->c_str(), 0755) != 0) {
@@ -156,18 +171,17 @@ void sleep_ms(long ms) {
 // holds processes and for a moment after the last one exited (v1 frees the
 // css asynchronously): the first is an error, the second is waited out.
 Status remove_leaf(const std::string& dir) {
-  auto names = sys::list_dir(dir);
+  // rmdir first: a container's cgroup seldom has children of its own, and
+  // when it has, rmdir says so (EBUSY; ENOTEMPTY on a fake) before any
+  // listing is needed.
+  if (sys::unlinkat(sys::kAtFdcwd, dir.c_str(), AT_REMOVEDIR) == 0 || errno == ENOENT) return {};
+  if (errno != EBUSY && errno != ENOTEMPTY) return sys_error("rmdir", dir);
+  auto names = sys::list_subdirs(dir);
   if (!names) {
     if (names.error().code() == ENOENT) return {};
     return std::move(names).error();
   }
-  for (const auto& name : *names) {
-    std::string child = dir + "/" + name;
-    struct stat st {};
-    if (sys::fstatat(sys::kAtFdcwd, child.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-        S_ISDIR(st.st_mode))
-      BERTH_TRY(remove_leaf(child));
-  }
+  for (const auto& name : *names) BERTH_TRY(remove_leaf(dir + "/" + name));
   long delay_ms = 10;
   for (int attempt = 0;; ++attempt) {
     if (sys::unlinkat(sys::kAtFdcwd, dir.c_str(), AT_REMOVEDIR) == 0 || errno == ENOENT) return {};
@@ -196,15 +210,9 @@ Status collect_pids(const std::string& dir, std::vector<pid_t>& out) {
     auto [p, ec] = std::from_chars(line.data(), line.data() + line.size(), pid);
     if (ec == std::errc() && p == line.data() + line.size() && pid > 0) out.push_back(pid);
   }
-  auto names = sys::list_dir(dir);
+  auto names = sys::list_subdirs(dir);
   if (!names) return names.error().code() == ENOENT ? Status() : std::move(names).error();
-  for (const auto& name : *names) {
-    std::string child = dir + "/" + name;
-    struct stat st {};
-    if (sys::fstatat(sys::kAtFdcwd, child.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-        S_ISDIR(st.st_mode))
-      BERTH_TRY(collect_pids(child, out));
-  }
+  for (const auto& name : *names) BERTH_TRY(collect_pids(dir + "/" + name, out));
   return {};
 }
 

@@ -438,3 +438,39 @@ TEST_CASE("real v1 memory cgroup under our own: create, join, pids, remove") {
   CHECK_MESSAGE(removed.ok(), (removed.ok() ? "" : removed.error().to_string()));
   CHECK_FALSE(berth::sys::exists(placement->made_dirs[0]));
 }
+
+// remove() finds sub-cgroups by getdents' d_type, not by a stat of every
+// control file: on real cgroupfs a nested cgroup (one the container's own
+// init made) must still be found and removed before its parent.
+TEST_CASE("real v1 memory cgroup: remove takes the nested cgroups a container made") {
+  auto layout = berth::cgroups::detect_layout();
+  REQUIRE(layout.ok());
+  Layout mine;
+  for (const auto& h : layout->hierarchies)
+    if (!h.unified && h.controllers == std::vector<std::string>{"memory"})
+      mine.hierarchies.push_back(h);
+  if (mine.hierarchies.empty() || mine.hierarchies[0].own_path.empty() ||
+      ::access(mine.hierarchies[0].mount_point.c_str(), W_OK) != 0) {
+    MESSAGE("skipped: no writable v1 memory hierarchy");
+    return;
+  }
+  auto placement = berth::cgroups::plan_placement(
+      mine, "berth-cgroups-nested-" + std::to_string(::getpid()), "c1");
+  REQUIRE(placement.ok());
+  auto created = berth::cgroups::create(*placement);
+  if (!created.ok()) {
+    MESSAGE("skipped: " << created.error().to_string());
+    return;
+  }
+  const std::string leaf = placement->dirs[0];
+  REQUIRE(::mkdir((leaf + "/inner").c_str(), 0755) == 0);
+  REQUIRE(::mkdir((leaf + "/inner/deeper").c_str(), 0755) == 0);
+  auto removed = berth::cgroups::remove(*placement);
+  CHECK_MESSAGE(removed.ok(), (removed.ok() ? "" : removed.error().to_string()));
+  CHECK_FALSE(berth::sys::exists(leaf));
+  if (berth::sys::exists(leaf)) {  // leave nothing behind even when the check failed
+    ::rmdir((leaf + "/inner/deeper").c_str());
+    ::rmdir((leaf + "/inner").c_str());
+    ::rmdir(leaf.c_str());
+  }
+}

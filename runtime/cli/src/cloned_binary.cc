@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
 
 #include "berth/base/sys.h"
 #include "berth/base/unique_fd.h"
@@ -28,13 +29,15 @@ off_t loadable_size(int fd, off_t file_size) {
   if (sys::pread(fd, &eh, sizeof eh, 0) != sizeof eh || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
       eh.e_phentsize != sizeof(Elf64_Phdr))
     return 0;
+  // All program headers in one read (a static berth has about ten).
+  Elf64_Phdr phdrs[32];
+  if (eh.e_phnum == 0 || eh.e_phnum > std::size(phdrs)) return 0;
+  ssize_t want = static_cast<ssize_t>(eh.e_phnum * sizeof(Elf64_Phdr));
+  if (sys::pread(fd, phdrs, static_cast<size_t>(want), static_cast<off_t>(eh.e_phoff)) != want)
+    return 0;
   off_t end = static_cast<off_t>(eh.e_phoff + eh.e_phnum * sizeof(Elf64_Phdr));
-  for (unsigned i = 0; i < eh.e_phnum; ++i) {
-    Elf64_Phdr ph {};
-    if (sys::pread(fd, &ph, sizeof ph, static_cast<off_t>(eh.e_phoff + i * sizeof ph)) != sizeof ph)
-      return 0;
-    end = std::max(end, static_cast<off_t>(ph.p_offset + ph.p_filesz));
-  }
+  for (unsigned i = 0; i < eh.e_phnum; ++i)
+    end = std::max(end, static_cast<off_t>(phdrs[i].p_offset + phdrs[i].p_filesz));
   return end <= file_size ? end : 0;
 }
 }  // namespace

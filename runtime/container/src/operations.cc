@@ -55,9 +55,19 @@ Status wait_gone(const StoredState& s, std::chrono::milliseconds timeout) {
 
 Status cleanup(StateDir& dir, const StoredState& s) {
   auto placement = placement_of(s);
+  // The kernel refuses to rmdir a cgroup that holds a process, so when the
+  // container made every one of its cgroups, a first removal that succeeds
+  // proves it left no process behind, without reading and listing each
+  // hierarchy first. A cgroup it did not make is not removed: look inside.
+  bool made_all = placement.created.size() == placement.dirs.size() &&
+                  std::all_of(placement.created.begin(), placement.created.end(),
+                              [](bool made) { return made; });
+  bool removed = made_all && cgroups::remove(placement).ok();
   // Without its own pid namespace a container's other processes outlive its
   // init: kill what is left in the cgroup, as runc's delete does.
-  if (auto left = cgroups::pids(placement); left && !left->empty()) {
+  if (auto left = removed ? Result<std::vector<pid_t>>(std::vector<pid_t>())
+                          : cgroups::pids(placement);
+      left && !left->empty()) {
     (void)cgroups::kill_all(placement, SIGKILL);
     for (int i = 0; i < 200; ++i) {
       auto now = cgroups::pids(placement);
@@ -68,7 +78,7 @@ Status cleanup(StateDir& dir, const StoredState& s) {
   // The processes are gone; a cgroup may report busy for a moment while
   // the kernel finishes tearing them down.
   Status cg;
-  for (int attempt = 0; attempt < 50; ++attempt) {
+  for (int attempt = 0; attempt < 50 && !removed; ++attempt) {
     cg = cgroups::remove(placement);
     if (cg) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -224,17 +224,37 @@ Result<CapabilitySets> resolve_capabilities(const spec::Capabilities& caps) {
   return sets;
 }
 
+// The kernel's last capability without /proc (which in the child may be the
+// container's, or not mounted): start from the headers' CAP_LAST_CAP and let
+// PR_CAPBSET_READ's EINVAL say where the kernel's list ends, one or two
+// probes instead of one per capability.
+Result<int> probe_last_cap() {
+  auto known = [](int cap) -> Result<bool> {
+    if (sys::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0) return true;
+    int err = errno;
+    if (err == EINVAL) return false;
+    return sys_error(err, "prctl PR_CAPBSET_READ", cap_name(cap));
+  };
+  int last = CAP_LAST_CAP < kMaxCap ? CAP_LAST_CAP : kMaxCap;
+  if (BERTH_VALUE(known(last))) {
+    while (last < kMaxCap && BERTH_VALUE(known(last + 1))) ++last;  // a newer kernel
+  } else {
+    while (last > 0 && !BERTH_VALUE(known(last - 1))) --last;  // an older kernel
+    --last;
+  }
+  return last;
+}
+
 Status drop_bounding_set(const CapabilitySets& sets) {
-  for (int cap = 0; cap <= kMaxCap; ++cap) {
-    int rc = sys::prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
-    if (rc < 0) {
-      int err = errno;
-      if (err == EINVAL) break;  // past the kernel's last capability
-      return sys_error(err, "prctl PR_CAPBSET_READ", cap_name(cap));
-    }
-    if (rc == 0 || (sets.bounding & bit(cap))) continue;
+  const int last = BERTH_VALUE(probe_last_cap());
+  // Dropping a capability the set no longer holds succeeds, so each one is
+  // read only when a drop fails: without CAP_SETPCAP (EPERM) a capability
+  // that is already gone is still fine.
+  for (int cap = 0; cap <= last; ++cap) {
+    if (sets.bounding & bit(cap)) continue;
     if (sys::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
       int err = errno;
+      if (sys::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 0) continue;
       return sys_error(err, "drop " + cap_name(cap) + " from the bounding set");
     }
   }

@@ -52,6 +52,11 @@ void rmdir_quiet(const std::string& path);
 Status remove_all(std::string_view path);  // rm -rf without following symlinks
 Status chmod(const std::string& path, mode_t mode);
 Result<std::vector<std::string>> list_dir(std::string_view path);
+// The subdirectories only, told apart by getdents' d_type: on cgroupfs a
+// directory holds dozens of control files, and a stat of each is what made
+// removing a container's cgroups cost ~200 syscalls. Entries of unknown type
+// (filesystems without d_type) are stat'ed, without following symlinks.
+Result<std::vector<std::string>> list_subdirs(std::string_view path);
 // "/proc/self/fd/N": the path through which a mount or chmod reaches exactly
 // the inode behind fd, without resolving a path again.
 std::string fd_path(BorrowedFd fd);
