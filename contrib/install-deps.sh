@@ -8,6 +8,8 @@ PACKAGES=(
   # build
   build-essential cmake pkg-config libseccomp-dev libcap-dev libyajl-dev doctest-dev
   protobuf-compiler libprotobuf-dev
+  # supervisor: layers (tar, gzip, zstd) and digests
+  libarchive-dev libzstd-dev libssl-dev
   # test rootfs and end-to-end tests
   busybox-static python3 python3-pytest jq iproute2 procps util-linux
   # peers and comparisons: runc/crun side by side, containerd drives our shim/runtime

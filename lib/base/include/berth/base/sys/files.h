@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/xattr.h>
 
 #include <string>
 #include <string_view>
@@ -92,6 +93,25 @@ inline int fchownat(int dir, const char* path, uid_t uid, gid_t gid, int flags) 
 inline int symlinkat(const char* target, int dir, const char* path) {
   return ::symlinkat(target, dir, path);
 }
+inline int linkat(int old_dir, const char* old_path, int new_dir, const char* new_path, int flags) {
+  return ::linkat(old_dir, old_path, new_dir, new_path, flags);
+}
+inline int renameat(int old_dir, const char* old_path, int new_dir, const char* new_path) {
+  return ::renameat(old_dir, old_path, new_dir, new_path);
+}
+inline int utimensat(int dir, const char* path, const struct timespec times[2], int flags) {
+  return ::utimensat(dir, path, times, flags);
+}
+inline int fchmod(int fd, mode_t mode) { return ::fchmod(fd, mode); }
+inline int ftruncate(int fd, off_t size) { return ::ftruncate(fd, size); }
+inline int fchown(int fd, uid_t uid, gid_t gid) { return ::fchown(fd, uid, gid); }
+inline int fsetxattr(int fd, const char* name, const void* value, size_t size, int flags) {
+  return ::fsetxattr(fd, name, value, size, flags);
+}
+inline ssize_t fgetxattr(int fd, const char* name, void* value, size_t size) {
+  return ::fgetxattr(fd, name, value, size);
+}
+inline ssize_t flistxattr(int fd, char* list, size_t size) { return ::flistxattr(fd, list, size); }
 inline int faccessat(int dir, const char* path, int mode, int flags) {
   return ::faccessat(dir, path, mode, flags);
 }
