@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "berth/base/sys.h"
 #include "args.h"
 #include "cloned_binary.h"
 #include "commands.h"
@@ -116,7 +117,7 @@ int main(int argc, char** argv, char** envp) {
     berth::cli::log_error("--rootless: must be true, false or auto, got `" + rootless + "`");
     return 1;
   }
-  if (rootless == "true" || (rootless == "auto" && sys::geteuid() != 0)) {
+  if (rootless == "true" || (rootless == "auto" && berth::sys::geteuid() != 0)) {
     berth::cli::log_error(
         "--rootless: rootless containers are not supported (run berth as root; "
         "--cgroup-manager=disabled runs a container without cgroups)");
