@@ -24,6 +24,12 @@ constexpr unsigned kCloseRangeCloexec = 1U << 2;
 constexpr unsigned kCloseRangeCloexec = CLOSE_RANGE_CLOEXEC;
 #endif
 
+#ifndef CLONE_PIDFD
+constexpr uint64_t kClonePidfd = 0x1000;
+#else
+constexpr uint64_t kClonePidfd = CLONE_PIDFD;
+#endif
+
 template <class F>
 auto retry_eintr(F fn) {
   decltype(fn()) rc;
@@ -214,6 +220,16 @@ Result<pid_t> clone_process(uint64_t flags) {
   long pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
   if (pid < 0) return sys_error("clone");
   return static_cast<pid_t>(pid);
+}
+
+Result<Cloned> clone_with_pidfd(uint64_t flags) {
+  int pidfd = -1;
+  // x86_64 and arm64 order: flags, stack, parent_tid (where CLONE_PIDFD
+  // stores the descriptor), child_tid, tls.
+  long pid = ::syscall(SYS_clone, flags | kClonePidfd | SIGCHLD, nullptr, &pidfd, nullptr, nullptr);
+  if (pid < 0) return sys_error("clone");
+  if (pid == 0) return Cloned{};
+  return Cloned{static_cast<pid_t>(pid), UniqueFd(pidfd)};
 }
 
 Result<UniqueFd> pidfd_open(pid_t pid) {

@@ -55,6 +55,15 @@ Result<std::string> readlink(std::string_view path);
 // raw clone(2) with flags (SIGCHLD added): returns 0 in the child. The child
 // runs on a copy of the parent's stack like fork(); no stack argument.
 Result<pid_t> clone_process(uint64_t flags);
+// clone_process with CLONE_PIDFD (Linux 5.2): the pidfd comes with the fork,
+// so no pid reuse can slip in between, and it costs no extra syscall. The
+// pidfd is close-on-exec and only in the parent; the child gets pid 0 and
+// no descriptor.
+struct Cloned {
+  pid_t pid = 0;
+  UniqueFd pidfd;
+};
+Result<Cloned> clone_with_pidfd(uint64_t flags);
 Result<UniqueFd> pidfd_open(pid_t pid);
 Status pidfd_send_signal(BorrowedFd pidfd, int sig);
 // waitpid retrying EINTR; returns the raw wait status.
