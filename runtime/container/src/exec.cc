@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "berth/base/child_process.h"
 #include "berth/base/scope_guard.h"
 #include "berth/base/sys.h"
 #include "berth/cgroups/cgroups.h"
@@ -173,8 +174,9 @@ Result<int> exec(const Globals& globals, const ExecOptions& options) {
     if (!options.detach) ::sigprocmask(SIG_SETMASK, &old, nullptr);
   });
 
-  pid_t child = BERTH_VALUE(sys::clone_process(0));
-  if (child == 0) {
+  // Killed and reaped on every way out until the exec succeeded.
+  auto child = BERTH_VALUE(ChildProcess::clone(0));
+  if (child.in_child()) {
     // X: nothing here may return into P's frames.
     channel.first.reset();
     err_read.reset();
@@ -226,12 +228,8 @@ Result<int> exec(const Globals& globals, const ExecOptions& options) {
   channel.second.reset();
   err_write.reset();
   seccomp_conn.reset();  // the process sends on its own copy; the agent must see EOF after it
-  ScopeGuard kill_child([&] {
-    ::kill(child, SIGKILL);
-    (void)sys::wait_pid(child);
-  });
 
-  BERTH_TRY_CTX(cgroups::join(placement, child), "join container cgroup");
+  BERTH_TRY_CTX(cgroups::join(placement, child.pid()), "join container cgroup");
   BERTH_TRY(sync::send(channel.first, sync::Type::kGo));
   if (proc.terminal) {
     auto msg = sync::receive(channel.first);
@@ -242,26 +240,34 @@ Result<int> exec(const Globals& globals, const ExecOptions& options) {
   auto failure = BERTH_VALUE(sys::read_all(err_read, 64 << 10, "exec error pipe"));
   if (!failure.empty()) return make_error(failure, EIO);
   if (!options.pid_file.empty())
-    BERTH_TRY_CTX(sys::write_file_atomic(options.pid_file, std::to_string(child), 0644),
+    BERTH_TRY_CTX(sys::write_file_atomic(options.pid_file, std::to_string(child.pid()), 0644),
                   "--pid-file");
-  kill_child.dismiss();
   dir.release_lock();
-  if (options.detach) return 0;
+  if (options.detach) {
+    child.release();
+    return 0;
+  }
 
-  // Forward signals until the process exits.
+  // Forward signals until the process exits. The process runs the caller's
+  // command now: failing to watch it is reported, but does not kill it.
   UniqueFd sigfd(::signalfd(-1, &forward, SFD_CLOEXEC));
-  if (!sigfd.valid()) return sys_error("signalfd");
+  if (!sigfd.valid()) {
+    auto err = sys_error("signalfd");
+    child.release();
+    return err;
+  }
   for (;;) {
-    int wstatus = 0;
-    pid_t r = ::waitpid(child, &wstatus, WNOHANG);
-    if (r == child) return sys::exit_code_of(wstatus);
+    auto exited = child.try_wait();
+    if (exited && *exited) return sys::exit_code_of(**exited);
     struct signalfd_siginfo info {};
     ssize_t n = ::read(sigfd.get(), &info, sizeof info);
     if (n != sizeof info) {
       if (n < 0 && errno == EINTR) continue;
-      return sys_error("read signalfd");
+      auto err = sys_error("read signalfd");
+      child.release();
+      return err;
     }
-    if (info.ssi_signo != SIGCHLD) ::kill(child, static_cast<int>(info.ssi_signo));
+    if (info.ssi_signo != SIGCHLD) (void)child.signal(static_cast<int>(info.ssi_signo));
   }
 }
 
