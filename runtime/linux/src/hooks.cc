@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "berth/base/scope_guard.h"
+#include "berth/base/child_process.h"
 #include "berth/base/sys.h"
 
 namespace berth::os {
@@ -146,19 +146,12 @@ Status run_hook(const spec::Hook& hook, std::string_view kind, size_t index,
   auto [stdin_read, stdin_write] = BERTH_VALUE(make_pipe(what));
   auto [report_read, report_write] = BERTH_VALUE(make_pipe(what));
 
-  auto forked = sys::clone_process(0);
-  if (!forked) return std::move(forked).error().wrap(what);
-  const pid_t pid = *forked;
-  if (pid == 0)
-    exec_hook(stdin_read.get(), report_write.get(), hook.path.c_str(), argv.data(), envp.data());
-
   // Until it is waited for, the hook is killed and reaped on every way out.
-  ScopeGuard reap([pid] {
-    ::kill(pid, SIGKILL);
-    int status;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-  });
+  auto forked = ChildProcess::clone(0);
+  if (!forked) return std::move(forked).error().wrap(what);
+  ChildProcess child = std::move(*forked);
+  if (child.in_child())
+    exec_hook(stdin_read.get(), report_write.get(), hook.path.c_str(), argv.data(), envp.data());
   stdin_read.reset();
   report_write.reset();
 
@@ -170,14 +163,10 @@ Status run_hook(const spec::Hook& hook, std::string_view kind, size_t index,
   } while (n < 0 && errno == EINTR);
   if (n < 0) return sys_error("read exec status").wrap(what);
   if (n == sizeof failure) {
-    reap.dismiss();
-    (void)sys::wait_pid(pid);
+    (void)child.wait();
     if (failure.stage == kStageExec) return sys_error(failure.error, what + ": exec failed");
     return sys_error(failure.error, what + ": set up the hook process");
   }
-
-  auto pidfd = sys::pidfd_open(pid);
-  if (!pidfd) return std::move(pidfd).error().wrap(what);
 
   const bool has_timeout = hook.timeout && *hook.timeout > 0;
   const int64_t deadline = has_timeout ? now_ms() + int64_t{*hook.timeout} * 1000 : 0;
@@ -189,7 +178,7 @@ Status run_hook(const spec::Hook& hook, std::string_view kind, size_t index,
   {
     SigpipeBlock no_sigpipe;
     while (!exited) {
-      struct pollfd fds[2] = {{pidfd->get(), POLLIN, 0}, {stdin_write.get(), POLLOUT, 0}};
+      struct pollfd fds[2] = {{child.pidfd().get(), POLLIN, 0}, {stdin_write.get(), POLLOUT, 0}};
       int wait_ms = -1;
       if (has_timeout) {
         int64_t left = deadline - now_ms();
@@ -201,7 +190,7 @@ Status run_hook(const spec::Hook& hook, std::string_view kind, size_t index,
         return sys_error("poll").wrap(what);
       }
       if (ready == 0) {
-        // reap kills it: a hook that hangs must not hang the runtime.
+        // child's destructor kills it: a hook that hangs must not hang the runtime.
         const int secs = *hook.timeout;
         return make_error(what + ": timed out after " + std::to_string(secs) +
                               (secs == 1 ? " second" : " seconds"),
@@ -222,8 +211,7 @@ Status run_hook(const spec::Hook& hook, std::string_view kind, size_t index,
     }
   }
 
-  auto status = sys::wait_pid(pid);
-  reap.dismiss();
+  auto status = child.wait();
   if (!status) return std::move(status).error().wrap(what);
   if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0)
     return make_error(what + ": " + exit_text(*status), 0);
