@@ -210,4 +210,20 @@ int seccomp_set_mode_filter(unsigned int flags, const void* prog) {
 
 long bpf(int cmd, void* attr, unsigned int size) { return ::syscall(SYS_bpf, cmd, attr, size); }
 
+#ifndef CLONE_PIDFD
+constexpr uint64_t kClonePidfd = 0x1000;
+#else
+constexpr uint64_t kClonePidfd = CLONE_PIDFD;
+#endif
+
+Result<Cloned> clone_with_pidfd(uint64_t flags) {
+  int pidfd = -1;
+  // x86_64 and arm64 order: flags, stack, parent_tid (where CLONE_PIDFD
+  // stores the descriptor), child_tid, tls.
+  long pid = ::syscall(SYS_clone, flags | kClonePidfd | SIGCHLD, nullptr, &pidfd, nullptr, nullptr);
+  if (pid < 0) return sys_error("clone");
+  if (pid == 0) return Cloned{};
+  return Cloned{static_cast<pid_t>(pid), UniqueFd(pidfd)};
+}
+
 }  // namespace berth::sys

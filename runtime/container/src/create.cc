@@ -1,11 +1,10 @@
 // create: the parent side (P in sync_protocol.h).
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "berth/base/child_process.h"
 #include "berth/base/clock.h"
 #include "berth/base/scope_guard.h"
 #include "berth/base/sys.h"
@@ -63,22 +62,6 @@ std::string owner_name() {
   sys::exit_immediately(0);
 }
 
-// Kills and reaps the init unless released: a failed create leaves no
-// process behind.
-class InitGuard {
- public:
-  ~InitGuard() {
-    if (pid_ <= 0) return;
-    sys::kill(pid_, SIGKILL);
-    (void)sys::wait_pid(pid_);
-  }
-  void set(pid_t pid) { pid_ = pid; }
-  void release() { pid_ = 0; }
-
- private:
-  pid_t pid_ = 0;
-};
-
 }  // namespace
 
 Result<CreatedContainer> create_container(const Globals& globals, const CreateOptions& options) {
@@ -101,26 +84,28 @@ Result<CreatedContainer> create_container(const Globals& globals, const CreateOp
   // create can reap it and `run` can wait for it.
   if (sys::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return sys_error("prctl PR_SET_CHILD_SUBREAPER");
 
-  InitGuard init;
-  pid_t init_pid = 0;
+  // Killed and reaped on every way out until released: a failed create
+  // leaves no process behind.
+  ChildProcess init;
   UniqueFd console_master;
   if (p.namespaces.needs_intermediate()) {
-    pid_t h = BERTH_VALUE(sys::clone_process(0));
-    if (h == 0) run_intermediate(p, ch);
+    auto h = BERTH_VALUE(ChildProcess::clone(0));
+    if (h.in_child()) run_intermediate(p, ch);
     channel.second.reset();
     auto msg = sync::receive(channel.first);
-    auto hs = sys::wait_pid(h);
+    auto hs = h.wait();
     if (!msg) return std::move(msg).error().wrap("create: namespace helper");
     if (msg->type == sync::Type::kError) return sync::decode_error(msg->payload);
     if (msg->type != sync::Type::kInitPid) return make_error("create: unexpected sync message", EPROTO);
-    init_pid = static_cast<pid_t>(std::atoi(msg->payload.c_str()));
     (void)hs;
+    // H has exited, so the init is our child now (we are its subreaper).
+    init = BERTH_VALUE(ChildProcess::adopt(static_cast<pid_t>(std::atoi(msg->payload.c_str()))));
   } else {
-    init_pid = BERTH_VALUE(sys::clone_process(static_cast<uint64_t>(p.namespaces.clone_flags)));
-    if (init_pid == 0) run_init(p, ch);
+    init = BERTH_VALUE(ChildProcess::clone(static_cast<uint64_t>(p.namespaces.clone_flags)));
+    if (init.in_child()) run_init(p, ch);
     channel.second.reset();
   }
-  init.set(init_pid);
+  const pid_t init_pid = init.pid();
   listener.reset();  // the init holds the only listening descriptor now
 
   const auto& lx = *p.spec.linux_;

@@ -16,9 +16,10 @@
 #include <unistd.h>
 
 #include <string>
+#include <tuple>
 #include <vector>
 
-#include "berth/base/scope_guard.h"
+#include "berth/base/child_process.h"
 #include "berth/base/sys.h"
 
 namespace berth::os {
@@ -123,111 +124,144 @@ std::string exit_text(int status) {
   return "exited with status " + std::to_string(sys::exit_code_of(status));
 }
 
-}  // namespace
+// --- the steps of run_hook, in order ----------------------------------------
 
-Status run_hook(const spec::Hook& hook, std::string_view kind, size_t index,
-                std::string_view state_json) {
-  const std::string what =
-      std::string(kind) + " hook " + std::to_string(index) + " (`" + hook.path + "`)";
-  if (hook.path.empty()) return make_error(what + ": path is empty");
+std::string describe(const spec::Hook& hook, std::string_view kind, size_t index) {
+  return std::string(kind) + " hook " + std::to_string(index) + " (`" + hook.path + "`)";
+}
 
-  // argv and envp are built before the fork so that the child allocates
-  // nothing.
-  std::vector<char*> argv, envp;
+// argv and envp are built before the fork so that the child allocates
+// nothing. They point into `hook`, which outlives them.
+struct HookArgv {
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+};
+
+HookArgv build_argv(const spec::Hook& hook) {
+  HookArgv a;
   if (hook.args.empty()) {
-    argv.push_back(const_cast<char*>(hook.path.c_str()));
+    a.argv.push_back(const_cast<char*>(hook.path.c_str()));
   } else {
-    for (const auto& a : hook.args) argv.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& arg : hook.args) a.argv.push_back(const_cast<char*>(arg.c_str()));
   }
-  argv.push_back(nullptr);
-  for (const auto& e : hook.env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
+  a.argv.push_back(nullptr);
+  for (const auto& e : hook.env) a.envp.push_back(const_cast<char*>(e.c_str()));
+  a.envp.push_back(nullptr);
+  return a;
+}
 
-  auto [stdin_read, stdin_write] = BERTH_VALUE(make_pipe(what));
-  auto [report_read, report_write] = BERTH_VALUE(make_pipe(what));
+// The hook's stdin and the pipe its child reports a failure before exec on.
+struct HookPipes {
+  UniqueFd stdin_read, stdin_write;
+  UniqueFd report_read, report_write;
+};
 
-  auto forked = sys::clone_process(0);
+Result<HookPipes> open_pipes(const std::string& what) {
+  HookPipes p;
+  std::tie(p.stdin_read, p.stdin_write) = BERTH_VALUE(make_pipe(what));
+  std::tie(p.report_read, p.report_write) = BERTH_VALUE(make_pipe(what));
+  return p;
+}
+
+// Forks the hook process. The handle kills and reaps it on every way out
+// until it is waited for.
+Result<ChildProcess> spawn(const spec::Hook& hook, const HookArgv& a, HookPipes& pipes,
+                           const std::string& what) {
+  auto forked = ChildProcess::clone(0);
   if (!forked) return std::move(forked).error().wrap(what);
-  const pid_t pid = *forked;
-  if (pid == 0)
-    exec_hook(stdin_read.get(), report_write.get(), hook.path.c_str(), argv.data(), envp.data());
+  ChildProcess child = std::move(*forked);
+  if (child.in_child())
+    exec_hook(pipes.stdin_read.get(), pipes.report_write.get(), hook.path.c_str(), a.argv.data(),
+              a.envp.data());
+  pipes.stdin_read.reset();
+  pipes.report_write.reset();
+  return child;
+}
 
-  // Until it is waited for, the hook is killed and reaped on every way out.
-  ScopeGuard reap([pid] {
-    sys::kill(pid, SIGKILL);
-    int status;
-    while (sys::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-  });
-  stdin_read.reset();
-  report_write.reset();
-
-  // Blocks until execve closed the report pipe, or the child wrote to it.
+// Blocks until execve closed the report pipe, or the child wrote to it.
+Status await_exec(ChildProcess& child, HookPipes& pipes, const std::string& what) {
   ChildFailure failure{};
   ssize_t n;
   do {
-    n = sys::read(report_read.get(), &failure, sizeof failure);
+    n = sys::read(pipes.report_read.get(), &failure, sizeof failure);
   } while (n < 0 && errno == EINTR);
   if (n < 0) return sys_error("read exec status").wrap(what);
   if (n == sizeof failure) {
-    reap.dismiss();
-    (void)sys::wait_pid(pid);
+    (void)child.wait();
     if (failure.stage == kStageExec) return sys_error(failure.error, what + ": exec failed");
     return sys_error(failure.error, what + ": set up the hook process");
   }
+  return {};
+}
 
-  auto pidfd = sys::pidfd_open(pid);
-  if (!pidfd) return std::move(pidfd).error().wrap(what);
-
+// Writes the state to the hook's stdin while watching its pidfd, until it
+// exits or its timeout expires.
+Status feed_state_until_exit(const spec::Hook& hook, const ChildProcess& child,
+                             UniqueFd& stdin_write, std::string_view state_json,
+                             const std::string& what) {
   const bool has_timeout = hook.timeout && *hook.timeout > 0;
   const int64_t deadline = has_timeout ? now_ms() + int64_t{*hook.timeout} * 1000 : 0;
   if (sys::fcntl(stdin_write.get(), F_SETFL, O_NONBLOCK) != 0)
     return sys_error("fcntl O_NONBLOCK").wrap(what);
   std::string_view pending = state_json;
   if (pending.empty()) stdin_write.reset();  // EOF right away
-  bool exited = false;
-  {
-    SigpipeBlock no_sigpipe;
-    while (!exited) {
-      struct pollfd fds[2] = {{pidfd->get(), POLLIN, 0}, {stdin_write.get(), POLLOUT, 0}};
-      int wait_ms = -1;
-      if (has_timeout) {
-        int64_t left = deadline - now_ms();
-        wait_ms = left > 0 ? static_cast<int>(left) : 0;
-      }
-      int ready = sys::poll(fds, stdin_write ? 2 : 1, wait_ms);
-      if (ready < 0) {
-        if (errno == EINTR) continue;
-        return sys_error("poll").wrap(what);
-      }
-      if (ready == 0) {
-        // reap kills it: a hook that hangs must not hang the runtime.
-        const int secs = *hook.timeout;
-        return make_error(what + ": timed out after " + std::to_string(secs) +
-                              (secs == 1 ? " second" : " seconds"),
-                          ETIMEDOUT);
-      }
-      if (fds[0].revents & POLLIN) exited = true;
-      if (stdin_write && fds[1].revents != 0) {
-        ssize_t w = sys::write(stdin_write.get(), pending.data(), pending.size());
-        if (w >= 0) {
-          pending.remove_prefix(static_cast<size_t>(w));
-          if (pending.empty()) stdin_write.reset();
-        } else if (errno == EPIPE) {
-          stdin_write.reset();  // the hook does not read its stdin: its choice
-        } else if (errno != EAGAIN && errno != EINTR) {
-          return sys_error("write the state to its stdin").wrap(what);
-        }
+  SigpipeBlock no_sigpipe;
+  for (;;) {
+    struct pollfd fds[2] = {{child.pidfd().get(), POLLIN, 0}, {stdin_write.get(), POLLOUT, 0}};
+    int wait_ms = -1;
+    if (has_timeout) {
+      int64_t left = deadline - now_ms();
+      wait_ms = left > 0 ? static_cast<int>(left) : 0;
+    }
+    int ready = sys::poll(fds, stdin_write ? 2 : 1, wait_ms);
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      return sys_error("poll").wrap(what);
+    }
+    if (ready == 0) {
+      // The caller's handle kills it: a hook that hangs must not hang the
+      // runtime.
+      const int secs = *hook.timeout;
+      return make_error(what + ": timed out after " + std::to_string(secs) +
+                            (secs == 1 ? " second" : " seconds"),
+                        ETIMEDOUT);
+    }
+    const bool exited = (fds[0].revents & POLLIN) != 0;
+    if (stdin_write && fds[1].revents != 0) {
+      ssize_t w = sys::write(stdin_write.get(), pending.data(), pending.size());
+      if (w >= 0) {
+        pending.remove_prefix(static_cast<size_t>(w));
+        if (pending.empty()) stdin_write.reset();
+      } else if (errno == EPIPE) {
+        stdin_write.reset();  // the hook does not read its stdin: its choice
+      } else if (errno != EAGAIN && errno != EINTR) {
+        return sys_error("write the state to its stdin").wrap(what);
       }
     }
+    if (exited) return {};
   }
+}
 
-  auto status = sys::wait_pid(pid);
-  reap.dismiss();
+Status check_exit(ChildProcess& child, const std::string& what) {
+  auto status = child.wait();
   if (!status) return std::move(status).error().wrap(what);
   if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0)
     return make_error(what + ": " + exit_text(*status), 0);
   return {};
+}
+
+}  // namespace
+
+Status run_hook(const spec::Hook& hook, std::string_view kind, size_t index,
+                std::string_view state_json) {
+  const std::string what = describe(hook, kind, index);
+  if (hook.path.empty()) return make_error(what + ": path is empty");
+  const HookArgv argv = build_argv(hook);
+  auto pipes = BERTH_VALUE(open_pipes(what));
+  auto child = BERTH_VALUE(spawn(hook, argv, pipes, what));
+  BERTH_TRY(await_exec(child, pipes, what));
+  BERTH_TRY(feed_state_until_exit(hook, child, pipes.stdin_write, state_json, what));
+  return check_exit(child, what);
 }
 
 Status run_hooks(const std::vector<spec::Hook>& hooks, std::string_view kind,

@@ -25,6 +25,15 @@ namespace berth::sys {
 // raw clone(2) with flags (SIGCHLD added): returns 0 in the child. The child
 // runs on a copy of the parent's stack like fork(); no stack argument.
 Result<pid_t> clone_process(uint64_t flags);
+// clone_process with CLONE_PIDFD (Linux 5.2): the pidfd comes with the fork,
+// so no pid reuse can slip in between, and it costs no extra syscall. The
+// pidfd is close-on-exec and only in the parent; the child gets pid 0 and
+// no descriptor.
+struct Cloned {
+  pid_t pid = 0;
+  UniqueFd pidfd;
+};
+Result<Cloned> clone_with_pidfd(uint64_t flags);
 // fork(2) for the shim's daemonizing `start` (single-threaded: safe).
 Result<pid_t> fork_process();
 Result<UniqueFd> pidfd_open(pid_t pid);
