@@ -191,7 +191,7 @@ Result<InitNamespaces> open_init_namespaces(const ExecOptions& options, const Ta
   ns.pidfd = BERTH_VALUE(sys::pidfd_open(target.stored.pid));
   if (!init_alive(target.stored)) return refused_in_state("exec in", options.id, ContainerStatus::kStopped);
   ns.flags = differing_namespaces(target.stored.pid);
-  ns.for_children = ns.flags & (CLONE_NEWPID | kCloneNewTime);
+  ns.for_children = ns.flags & (CLONE_NEWPID | CLONE_NEWTIME);
   if (!(ns.flags & CLONE_NEWNS)) {
     ns.root = BERTH_VALUE(sys::open("/proc/" + std::to_string(target.stored.pid) + "/root", O_PATH | O_DIRECTORY));
     // The pid must still be the init it was (its start time) after the open.
