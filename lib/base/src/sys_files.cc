@@ -139,37 +139,36 @@ Status remove_all(std::string_view path) {
   return remove_all_at(AT_FDCWD, p.c_str(), path);
 }
 
-Result<std::vector<std::string>> list_dir(std::string_view path) {
+namespace {
+
+// The names in a directory but "." and ".."; only subdirectories when
+// `dirs_only` (from d_type, so no stat per entry unless the filesystem
+// leaves it unknown).
+Result<std::vector<std::string>> read_dir(std::string_view path, bool dirs_only) {
   std::string p(path);
   DIR* dir = ::opendir(p.c_str());
   if (dir == nullptr) return sys_error("opendir", path);
   std::vector<std::string> names;
   while (struct dirent* e = ::readdir(dir)) {
     if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+    if (dirs_only && e->d_type != DT_DIR) {
+      struct stat st {};
+      bool is_dir = e->d_type == DT_UNKNOWN &&
+                    ::fstatat(::dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    S_ISDIR(st.st_mode);
+      if (!is_dir) continue;
+    }
     names.emplace_back(e->d_name);
   }
   ::closedir(dir);
   return names;
 }
 
-Result<std::vector<std::string>> list_subdirs(std::string_view path) {
-  std::string p(path);
-  DIR* dir = ::opendir(p.c_str());
-  if (dir == nullptr) return sys_error("opendir", path);
-  std::vector<std::string> names;
-  while (struct dirent* e = ::readdir(dir)) {
-    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-    bool is_dir = e->d_type == DT_DIR;
-    if (e->d_type == DT_UNKNOWN) {
-      struct stat st {};
-      is_dir = ::fstatat(::dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-               S_ISDIR(st.st_mode);
-    }
-    if (is_dir) names.emplace_back(e->d_name);
-  }
-  ::closedir(dir);
-  return names;
-}
+}  // namespace
+
+Result<std::vector<std::string>> list_dir(std::string_view path) { return read_dir(path, false); }
+
+Result<std::vector<std::string>> list_subdirs(std::string_view path) { return read_dir(path, true); }
 
 std::string fd_path(BorrowedFd fd) { return "/proc/self/fd/" + std::to_string(fd.get()); }
 

@@ -71,15 +71,33 @@ Result<Message> recv_message(BorrowedFd sock, size_t max_size) {
   return out;
 }
 
-Result<UniqueFd> connect_unix(std::string_view path) {
+namespace {
+
+// An AF_UNIX stream socket and the address of `path` (`op` names the call
+// in the error when the path does not fit sun_path).
+struct UnixSocket {
+  UniqueFd sock;
   struct sockaddr_un addr {};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path)
-    return make_error("connect `" + std::string(path) + "`: socket path too long", ENAMETOOLONG);
-  std::memcpy(addr.sun_path, path.data(), path.size());
+};
+
+Result<UnixSocket> unix_socket_for(std::string_view path, std::string_view op) {
+  UnixSocket u;
+  u.addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof u.addr.sun_path)
+    return make_error(std::string(op) + " `" + std::string(path) + "`: socket path too long", ENAMETOOLONG);
+  std::memcpy(u.addr.sun_path, path.data(), path.size());
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return sys_error("socket", path);
-  UniqueFd sock(fd);
+  u.sock.reset(fd);
+  return u;
+}
+
+}  // namespace
+
+Result<UniqueFd> connect_unix(std::string_view path) {
+  auto u = BERTH_VALUE(unix_socket_for(path, "connect"));
+  UniqueFd sock = std::move(u.sock);
+  struct sockaddr_un& addr = u.addr;
   if (retry_eintr([&] {
         return ::connect(sock.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr);
       }) != 0)
@@ -88,14 +106,9 @@ Result<UniqueFd> connect_unix(std::string_view path) {
 }
 
 Result<UniqueFd> listen_unix(std::string_view path, int backlog) {
-  struct sockaddr_un addr {};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path)
-    return make_error("bind `" + std::string(path) + "`: socket path too long", ENAMETOOLONG);
-  std::memcpy(addr.sun_path, path.data(), path.size());
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return sys_error("socket", path);
-  UniqueFd sock(fd);
+  auto u = BERTH_VALUE(unix_socket_for(path, "bind"));
+  UniqueFd sock = std::move(u.sock);
+  struct sockaddr_un& addr = u.addr;
   mode_t old = ::umask(077);
   int rc = ::bind(sock.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr);
   ::umask(old);
