@@ -10,12 +10,18 @@ PACKAGES=(
   protobuf-compiler libprotobuf-dev
   # supervisor: layers (tar, gzip, zstd) and digests
   libarchive-dev libzstd-dev libssl-dev
+  # supervisor: gRPC API, metadata, registries, logs, CLI, config
+  libgrpc++-dev protobuf-compiler-grpc libsqlite3-dev libcurl4-openssl-dev
+  libspdlog-dev libcli11-dev libtomlplusplus-dev
   # test rootfs and end-to-end tests
   busybox-static python3 python3-pytest jq iproute2 procps util-linux
   # peers and comparisons: runc/crun side by side, containerd drives our shim/runtime
   runc crun containerd hyperfine
   # podman drives berth through conmon (spec-tests/test_podman.py)
   podman conmon
+  # supervisor peers: registries, image tools, token-server signing
+  docker-registry skopeo umoci apache2-utils python3-grpcio python3-grpc-tools
+  python3-jwt python3-cryptography
   # pure cgroup v2 tier (spec-tests/vm): Debian's cloud kernel booted under QEMU
   qemu-system-x86 linux-image-cloud-amd64 cpio
 )
