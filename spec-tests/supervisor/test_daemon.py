@@ -1,0 +1,77 @@
+"""berthd itself: defaults, the root lock, the socket's permissions, clean
+shutdown, bad configuration."""
+import os
+import stat
+import subprocess
+
+from lib.berthd import Berthd, berthd_bin
+
+
+def test_socket_is_root_only_and_version_answers(daemon):
+    st = os.stat(daemon.socket)
+    assert stat.S_ISSOCK(st.st_mode)
+    assert stat.S_IMODE(st.st_mode) == 0o660
+    assert (st.st_uid, st.st_gid) == (0, 0)
+    r = daemon.ctl("version", "--format", "{{.Server.Version}}")
+    assert r.stdout.strip() == "0.1.0"
+
+
+def test_metadata_db_is_private(daemon):
+    assert stat.S_IMODE(os.stat(os.path.join(daemon.root, "meta.db")).st_mode) == 0o600
+
+
+def test_second_daemon_on_same_root_is_refused(daemon, test_env):
+    other = Berthd(os.path.join(test_env.path, "other"))
+    r = subprocess.run([berthd_bin(), "--root", daemon.root, "--state", other.state, "--config", other.config],
+                       capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+    assert r.returncode != 0
+    assert f"another berthd (pid {daemon.proc.pid}) is running with root `{daemon.root}`" in r.stderr
+    # ... and it did not take the running daemon's socket away
+    assert daemon.ctl("version").returncode == 0
+
+
+def test_sigterm_stops_cleanly_and_removes_the_socket(fresh_daemon):
+    d = fresh_daemon()
+    assert d.stop() == 0
+    assert not os.path.exists(d.socket)
+    assert "stopped" in d.read_log()
+
+
+def test_restart_after_kill9_reuses_root(fresh_daemon):
+    d = fresh_daemon()
+    d.kill9()
+    assert os.path.exists(d.socket)  # stale, from the killed daemon
+    d.start()
+    assert d.ctl("images", "-q").stdout == ""
+
+
+def test_unknown_config_key_names_file_key_and_line(fresh_daemon):
+    d = fresh_daemon('snapshoter = "overlayfs"\n', start=False)
+    r = subprocess.run([berthd_bin(), "--root", d.root, "--state", d.state, "--config", d.config],
+                       capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+    assert r.returncode == 1
+    assert f"config `{d.config}` line 2: snapshoter: unknown key" in r.stderr
+    assert not os.path.exists(d.socket)
+
+
+def test_missing_explicit_config_is_an_error(test_env):
+    r = subprocess.run([berthd_bin(), "--root", test_env.path + "/r", "--state", test_env.path + "/s",
+                        "--config", test_env.path + "/nope.toml"],
+                       capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+    assert r.returncode == 1
+    assert "nope.toml" in r.stderr and "No such file" in r.stderr
+
+
+def test_unknown_snapshotter_is_refused(fresh_daemon):
+    d = fresh_daemon('snapshotter = "zfs"\n', start=False)
+    r = subprocess.run([berthd_bin(), "--root", d.root, "--state", d.state, "--config", d.config],
+                       capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+    assert r.returncode == 1
+    assert "unknown snapshotter `zfs`" in r.stderr
+
+
+def test_ctl_without_daemon_says_so(test_env):
+    d = Berthd(os.path.join(test_env.path, "none"))
+    r = d.ctl("images", check=False)
+    assert r.returncode == 1
+    assert f"Cannot connect to the berth daemon at unix://{d.socket}" in r.stderr

@@ -1,0 +1,165 @@
+// The one wiring list: which implementation backs each core interface.
+// Plugins never know each other; only this file links them all.
+//
+//   interface            implementation                          on disk
+//   core::ContentStore   content::LocalStore                     <root>/content
+//   core::ImageStore     metadata::SqlImageStore                 <root>/meta.db
+//   core::LeaseStore     metadata::SqlLeaseStore                 <root>/meta.db
+//   core::Snapshotter    snapshots::OverlaySnapshotter           <root>/snapshots/overlayfs
+//                        (snapshots::NativeSnapshotter when overlay is unavailable or asked for)
+//   core::EventBus       events::Exchange                        memory
+//   core::Registry       remotes::RegistryClient (per operation)  —
+//   core::CredentialStore remotes::DockerConfigStore             auth-config (docker's config.json)
+
+#include "builtins.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+
+#include "berth/content/local_store.h"
+#include "berth/events/exchange.h"
+#include "berth/metadata/metadata.h"
+#include "berth/remotes/credentials.h"
+#include "berth/remotes/registry_client.h"
+#include "berth/snapshots/native.h"
+#include "berth/snapshots/overlay.h"
+
+namespace berth::daemon {
+
+struct Builtins::Plugins {
+  std::unique_ptr<core::ContentStore> content;
+  std::unique_ptr<metadata::MetadataDb> db;
+  std::unique_ptr<core::ImageStore> images;
+  std::unique_ptr<core::LeaseStore> leases;
+  std::unique_ptr<core::Snapshotter> snapshotter;
+  std::unique_ptr<core::EventBus> events;
+  std::unique_ptr<core::CredentialStore> credentials;
+  remotes::HostsConfig hosts;
+  std::unique_ptr<images::ImageService> image_service;
+};
+
+Builtins::~Builtins() = default;
+
+namespace {
+
+// A credential store holding one login (the request's own), in front of
+// nothing: what a pull with explicit credentials uses.
+class OneCredential final : public core::CredentialStore {
+ public:
+  explicit OneCredential(core::Credentials c) : c_(std::move(c)) {}
+  Result<std::optional<core::Credentials>> get(std::string_view) override { return std::optional(c_); }
+  Status store(std::string_view, const core::Credentials&) override { return ok_status(); }
+  Status erase(std::string_view) override { return ok_status(); }
+
+ private:
+  core::Credentials c_;
+};
+
+// A registry client that owns the credential store it reads.
+class OwningRegistry final : public core::Registry {
+ public:
+  OwningRegistry(std::unique_ptr<core::CredentialStore> creds, const remotes::HostsConfig& hosts)
+      : creds_(std::move(creds)), client_(hosts, *creds_) {}
+  Result<core::ResolvedManifest> resolve(const core::Reference& r) override { return client_.resolve(r); }
+  Result<std::string> fetch_manifest(const core::Reference& r, const core::Descriptor& d) override {
+    return client_.fetch_manifest(r, d);
+  }
+  Status fetch_blob(const core::Reference& r, const core::Descriptor& d, int64_t o, const core::ByteSink& s) override {
+    return client_.fetch_blob(r, d, o, s);
+  }
+  Result<bool> blob_exists(const core::Reference& r, const core::Descriptor& d) override { return client_.blob_exists(r, d); }
+  Result<bool> mount_blob(const core::Reference& r, const core::Descriptor& d, const core::Reference& f) override {
+    return client_.mount_blob(r, d, f);
+  }
+  Status push_blob(const core::Reference& r, const core::Descriptor& d, const core::ByteSource& s,
+                   const std::function<void(int64_t)>& p) override {
+    return client_.push_blob(r, d, s, p);
+  }
+  Status push_manifest(const core::Reference& r, std::string_view t, std::string_view m, std::string_view b) override {
+    return client_.push_manifest(r, t, m, b);
+  }
+  Result<std::vector<std::string>> list_tags(const core::Reference& r) override { return client_.list_tags(r); }
+  Status check_login(std::string_view h, const core::Credentials& c) override { return client_.check_login(h, c); }
+
+ private:
+  std::unique_ptr<core::CredentialStore> creds_;
+  remotes::RegistryClient client_;
+};
+
+std::string default_auth_config() {
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : "/root") + "/.docker/config.json";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Builtins>> Builtins::open(const Config& config) {
+  std::unique_ptr<Builtins> b(new Builtins());
+  b->plugins_ = std::make_unique<Plugins>();
+  auto& p = *b->plugins_;
+  p.content = BERTH_VALUE(content::LocalStore::open(config.root + "/content"));
+  p.db = BERTH_VALUE(metadata::MetadataDb::open(config.root + "/meta.db"));
+  p.images = std::make_unique<metadata::SqlImageStore>(*p.db);
+  p.leases = std::make_unique<metadata::SqlLeaseStore>(*p.db);
+  std::string snapshotter = config.snapshotter;
+  if (snapshotter == "overlayfs" && !snapshots::overlay_supported(config.root)) {
+    spdlog::warn("overlayfs is not usable under {}: using the native snapshotter", config.root);
+    snapshotter = "native";
+  }
+  if (snapshotter == "overlayfs") {
+    p.snapshotter = BERTH_VALUE(snapshots::OverlaySnapshotter::open(config.root + "/snapshots/overlayfs"));
+  } else if (snapshotter == "native") {
+    p.snapshotter = BERTH_VALUE(snapshots::NativeSnapshotter::open(config.root + "/snapshots/native"));
+  } else {
+    return make_error("config: snapshotter: unknown snapshotter `" + snapshotter + "` (overlayfs, native)");
+  }
+  p.events = std::make_unique<events::Exchange>();
+  p.credentials = std::make_unique<remotes::DockerConfigStore>(
+      config.auth_config.empty() ? default_auth_config() : config.auth_config);
+  p.hosts.insecure_registries = config.insecure_registries;
+  p.hosts.mirrors = config.registry_mirrors;
+  p.hosts.certs_dirs = config.certs_dirs;
+
+  images::Options options;
+  options.max_concurrent_downloads = config.max_concurrent_downloads;
+  options.platform = core::host_platform();
+  auto* plugins = &p;
+  images::RegistryFactory registries = [plugins](const std::optional<core::Credentials>& creds)
+      -> std::unique_ptr<core::Registry> {
+    std::unique_ptr<core::CredentialStore> store;
+    if (creds) store = std::make_unique<OneCredential>(*creds);
+    else store = std::make_unique<remotes::DockerConfigStore>(*static_cast<remotes::DockerConfigStore*>(plugins->credentials.get()));
+    return std::make_unique<OwningRegistry>(std::move(store), plugins->hosts);
+  };
+  p.image_service = std::make_unique<images::ImageService>(
+      images::Stores{*p.content, *p.snapshotter, *p.images, *p.leases, *p.events}, registries, options);
+
+  auto& ctx = b->ctx_;
+  ctx.info = {"0.1.0", config.root, config.state, config.address, std::string(p.snapshotter->name())};
+  ctx.content = p.content.get();
+  ctx.snapshotter = p.snapshotter.get();
+  ctx.images = p.images.get();
+  ctx.leases = p.leases.get();
+  ctx.events = p.events.get();
+  ctx.credentials = p.credentials.get();
+  ctx.image_service = p.image_service.get();
+  ctx.check_login = [registries](std::string_view host, const core::Credentials& c) -> Status {
+    return registries(c)->check_login(host, c);
+  };
+  return b;
+}
+
+std::vector<std::unique_ptr<grpc::Service>> Builtins::make_services() {
+  std::vector<std::unique_ptr<grpc::Service>> out;
+  out.push_back(services::make_system_service(ctx_));
+  out.push_back(services::make_images_service(ctx_));
+  out.push_back(services::make_content_service(ctx_));
+  out.push_back(services::make_snapshots_service(ctx_));
+  out.push_back(services::make_leases_service(ctx_));
+  out.push_back(services::make_events_service(ctx_));
+  return out;
+}
+
+}  // namespace berth::daemon

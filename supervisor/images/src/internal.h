@@ -1,0 +1,45 @@
+#pragma once
+// Helpers shared by the image service's files.
+
+#include <cstdint>
+#include <future>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "berth/base/error.h"
+#include "berth/core/content.h"
+#include "berth/core/image.h"
+#include "berth/core/platform.h"
+#include "berth/images/service.h"
+
+namespace berth::images {
+
+// The unpacked size, recorded on the image record when its layers are
+// unpacked, so `images` never walks snapshot trees.
+inline constexpr std::string_view kLabelUnpackedSize = "berth.io/unpacked-size";
+// An image that lost its last name keeps a record under this prefix (as
+// docker's containerd store does with "moby-dangling@"), so it is listed as
+// <none>:<none> and `image prune` finds it.
+inline constexpr std::string_view kDanglingPrefix = "berth-dangling@";
+
+// Concurrent pulls of the same blob download it once: the first caller
+// runs the download, later ones wait for its result.
+struct ImageService::PullState {
+  std::mutex mu;
+  std::map<std::string, std::shared_future<Status>> inflight;  // by blob digest
+  std::mutex unpack_mu;  // one unpack of a chain at a time
+};
+
+std::string json_quote(std::string_view s);
+std::string random_hex(size_t bytes);
+int64_t now_seconds();
+// Seconds since the epoch of an RFC 3339 time ("created"), 0 when unparsable.
+int64_t parse_time(std::string_view rfc3339);
+Result<core::Descriptor> select_manifest(core::ContentStore& content, const core::Descriptor& target,
+                                         const core::Platform& platform);
+// Writes `bytes` as a blob; returns its descriptor (digest, size).
+Result<core::Descriptor> store_blob(core::ContentStore& content, std::string_view media_type, std::string_view bytes);
+
+}  // namespace berth::images
