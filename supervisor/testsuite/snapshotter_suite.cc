@@ -255,7 +255,8 @@ void snapshotter_suite(const SnapshotterFactory& factory) {
         {"remove:deleted", true},  {"remove:committed", false}, {"remove:renamed", false},
     };
     for (const auto& c : cases) {
-      CAPTURE(c.step);
+      std::string step = c.step;
+      CAPTURE(step);
       (void)sys::remove_all(root);
       {
         auto sn = open(factory, root);
@@ -263,7 +264,6 @@ void snapshotter_suite(const SnapshotterFactory& factory) {
         must(sn->prepare("act", "a"));
         must(sn->prepare("gone", "a"));
       }
-      std::string step = c.step;
       pid_t pid = ::fork();
       REQUIRE(pid >= 0);
       if (pid == 0) {
