@@ -55,7 +55,7 @@ struct EntryFree {
 // callback is kept here: libarchive only reports "write failed".
 class Output {
  public:
-  Output(const LayerSink& sink) : sink_(sink) {}
+  explicit Output(const LayerSink& sink) : sink_(sink) {}
 
   Status open(bool gzip) {
     if (gzip) {
@@ -122,12 +122,8 @@ class Output {
     return static_cast<Output*>(self)->emit(buf, n);
   }
   la_ssize_t emit(const void* buf, size_t n) {
-    if (!gz_) {
-      out_size_ += n;
-    } else {
-      out_sha_.update(buf, n);
-      out_size_ += n;
-    }
+    if (gz_) out_sha_.update(buf, n);  // uncompressed, the digest is the diffID
+    out_size_ += n;
     auto st = sink_(std::string_view(static_cast<const char*>(buf), n));
     if (!st) {
       failure_ = std::move(st).error();
