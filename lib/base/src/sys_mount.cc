@@ -1,5 +1,6 @@
 #include "berth/base/sys.h"
 
+#include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
@@ -49,6 +50,45 @@ Status chroot_into(BorrowedFd dir, std::string_view what) {
 
 Status fchdir(BorrowedFd dir, std::string_view what) {
   if (::fchdir(dir.get()) != 0) return sys_error("fchdir", what);
+  return {};
+}
+
+Result<UniqueFd> fsopen(std::string_view fstype) {
+  int fd = ::fsopen(std::string(fstype).c_str(), FSOPEN_CLOEXEC);
+  if (fd < 0) return sys_error("fsopen", fstype);
+  return UniqueFd(fd);
+}
+
+Status fsconfig_string(BorrowedFd fs, std::string_view key, std::string_view value,
+                       std::string_view what) {
+  std::string k(key), v(value);
+  if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, k.c_str(), v.c_str(), 0) != 0)
+    return sys_error("fsconfig " + k + "=" + v, what);
+  return {};
+}
+
+Status fsconfig_flag(BorrowedFd fs, std::string_view key, std::string_view what) {
+  std::string k(key);
+  if (::fsconfig(fs.get(), FSCONFIG_SET_FLAG, k.c_str(), nullptr, 0) != 0)
+    return sys_error("fsconfig " + k, what);
+  return {};
+}
+
+Status fsconfig_create(BorrowedFd fs, std::string_view what) {
+  if (::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
+    return sys_error("fsconfig create", what);
+  return {};
+}
+
+Result<UniqueFd> fsmount(BorrowedFd fs, unsigned int attrs, std::string_view what) {
+  int fd = ::fsmount(fs.get(), FSMOUNT_CLOEXEC, attrs);
+  if (fd < 0) return sys_error("fsmount", what);
+  return UniqueFd(fd);
+}
+
+Status move_mount_to(BorrowedFd mount, std::string_view target) {
+  if (::move_mount(mount.get(), "", AT_FDCWD, std::string(target).c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
+    return sys_error("move_mount", target);
   return {};
 }
 

@@ -74,6 +74,10 @@ inline off_t lseek(int fd, off_t offset, int whence) { return ::lseek(fd, offset
 inline ssize_t sendfile(int out, int in, off_t* offset, size_t len) {
   return ::sendfile(out, in, offset, len);
 }
+// copy_file_range(2) from the current offsets (reflinks or in-kernel copies).
+inline ssize_t copy_file_range(int in, int out, size_t len) {
+  return retry_eintr([&] { return ::copy_file_range(in, nullptr, out, nullptr, len, 0); });
+}
 // close(2) of a descriptor no UniqueFd owns (a raw int inherited across a
 // fork). Never retried: on Linux the descriptor is gone even on EINTR.
 inline int close_fd(int fd) { return ::close(fd); }
