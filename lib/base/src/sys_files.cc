@@ -66,6 +66,17 @@ Status write_file_atomic(std::string_view path, std::string_view data, mode_t mo
   return {};
 }
 
+Status fsync(BorrowedFd fd, std::string_view what) {
+  if (retry_eintr([&] { return ::fsync(fd.get()); }) != 0) return sys_error("fsync", what);
+  return {};
+}
+
+Status rename(std::string_view from, std::string_view to) {
+  if (::rename(std::string(from).c_str(), std::string(to).c_str()) != 0)
+    return sys_error("rename", std::string(from) + "` to `" + std::string(to));
+  return {};
+}
+
 Result<struct stat> fstat(BorrowedFd fd, std::string_view what) {
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return sys_error("stat", what);

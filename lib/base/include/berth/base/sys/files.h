@@ -52,6 +52,11 @@ void unlink_quiet(const std::string& path);
 void rmdir_quiet(const std::string& path);
 Status remove_all(std::string_view path);  // rm -rf without following symlinks
 Status chmod(const std::string& path, mode_t mode);
+// fsync(2); `what` names the file or directory in the error, whose errno
+// (EIO, ENOSPC on a delayed allocation) is kept.
+Status fsync(BorrowedFd fd, std::string_view what);
+// rename(2) of a path (both on one filesystem).
+Status rename(std::string_view from, std::string_view to);
 Result<std::vector<std::string>> list_dir(std::string_view path);
 // The subdirectories only, told apart by getdents' d_type: on cgroupfs a
 // directory holds dozens of control files, and a stat of each is what made
