@@ -172,7 +172,8 @@ Result<Record> Storage::create(std::string_view key, std::string_view parent, co
   if (key.empty()) return core::invalid_argument("snapshot key: empty");
   if (kind == core::SnapshotKind::kCommitted) return core::invalid_argument(quoted(key) + ": create of a committed snapshot");
   int64_t id = 0;
-  BERTH_TRY(db_->transaction([&]() -> Status {
+  bool renamed = false;
+  auto done = db_->transaction([&]() -> Status {
     int64_t parent_id = 0;
     if (!parent.empty()) {
       auto p = get_locked(parent);
@@ -203,9 +204,17 @@ Result<Record> Storage::create(std::string_view key, std::string_view parent, co
     // visible its directory is there.
     if (sys::renameat(AT_FDCWD, staged.c_str(), AT_FDCWD, dir(id).c_str()) != 0)
       return sys_error("rename", staged);
+    renamed = true;
     step("create:renamed");
     return {};
-  }));
+  });
+  if (!done) {
+    // A failed COMMIT rolled the id back: the next create would get it
+    // again and find its directory taken. Give the dir back to the caller,
+    // who deletes what it staged.
+    if (renamed) (void)sys::renameat(AT_FDCWD, dir(id).c_str(), AT_FDCWD, staged.c_str());
+    return std::move(done).error();
+  }
   step("create:committed");
   return get(key);
 }

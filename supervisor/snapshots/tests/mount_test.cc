@@ -14,6 +14,16 @@ using namespace berth;
 namespace fs = std::filesystem;
 
 namespace {
+
+// Removed even when a REQUIRE fails, after unmounting what a failed case left.
+struct TempDir {
+  std::string path = sys::make_temp_dir("berth-mount-").value();
+  ~TempDir() {
+    for (const char* sub : {"/merged", "/dst"}) (void)snapshots::unmount_all(path + sub);
+    (void)sys::remove_all(path);
+  }
+};
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -24,8 +34,8 @@ std::string read_file(const std::string& path) {
 // still mount". mount(2) takes at most one page of options; 150 layers of
 // ~45-byte paths need more, which only fsconfig's "lowerdir+" carries.
 TEST_CASE("an overlay of 150 layers whose lowerdir string exceeds a page still mounts") {
-  auto tmp = sys::make_temp_dir("berth-mount-");
-  REQUIRE(tmp.ok());
+  TempDir t;
+  const std::string* tmp = &t.path;
   std::string base = *tmp + "/" + std::string(20, 'l');
   std::string lowerdir = "lowerdir=";
   constexpr int kLayers = 150;
@@ -56,12 +66,11 @@ TEST_CASE("an overlay of 150 layers whose lowerdir string exceeds a page still m
   CHECK(snapshots::unmount_all(*tmp + "/merged").ok());
   CHECK(!fs::exists(*tmp + "/merged/f0"));
   CHECK(snapshots::unmount_all(*tmp + "/merged").ok());  // nothing left: fine
-  (void)sys::remove_all(*tmp);
 }
 
 TEST_CASE("a read-only bind mount is read-only; an unknown type is refused") {
-  auto tmp = sys::make_temp_dir("berth-mount-");
-  REQUIRE(tmp.ok());
+  TempDir t;
+  const std::string* tmp = &t.path;
   fs::create_directories(*tmp + "/src");
   fs::create_directories(*tmp + "/dst");
   REQUIRE(snapshots::mount_all({{"bind", *tmp + "/src", {"ro", "rbind"}}}, *tmp + "/dst").ok());
@@ -73,5 +82,4 @@ TEST_CASE("a read-only bind mount is read-only; an unknown type is refused") {
   auto bad = snapshots::mount_all({{"nfs", "x", {}}}, *tmp + "/dst");
   REQUIRE(!bad.ok());
   CHECK(bad.error().code() == ENOTSUP);
-  (void)sys::remove_all(*tmp);
 }

@@ -30,8 +30,11 @@ TEST_CASE("native snapshotter passes the snapshotter suite") {
 }
 
 TEST_CASE("copy_tree keeps owners, setuid, capabilities, times, hard links, devices; skips sockets") {
-  auto tmp = sys::make_temp_dir("berth-copy-");
-  REQUIRE(tmp.ok());
+  struct TempDir {
+    std::string path = sys::make_temp_dir("berth-copy-").value();
+    ~TempDir() { (void)sys::remove_all(path); }
+  } t;
+  const std::string* tmp = &t.path;
   std::string src = *tmp + "/src", dst = *tmp + "/dst";
   fs::create_directories(src + "/d");
   std::ofstream(src + "/d/suid") << "x";
@@ -66,5 +69,4 @@ TEST_CASE("copy_tree keeps owners, setuid, capabilities, times, hard links, devi
   REQUIRE(::lstat((dst + "/hard").c_str(), &b) == 0);
   CHECK(a.st_ino == b.st_ino);
   CHECK((a.st_mode & 07777) == 04755);
-  (void)sys::remove_all(*tmp);
 }

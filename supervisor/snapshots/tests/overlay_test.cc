@@ -18,8 +18,11 @@ TEST_CASE("overlay snapshotter passes the snapshotter suite") {
 }
 
 TEST_CASE("overlay mounts: bind for one layer, overlay with the parents nearest first") {
-  auto tmp = sys::make_temp_dir("berth-overlay-");
-  REQUIRE(tmp.ok());
+  struct TempDir {
+    std::string path = sys::make_temp_dir("berth-overlay-").value();
+    ~TempDir() { (void)sys::remove_all(path); }
+  } t;
+  const std::string* tmp = &t.path;
   std::string root = *tmp + "/s";
   {
     auto sn = snapshots::OverlaySnapshotter::open(root);
@@ -54,5 +57,4 @@ TEST_CASE("overlay mounts: bind for one layer, overlay with the parents nearest 
     CHECK(std::find(aopts.begin(), aopts.end(), "workdir=" + root + "/snapshots/5/work") != aopts.end());
   }
   CHECK(snapshots::overlay_supported(root));
-  (void)sys::remove_all(*tmp);
 }
