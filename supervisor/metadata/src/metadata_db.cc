@@ -85,10 +85,10 @@ Status validate_identifier(std::string_view id, std::string_view what) {
   return ok_status();
 }
 
-Result<std::shared_ptr<MetadataDb>> MetadataDb::open(const std::string& root) {
+Result<std::unique_ptr<MetadataDb>> MetadataDb::open(const std::string& root) {
   BERTH_TRY(sys::mkdir_p(root, 0700));
   auto db = BERTH_VALUE(sqlite::Database::open(root + "/meta.db", kMigrations));
-  return std::shared_ptr<MetadataDb>(new MetadataDb(std::move(db)));
+  return std::unique_ptr<MetadataDb>(new MetadataDb(std::move(db)));
 }
 
 Status MetadataDb::ensure_namespace(std::string_view ns) {

@@ -53,8 +53,9 @@ TEST_CASE("meta.db is created 0600 at schema version 1") {
 TEST_CASE("images and leases of one database share its namespaces") {
   TempDir tmp;
   auto db = open_db(tmp.path());
-  SqlImageStore images(db);
-  SqlLeaseStore leases(db);
+  // Borrowed, as berthd's plugin list holds them: the db outlives both.
+  SqlImageStore images(*db);
+  SqlLeaseStore leases(*db);
   REQUIRE(leases.create("builds", "b1", {}, 0).ok());
   auto ns = images.namespaces();
   REQUIRE(ns.ok());

@@ -2,7 +2,9 @@
 // berthd's metadata in SQLite (<root>/meta.db, supervisor/sqlite): images
 // and leases per namespace, core::ImageStore and core::LeaseStore. The
 // schema is the table at the top of src/metadata_db.cc. One MetadataDb is
-// shared by the stores (shared_ptr); each change is one transaction.
+// shared by the stores: by reference when its owner outlives them (berthd's
+// plugin list), or owned jointly (shared_ptr). Each change is one
+// transaction.
 
 #include <memory>
 #include <string>
@@ -21,7 +23,7 @@ Status validate_identifier(std::string_view id, std::string_view what);
 class MetadataDb {
  public:
   // Opens (creating) <root>/meta.db and runs the schema migrations.
-  static Result<std::shared_ptr<MetadataDb>> open(const std::string& root);
+  static Result<std::unique_ptr<MetadataDb>> open(const std::string& root);
   sqlite::Database& db() { return *db_; }
   // Inside a transaction: the namespace's row, created when missing.
   Status ensure_namespace(std::string_view ns);
@@ -33,7 +35,9 @@ class MetadataDb {
 
 class SqlImageStore final : public core::ImageStore {
  public:
-  explicit SqlImageStore(std::shared_ptr<MetadataDb> db) : db_(std::move(db)) {}
+  explicit SqlImageStore(MetadataDb& db) : db_(&db) {}
+  explicit SqlImageStore(std::shared_ptr<MetadataDb> db)
+      : owned_(std::move(db)), db_(owned_.get()) {}
   Result<core::Image> get(std::string_view ns, std::string_view name) override;
   Result<std::vector<core::Image>> list(std::string_view ns) override;
   // created_at is kept from the record it replaces; both times are set here.
@@ -43,12 +47,15 @@ class SqlImageStore final : public core::ImageStore {
   Result<std::vector<std::string>> namespaces() override;
 
  private:
-  std::shared_ptr<MetadataDb> db_;
+  std::shared_ptr<MetadataDb> owned_;  // null when borrowed
+  MetadataDb* db_;
 };
 
 class SqlLeaseStore final : public core::LeaseStore {
  public:
-  explicit SqlLeaseStore(std::shared_ptr<MetadataDb> db) : db_(std::move(db)) {}
+  explicit SqlLeaseStore(MetadataDb& db) : db_(&db) {}
+  explicit SqlLeaseStore(std::shared_ptr<MetadataDb> db)
+      : owned_(std::move(db)), db_(owned_.get()) {}
   // EEXIST when the ID is taken in the namespace.
   Result<core::Lease> create(std::string_view ns, std::string_view id, const core::Labels& labels,
                              int64_t expires_at) override;
@@ -63,7 +70,8 @@ class SqlLeaseStore final : public core::LeaseStore {
                          const core::LeaseResource& r) override;
 
  private:
-  std::shared_ptr<MetadataDb> db_;
+  std::shared_ptr<MetadataDb> owned_;  // null when borrowed
+  MetadataDb* db_;
 };
 
 }  // namespace berth::metadata
