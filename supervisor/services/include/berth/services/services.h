@@ -4,6 +4,7 @@
 // namespace from the `berth-namespace` metadata.
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/codegen/service_type.h>
 
 #include <memory>
 #include <string>
