@@ -52,6 +52,8 @@ class Cli {
 
  private:
   void err(const std::string& text);
+  // The command whose --help the arguments ask for, or null.
+  const CLI::App* help_request(const std::vector<std::string>& args) const;
   std::string* errors_ = nullptr;
   CLI::App app_;
   std::string address_;
@@ -70,6 +72,10 @@ void add_registry_commands(Cli& cli);
 void add_archive_commands(Cli& cli);
 void add_system_commands(Cli& cli);
 void add_content_commands(Cli& cli);
+// Every group, in the order `berthctl --help` lists them.
+void add_all_commands(Cli& cli);
+// The whole program: main() calls only this.
+int berthctl_main(int argc, char** argv);
 
 // Prints to stdout (progress is flushed as it comes).
 void out(const std::string& text);

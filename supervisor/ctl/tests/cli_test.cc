@@ -18,11 +18,7 @@ struct Run {
 
 Run run(std::vector<std::string> args) {
   Cli cli;
-  berth::ctl::add_image_commands(cli);
-  berth::ctl::add_registry_commands(cli);
-  berth::ctl::add_archive_commands(cli);
-  berth::ctl::add_system_commands(cli);
-  berth::ctl::add_content_commands(cli);
+  berth::ctl::add_all_commands(cli);
   std::string errors;
   cli.capture_errors(&errors);
   if (args[0] != "--address" && args[0] != "-H") {
