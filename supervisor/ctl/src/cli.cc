@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include <unistd.h>
+
 namespace berth::ctl {
 
 namespace {
@@ -62,7 +64,12 @@ Result<std::vector<std::pair<std::string, std::string>>> parse_filters(const std
   return filters;
 }
 
-bool confirm(const std::string& message) {
+Result<bool> confirm(const std::string& message) {
+  // Scripts must never hang on a question nobody sees: without a terminal
+  // there is no prompt, and the answer has to come from -f.
+  if (!is_terminal(STDIN_FILENO)) {
+    return client_error("confirmation required but stdin is not a terminal: use -f/--force");
+  }
   out(message + " [y/N] ");
   out_flush();
   auto answer = read_line();

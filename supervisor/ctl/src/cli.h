@@ -83,7 +83,8 @@ void out_flush();
 
 // docker's --filter KEY=VALUE, checked on the client as docker does.
 Result<std::vector<std::pair<std::string, std::string>>> parse_filters(const std::vector<std::string>& flags);
-// docker's PromptForConfirmation: "<message> [y/N] ", true on y or Y.
-bool confirm(const std::string& message);
+// docker's PromptForConfirmation: "<message> [y/N] ", true on y or Y; an
+// error when stdin is not a terminal.
+Result<bool> confirm(const std::string& message);
 
 }  // namespace berth::ctl

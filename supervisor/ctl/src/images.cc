@@ -330,7 +330,7 @@ void add_prune(Cli& cli, CLI::App* parent) {
                                    "associated to them.\nAre you sure you want to continue?"
                                  : "WARNING! This will remove all dangling images.\nAre you sure you "
                                    "want to continue?";
-    if (!f->force && !confirm(warning)) {
+    if (!f->force && !BERTH_VALUE(confirm(warning))) {
       out("Total reclaimed space: 0B\n");
       return {};
     }

@@ -207,7 +207,7 @@ void add_system_prune(Cli& cli, CLI::App* parent) {
   cli.on_run(cmd, [&cli, cmd, f]() -> Status {
     BERTH_TRY(cli.arity(cmd, f->args.size(), 0, 0));
     auto filters = BERTH_VALUE(parse_filters(f->filters));
-    if (!f->force && !confirm(system_prune_warning(f->all, f->volumes))) {
+    if (!f->force && !BERTH_VALUE(confirm(system_prune_warning(f->all, f->volumes)))) {
       out("Total reclaimed space: 0B\n");
       return {};
     }

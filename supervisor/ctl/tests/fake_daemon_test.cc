@@ -270,3 +270,13 @@ TEST_CASE("no daemon at the address") {
   CHECK(r.code == 1);
   CHECK(r.err == "Cannot connect to the berth daemon at unix://" + missing + ". Is the berth daemon running?\n");
 }
+
+TEST_CASE("prune without -f and without a terminal: an error, not a prompt that waits") {
+  Daemon d;
+  auto r = berthctl(d, "image prune");
+  CHECK(r.code == 1);
+  CHECK(r.out == "");
+  CHECK(r.err == "berthctl: confirmation required but stdin is not a terminal: use -f/--force\n");
+  r = berthctl(d, "system prune -a");
+  CHECK(r.code == 1);
+}
