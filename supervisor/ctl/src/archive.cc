@@ -49,7 +49,8 @@ Status save_to(Client& client, const v1::SaveRequest& req, const std::string& ou
   v1::DataChunk chunk;
   Status written;
   while (reader->Read(&chunk)) {
-    written = sys::write_all(BorrowedFd(fd.get()), chunk.data(), output.empty() ? "stdout" : output);
+    written =
+        sys::write_all(BorrowedFd(fd.get()), chunk.data(), output.empty() ? "stdout" : output);
     if (!written) {
       ctx->TryCancel();
       break;
@@ -69,9 +70,11 @@ Status save_to(Client& client, const v1::SaveRequest& req, const std::string& ou
 
 void add_save(Cli& cli, CLI::App* parent) {
   auto f = std::make_shared<SaveFlags>();
-  CLI::App* cmd = cli.command(parent, "save", "[OPTIONS] IMAGE [IMAGE...]",
-                              "Save one or more images to a tar archive (streamed to STDOUT by default)");
-  cmd->add_option("-o,--output", f->output, "Write to a file, instead of STDOUT")->type_name("string");
+  CLI::App* cmd =
+      cli.command(parent, "save", "[OPTIONS] IMAGE [IMAGE...]",
+                  "Save one or more images to a tar archive (streamed to STDOUT by default)");
+  cmd->add_option("-o,--output", f->output, "Write to a file, instead of STDOUT")
+      ->type_name("string");
   cmd->add_option("args", f->args);
   cli.on_run(cmd, [&cli, cmd, f]() -> Status {
     BERTH_TRY(cli.arity(cmd, f->args.size(), 1, SIZE_MAX));
@@ -88,8 +91,8 @@ void add_save(Cli& cli, CLI::App* parent) {
 // `first`, while this thread prints the daemon's progress: both directions
 // run at once, so neither side can block the other on a full window.
 template <class Request, class Stream>
-Result<std::vector<std::string>> upload(Client& client, Stream& stream, Request first, BorrowedFd fd,
-                                        const std::string& what, StreamOutput how) {
+Result<std::vector<std::string>> upload(Client& client, Stream& stream, Request first,
+                                        BorrowedFd fd, const std::string& what, StreamOutput how) {
   Status read_status;
   std::thread writer([&] {
     bool ok = stream.Write(first);
@@ -128,9 +131,10 @@ Result<UniqueFd> open_input(const std::string& path) {
 
 void add_load(Cli& cli, CLI::App* parent) {
   auto f = std::make_shared<LoadFlags>();
-  CLI::App* cmd = cli.command(parent, "load", "[OPTIONS]",
-                              "Load an image from a tar archive or STDIN");
-  cmd->add_option("-i,--input", f->input, "Read from tar archive file, instead of STDIN")->type_name("string");
+  CLI::App* cmd =
+      cli.command(parent, "load", "[OPTIONS]", "Load an image from a tar archive or STDIN");
+  cmd->add_option("-i,--input", f->input, "Read from tar archive file, instead of STDIN")
+      ->type_name("string");
   cmd->add_flag("-q,--quiet", f->quiet, "Suppress the load output");
   cmd->add_option("args", f->args);
   cli.on_run(cmd, [&cli, cmd, f]() -> Status {
@@ -145,7 +149,8 @@ void add_load(Cli& cli, CLI::App* parent) {
     auto ctx = client.context();
     auto stream = v1::Images::NewStub(client.channel())->Load(ctx.get());
     std::string what = f->input.empty() ? "stdin" : f->input;
-    BERTH_TRY(upload(client, *stream, first, BorrowedFd(fd.get()), what, {f->quiet, "Loaded image: "}));
+    BERTH_TRY(upload(client, *stream, first, BorrowedFd(fd.get()), what,
+                     {f->quiet, "Loaded image: ", true}));
     return {};
   });
 }
@@ -163,7 +168,8 @@ void add_import(Cli& cli, CLI::App* parent) {
   cmd->add_option("-c,--change", f->changes, "Apply Dockerfile instruction to the created image")
       ->allow_extra_args(false)
       ->type_name("list");
-  cmd->add_option("-m,--message", f->message, "Set commit message for imported image")->type_name("string");
+  cmd->add_option("-m,--message", f->message, "Set commit message for imported image")
+      ->type_name("string");
   cmd->add_option("--platform", f->platform, "Set platform if server is multi-platform capable")
       ->type_name("string");
   cmd->add_option("args", f->args);
@@ -189,11 +195,11 @@ void add_import(Cli& cli, CLI::App* parent) {
       // The daemon downloads: no data messages follow the options.
       stream->Write(first);
       stream->WritesDone();
-      BERTH_TRY(print_progress(client, *stream, {false, ""}));
+      BERTH_TRY(print_progress(client, *stream, {false, "", true}));
       return {};
     }
     std::string what = source == "-" ? "stdin" : source;
-    BERTH_TRY(upload(client, *stream, first, BorrowedFd(fd.get()), what, {false, ""}));
+    BERTH_TRY(upload(client, *stream, first, BorrowedFd(fd.get()), what, {false, "", true}));
     return {};
   });
 }

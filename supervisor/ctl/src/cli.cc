@@ -54,11 +54,13 @@ std::vector<std::string> normalise_args(int argc, char** argv) {
 void out(const std::string& text) { std::fwrite(text.data(), 1, text.size(), stdout); }
 void out_flush() { std::fflush(stdout); }
 
-Result<std::vector<std::pair<std::string, std::string>>> parse_filters(const std::vector<std::string>& flags) {
+Result<std::vector<std::pair<std::string, std::string>>> parse_filters(
+    const std::vector<std::string>& flags) {
   std::vector<std::pair<std::string, std::string>> filters;
   for (const auto& f : flags) {
     auto eq = f.find('=');
-    if (eq == std::string::npos || eq == 0) return make_error("bad format of filter (expected name=value)");
+    if (eq == std::string::npos || eq == 0)
+      return make_error("bad format of filter (expected name=value)");
     filters.emplace_back(f.substr(0, eq), f.substr(eq + 1));
   }
   return filters;
@@ -85,7 +87,8 @@ Cli::Cli() : app_("A self-sufficient runtime for containers", "berthctl") {
   app_.add_option("--address", address_, "Daemon socket to connect to")
       ->envname("BERTH_ADDRESS")
       ->type_name("string");
-  app_.add_option("-H,--host", host_, "Daemon socket to connect to (unix://PATH)")->type_name("string");
+  app_.add_option("-H,--host", host_, "Daemon socket to connect to (unix://PATH)")
+      ->type_name("string");
   app_.add_option("--namespace", namespace_, "Namespace of the images and content")
       ->envname("BERTH_NAMESPACE")
       ->type_name("string");
@@ -148,8 +151,8 @@ Status Cli::arity(const CLI::App* cmd, size_t given, size_t min, size_t max) con
 
 std::string Cli::help(const CLI::App* cmd) const {
   auto it = usage_.find(cmd);
-  std::string text = "\nUsage:  " + path(cmd) + " " + (it == usage_.end() ? "" : it->second) + "\n\n" +
-                     cmd->get_description() + "\n";
+  std::string text = "\nUsage:  " + path(cmd) + " " + (it == usage_.end() ? "" : it->second) +
+                     "\n\n" + cmd->get_description() + "\n";
   if (!cmd->get_aliases().empty()) {
     text += "\nAliases:\n  " + path(cmd);
     std::string parent = cmd->get_parent() ? path(cmd->get_parent()) + " " : "";
@@ -170,7 +173,8 @@ std::string Cli::help(const CLI::App* cmd) const {
   std::vector<std::pair<std::string, std::string>> rows;
   for (const CLI::Option* o : cmd->get_options()) {
     // docker lists neither positionals nor its --help flag.
-    if (o->get_positional() || o->get_name() == "--help" || o->get_lnames() == std::vector<std::string>{"help"}) {
+    if (o->get_positional() || o->get_name() == "--help" ||
+        o->get_lnames() == std::vector<std::string>{"help"}) {
       continue;
     }
     std::string flags;
@@ -188,9 +192,11 @@ std::string Cli::help(const CLI::App* cmd) const {
     size_t width = 0;
     for (const auto& [f, d] : rows) width = std::max(width, f.size());
     text += cmd == &app_ ? "\nGlobal Options:\n" : "\nOptions:\n";
-    for (const auto& [f, d] : rows) text += "  " + f + std::string(width + 3 - f.size(), ' ') + d + "\n";
+    for (const auto& [f, d] : rows)
+      text += "  " + f + std::string(width + 3 - f.size(), ' ') + d + "\n";
   }
-  if (!subs.empty()) text += "\nRun '" + path(cmd) + " COMMAND --help' for more information on a command.\n";
+  if (!subs.empty())
+    text += "\nRun '" + path(cmd) + " COMMAND --help' for more information on a command.\n";
   return text;
 }
 
@@ -261,7 +267,8 @@ int Cli::run(int argc, char** argv) {
       err(unknown_flag(extra) + "\nSee '" + path(cmd) + " --help'.\n");
       return 125;
     }
-    std::string verb = cmd == &app_ ? extra : path(cmd).substr(app_.get_name().size() + 1) + " " + extra;
+    std::string verb =
+        cmd == &app_ ? extra : path(cmd).substr(app_.get_name().size() + 1) + " " + extra;
     err("berthctl: '" + verb + "' is not a berthctl command.\nSee 'berthctl --help'\n");
     return 1;
   }

@@ -38,7 +38,9 @@ class Cli {
   void on_run(CLI::App* cmd, std::function<Status()> fn);
   // Docker's argument-count errors.
   Status arity(const CLI::App* cmd, size_t given, size_t min, size_t max) const;
-  Status exact(const CLI::App* cmd, size_t given, size_t n) const { return arity(cmd, given, n, n); }
+  Status exact(const CLI::App* cmd, size_t given, size_t n) const {
+    return arity(cmd, given, n, n);
+  }
 
   // The connection, created on first use.
   Client& client();
@@ -82,7 +84,8 @@ void out(const std::string& text);
 void out_flush();
 
 // docker's --filter KEY=VALUE, checked on the client as docker does.
-Result<std::vector<std::pair<std::string, std::string>>> parse_filters(const std::vector<std::string>& flags);
+Result<std::vector<std::pair<std::string, std::string>>> parse_filters(
+    const std::vector<std::string>& flags);
 // docker's PromptForConfirmation: "<message> [y/N] ", true on y or Y; an
 // error when stdin is not a terminal.
 Result<bool> confirm(const std::string& message);

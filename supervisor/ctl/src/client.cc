@@ -10,7 +10,8 @@ Result<std::string> resolve_address(const std::string& address, const std::strin
   if (path.empty()) path = kDefaultSocket;
   if (path.starts_with("unix://")) path = path.substr(7);
   if (path.find("://") != std::string::npos) {
-    return client_error("invalid address `" + path + "`: berthd listens on unix sockets only (unix://PATH)");
+    return client_error("invalid address `" + path +
+                        "`: berthd listens on unix sockets only (unix://PATH)");
   }
   if (path.empty()) return client_error("invalid address: empty socket path");
   return "unix://" + path;
@@ -39,12 +40,13 @@ Error Client::error(const grpc::Status& status) {
   // (errdefs.h); only a channel that is not connected means no daemon.
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
       (!channel_ || channel_->GetState(false) != GRPC_CHANNEL_READY)) {
-    return make_error("Cannot connect to the berth daemon at " + target_ +
-                          ". Is the berth daemon running?",
-                      EHOSTUNREACH);
+    return make_error(
+        "Cannot connect to the berth daemon at " + target_ + ". Is the berth daemon running?",
+        EHOSTUNREACH);
   }
   std::string message = status.error_message();
-  if (message.empty()) message = "unknown error (gRPC status " + std::to_string(status.error_code()) + ")";
+  if (message.empty())
+    message = "unknown error (gRPC status " + std::to_string(status.error_code()) + ")";
   return make_error("Error response from daemon: " + message, EIO);
 }
 

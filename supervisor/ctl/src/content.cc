@@ -64,8 +64,9 @@ void add_content(Cli& cli) {
                            {"Size", jstr(human_size(static_cast<double>(info.size())))},
                            {"Age", jstr(age(info.created_at()))}}));
     }
-    out(BERTH_VALUE(render_list(ls->quiet ? "{{.Digest}}" : "", "table {{.Digest}}\t{{.Size}}\t{{.Age}}", rows,
-                                headers({{"Digest", "DIGEST"}, {"Size", "SIZE"}, {"Age", "AGE"}}))));
+    out(BERTH_VALUE(
+        render_list(ls->quiet ? "{{.Digest}}" : "", "table {{.Digest}}\t{{.Size}}\t{{.Age}}", rows,
+                    headers({{"Digest", "DIGEST"}, {"Size", "SIZE"}, {"Age", "AGE"}}))));
     return {};
   });
 
@@ -151,16 +152,17 @@ void add_snapshot(Cli& cli) {
     req.set_snapshotter(*snapshotter);
     auto& client = cli.client();
     v1::ListSnapshotsResponse resp;
-    grpc::Status st = v1::Snapshots::NewStub(client.channel())->List(client.context().get(), req, &resp);
+    grpc::Status st =
+        v1::Snapshots::NewStub(client.channel())->List(client.context().get(), req, &resp);
     if (!st.ok()) return client.error(st);
     std::vector<json::Value> rows;
     for (const auto& s : resp.snapshots()) {
-      rows.push_back(jobj({{"Key", jstr(s.key())},
-                           {"Parent", jstr(s.parent())},
-                           {"Kind", jstr(s.kind())}}));
+      rows.push_back(
+          jobj({{"Key", jstr(s.key())}, {"Parent", jstr(s.parent())}, {"Kind", jstr(s.kind())}}));
     }
-    out(BERTH_VALUE(render_list("", "table {{.Key}}\t{{.Parent}}\t{{.Kind}}", rows,
-                                headers({{"Key", "KEY"}, {"Parent", "PARENT"}, {"Kind", "KIND"}}))));
+    out(BERTH_VALUE(
+        render_list("", "table {{.Key}}\t{{.Parent}}\t{{.Kind}}", rows,
+                    headers({{"Key", "KEY"}, {"Parent", "PARENT"}, {"Kind", "KIND"}}))));
     return {};
   });
 
@@ -174,7 +176,8 @@ void add_snapshot(Cli& cli) {
     req.set_key((*info)[0]);
     auto& client = cli.client();
     v1::SnapshotInfo s;
-    grpc::Status st = v1::Snapshots::NewStub(client.channel())->Stat(client.context().get(), req, &s);
+    grpc::Status st =
+        v1::Snapshots::NewStub(client.channel())->Stat(client.context().get(), req, &s);
     if (!st.ok()) return client.error(st);
     // ctr prints the snapshots.Info struct as indented JSON.
     auto value = jobj({{"Kind", jstr(s.kind())},
@@ -208,7 +211,8 @@ void add_snapshot(Cli& cli) {
     req.set_key((*mounts)[1]);
     auto& client = cli.client();
     v1::SnapshotMountsResponse resp;
-    grpc::Status st = v1::Snapshots::NewStub(client.channel())->Mounts(client.context().get(), req, &resp);
+    grpc::Status st =
+        v1::Snapshots::NewStub(client.channel())->Mounts(client.context().get(), req, &resp);
     if (!st.ok()) return client.error(st);
     for (const auto& m : resp.mounts()) {
       std::string options;
@@ -229,13 +233,15 @@ void add_snapshot(Cli& cli) {
     req.set_key((*usage)[0]);
     auto& client = cli.client();
     v1::SnapshotUsageResponse resp;
-    grpc::Status st = v1::Snapshots::NewStub(client.channel())->Usage(client.context().get(), req, &resp);
+    grpc::Status st =
+        v1::Snapshots::NewStub(client.channel())->Usage(client.context().get(), req, &resp);
     if (!st.ok()) return client.error(st);
-    out(BERTH_VALUE(render_list("", "table {{.Key}}\t{{.Size}}\t{{.Inodes}}",
-                                {jobj({{"Key", jstr((*usage)[0])},
-                                       {"Size", jstr(human_size(static_cast<double>(resp.size())))},
-                                       {"Inodes", jstr(std::to_string(resp.inodes()))}})},
-                                headers({{"Key", "KEY"}, {"Size", "SIZE"}, {"Inodes", "INODES"}}))));
+    out(BERTH_VALUE(
+        render_list("", "table {{.Key}}\t{{.Size}}\t{{.Inodes}}",
+                    {jobj({{"Key", jstr((*usage)[0])},
+                           {"Size", jstr(human_size(static_cast<double>(resp.size())))},
+                           {"Inodes", jstr(std::to_string(resp.inodes()))}})},
+                    headers({{"Key", "KEY"}, {"Size", "SIZE"}, {"Inodes", "INODES"}}))));
     return {};
   });
 
@@ -278,8 +284,8 @@ void add_lease(Cli& cli) {
     BERTH_TRY(cli.arity(cmd, ls->args.size(), 0, 0));
     auto& client = cli.client();
     v1::ListLeasesResponse resp;
-    grpc::Status st =
-        v1::Leases::NewStub(client.channel())->List(client.context().get(), v1::ListLeasesRequest(), &resp);
+    grpc::Status st = v1::Leases::NewStub(client.channel())
+                          ->List(client.context().get(), v1::ListLeasesRequest(), &resp);
     if (!st.ok()) return client.error(st);
     std::vector<json::Value> rows;
     for (const auto& l : resp.leases()) {
@@ -287,8 +293,9 @@ void add_lease(Cli& cli) {
                            {"CreatedAt", jstr(rfc3339(l.created_at()))},
                            {"Labels", jstr(labels_text(l.labels()))}}));
     }
-    out(BERTH_VALUE(render_list(ls->quiet ? "{{.ID}}" : "", "table {{.ID}}\t{{.CreatedAt}}\t{{.Labels}}", rows,
-                                headers({{"ID", "ID"}, {"CreatedAt", "CREATED AT"}, {"Labels", "LABELS"}}))));
+    out(BERTH_VALUE(
+        render_list(ls->quiet ? "{{.ID}}" : "", "table {{.ID}}\t{{.CreatedAt}}\t{{.Labels}}", rows,
+                    headers({{"ID", "ID"}, {"CreatedAt", "CREATED AT"}, {"Labels", "LABELS"}}))));
     return {};
   });
 
@@ -296,7 +303,8 @@ void add_lease(Cli& cli) {
   cmd = cli.command(group, "create", "[OPTIONS]", "Create lease");
   cmd->add_option("--id", create->id, "Set the id for the lease, will be generated by default")
       ->type_name("string");
-  cmd->add_option("--expires", create->expires_seconds, "Seconds until the lease expires (0: never)")
+  cmd->add_option("--expires", create->expires_seconds,
+                  "Seconds until the lease expires (0: never)")
       ->type_name("int");
   cmd->add_option("--label", create->labels, "Labels to attach to the lease (KEY=VALUE)")
       ->allow_extra_args(false)
@@ -309,12 +317,14 @@ void add_lease(Cli& cli) {
     req.set_expires_in_seconds(create->expires_seconds);
     for (const auto& label : create->labels) {
       auto eq = label.find('=');
-      if (eq == std::string::npos) return client_error("invalid label `" + label + "`: expected KEY=VALUE");
+      if (eq == std::string::npos)
+        return client_error("invalid label `" + label + "`: expected KEY=VALUE");
       (*req.mutable_labels())[label.substr(0, eq)] = label.substr(eq + 1);
     }
     auto& client = cli.client();
     v1::LeaseInfo lease;
-    grpc::Status st = v1::Leases::NewStub(client.channel())->Create(client.context().get(), req, &lease);
+    grpc::Status st =
+        v1::Leases::NewStub(client.channel())->Create(client.context().get(), req, &lease);
     if (!st.ok()) return client.error(st);
     out(lease.id() + "\n");
     return {};

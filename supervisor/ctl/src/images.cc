@@ -29,19 +29,27 @@ int64_t now_seconds() { return static_cast<int64_t>(std::time(nullptr)); }
 }  // namespace
 
 const char* images_table(bool digests) {
-  return digests ? "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
-                 : "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+  return digests
+             ? "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+             : "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
 }
 
 json::Value images_headers() {
-  return headers({{"Repository", "REPOSITORY"}, {"Tag", "TAG"}, {"Digest", "DIGEST"},
-                  {"ID", "IMAGE ID"}, {"CreatedSince", "CREATED"}, {"CreatedAt", "CREATED AT"},
-                  {"Size", "SIZE"}, {"VirtualSize", "VIRTUAL SIZE"}, {"SharedSize", "SHARED SIZE"},
-                  {"UniqueSize", "UNIQUE SIZE"}, {"Containers", "CONTAINERS"}});
+  return headers({{"Repository", "REPOSITORY"},
+                  {"Tag", "TAG"},
+                  {"Digest", "DIGEST"},
+                  {"ID", "IMAGE ID"},
+                  {"CreatedSince", "CREATED"},
+                  {"CreatedAt", "CREATED AT"},
+                  {"Size", "SIZE"},
+                  {"VirtualSize", "VIRTUAL SIZE"},
+                  {"SharedSize", "SHARED SIZE"},
+                  {"UniqueSize", "UNIQUE SIZE"},
+                  {"Containers", "CONTAINERS"}});
 }
 
-std::vector<json::Value> image_rows(const v1::ListImagesResponse& list, const ImageListOptions& opts,
-                                    int64_t now) {
+std::vector<json::Value> image_rows(const v1::ListImagesResponse& list,
+                                    const ImageListOptions& opts, int64_t now) {
   std::vector<json::Value> rows;
   for (const auto& image : list.images()) {
     // Repositories in the order their first tag or digest appears (docker
@@ -63,7 +71,8 @@ std::vector<json::Value> image_rows(const v1::ListImagesResponse& list, const Im
     std::vector<std::array<std::string, 3>> cells;  // repository, tag, digest
     for (auto& [repo, repo_tags] : tags) {
       std::vector<std::string> ds;
-      auto it = std::find_if(digests.begin(), digests.end(), [&](auto& e) { return e.first == repo; });
+      auto it =
+          std::find_if(digests.begin(), digests.end(), [&](auto& e) { return e.first == repo; });
       if (it != digests.end()) {
         ds = it->second;
         digests.erase(it);  // a digest of a tagged repository is no row of its own
@@ -81,11 +90,13 @@ std::vector<json::Value> image_rows(const v1::ListImagesResponse& list, const Im
         cells.push_back({repo, kNone, ""});
       }
     }
-    if (image.repo_tags().empty() && image.repo_digests().empty()) cells.push_back({kNone, kNone, kNone});
+    if (image.repo_tags().empty() && image.repo_digests().empty())
+      cells.push_back({kNone, kNone, kNone});
 
     const std::string size = human_size(static_cast<double>(image.size()), 3);
     const std::string id = opts.no_trunc ? image.id() : truncate_id(image.id());
-    const std::string containers = image.containers() < 0 ? "N/A" : std::to_string(image.containers());
+    const std::string containers =
+        image.containers() < 0 ? "N/A" : std::to_string(image.containers());
     for (auto& [repo, tag, digest] : cells) {
       // Keys sorted, as docker's {{json .}} writes them.
       rows.push_back(jobj({{"Containers", jstr(containers)},
@@ -105,12 +116,16 @@ std::vector<json::Value> image_rows(const v1::ListImagesResponse& list, const Im
 }
 
 json::Value history_headers() {
-  return headers({{"ID", "IMAGE"}, {"CreatedSince", "CREATED"}, {"CreatedAt", "CREATED AT"},
-                  {"CreatedBy", "CREATED BY"}, {"Size", "SIZE"}, {"Comment", "COMMENT"}});
+  return headers({{"ID", "IMAGE"},
+                  {"CreatedSince", "CREATED"},
+                  {"CreatedAt", "CREATED AT"},
+                  {"CreatedBy", "CREATED BY"},
+                  {"Size", "SIZE"},
+                  {"Comment", "COMMENT"}});
 }
 
-std::vector<json::Value> history_rows(const v1::HistoryResponse& history, const HistoryOptions& opts,
-                                      int64_t now) {
+std::vector<json::Value> history_rows(const v1::HistoryResponse& history,
+                                      const HistoryOptions& opts, int64_t now) {
   std::vector<json::Value> rows;
   for (const auto& item : history.items()) {
     std::string id = item.id();
@@ -119,7 +134,8 @@ std::vector<json::Value> history_rows(const v1::HistoryResponse& history, const 
     std::replace(created_by.begin(), created_by.end(), '\t', ' ');
     if (!opts.no_trunc) created_by = ellipsis(created_by, 45);
     std::string since = opts.human ? created_since(item.created(), now) : rfc3339(item.created());
-    std::string size = opts.human ? human_size(static_cast<double>(item.size()), 3) : std::to_string(item.size());
+    std::string size =
+        opts.human ? human_size(static_cast<double>(item.size()), 3) : std::to_string(item.size());
     rows.push_back(jobj({{"Comment", jstr(item.comment())},
                          {"CreatedAt", jstr(rfc3339(item.created()))},
                          {"CreatedBy", jstr(created_by)},
@@ -148,7 +164,8 @@ void add_list(Cli& cli, CLI::App* parent, const std::string& name) {
   cmd->add_option("-f,--filter", f->filters, "Filter output based on conditions provided")
       ->allow_extra_args(false)
       ->type_name("filter");
-  cmd->add_option("--format", f->format, "Format output using a custom template")->type_name("string");
+  cmd->add_option("--format", f->format, "Format output using a custom template")
+      ->type_name("string");
   cmd->add_flag("--no-trunc", f->no_trunc, "Don't truncate output");
   cmd->add_flag("-q,--quiet", f->quiet, "Only show image IDs");
   cmd->add_option("args", f->args);
@@ -191,7 +208,8 @@ void add_tag(Cli& cli, CLI::App* parent) {
     req.set_target((*args)[1]);
     auto& client = cli.client();
     v1::TagResponse resp;
-    grpc::Status st = v1::Images::NewStub(client.channel())->Tag(client.context().get(), req, &resp);
+    grpc::Status st =
+        v1::Images::NewStub(client.channel())->Tag(client.context().get(), req, &resp);
     if (!st.ok()) return client.error(st);
     return {};
   });
@@ -204,7 +222,8 @@ struct RemoveFlags {
 
 void add_remove(Cli& cli, CLI::App* parent, const std::string& name) {
   auto f = std::make_shared<RemoveFlags>();
-  CLI::App* cmd = cli.command(parent, name, "[OPTIONS] IMAGE [IMAGE...]", "Remove one or more images");
+  CLI::App* cmd =
+      cli.command(parent, name, "[OPTIONS] IMAGE [IMAGE...]", "Remove one or more images");
   if (name == "rm") cmd->alias("remove");
   cmd->add_flag("-f,--force", f->force, "Force removal of the image");
   cmd->add_flag("--no-prune", f->no_prune, "Do not delete untagged parents");
@@ -245,7 +264,8 @@ void add_inspect(Cli& cli, CLI::App* parent) {
   auto f = std::make_shared<InspectFlags>();
   CLI::App* cmd = cli.command(parent, "inspect", "[OPTIONS] IMAGE [IMAGE...]",
                               "Display detailed information on one or more images");
-  cmd->add_option("-f,--format", f->format, "Format output using a custom template")->type_name("string");
+  cmd->add_option("-f,--format", f->format, "Format output using a custom template")
+      ->type_name("string");
   cmd->add_option("args", f->args);
   cli.on_run(cmd, [&cli, cmd, f]() -> Status {
     BERTH_TRY(cli.arity(cmd, f->args.size(), 1, SIZE_MAX));
@@ -288,8 +308,10 @@ struct HistoryFlags {
 void add_history(Cli& cli, CLI::App* parent) {
   auto f = std::make_shared<HistoryFlags>();
   CLI::App* cmd = cli.command(parent, "history", "[OPTIONS] IMAGE", "Show the history of an image");
-  cmd->add_option("--format", f->format, "Format output using a custom template")->type_name("string");
-  cmd->add_flag("-H,--human", f->human, "Print sizes and dates in human readable format (default true)");
+  cmd->add_option("--format", f->format, "Format output using a custom template")
+      ->type_name("string");
+  cmd->add_flag("-H,--human", f->human,
+                "Print sizes and dates in human readable format (default true)");
   cmd->add_flag("--no-trunc", f->no_trunc, "Don't truncate output");
   cmd->add_flag("-q,--quiet", f->quiet, "Only show image IDs");
   cmd->add_option("args", f->args);
@@ -299,7 +321,8 @@ void add_history(Cli& cli, CLI::App* parent) {
     req.set_ref(f->args[0]);
     auto& client = cli.client();
     v1::HistoryResponse resp;
-    grpc::Status st = v1::Images::NewStub(client.channel())->History(client.context().get(), req, &resp);
+    grpc::Status st =
+        v1::Images::NewStub(client.channel())->History(client.context().get(), req, &resp);
     if (!st.ok()) return client.error(st);
     auto rows = history_rows(resp, {f->no_trunc, f->human}, now_seconds());
     std::string format = f->quiet ? "{{.ID}}" : f->format;
@@ -326,10 +349,11 @@ void add_prune(Cli& cli, CLI::App* parent) {
   cli.on_run(cmd, [&cli, cmd, f]() -> Status {
     BERTH_TRY(cli.arity(cmd, f->args.size(), 0, 0));
     auto filters = BERTH_VALUE(parse_filters(f->filters));
-    const char* warning = f->all ? "WARNING! This will remove all images without at least one container "
-                                   "associated to them.\nAre you sure you want to continue?"
-                                 : "WARNING! This will remove all dangling images.\nAre you sure you "
-                                   "want to continue?";
+    const char* warning =
+        f->all ? "WARNING! This will remove all images without at least one container "
+                 "associated to them.\nAre you sure you want to continue?"
+               : "WARNING! This will remove all dangling images.\nAre you sure you "
+                 "want to continue?";
     if (!f->force && !BERTH_VALUE(confirm(warning))) {
       out("Total reclaimed space: 0B\n");
       return {};
@@ -343,14 +367,16 @@ void add_prune(Cli& cli, CLI::App* parent) {
     }
     auto& client = cli.client();
     v1::PruneReport report;
-    grpc::Status st = v1::Images::NewStub(client.channel())->Prune(client.context().get(), req, &report);
+    grpc::Status st =
+        v1::Images::NewStub(client.channel())->Prune(client.context().get(), req, &report);
     if (!st.ok()) return client.error(st);
     if (report.deleted_size() > 0) {
       std::string text = "Deleted Images:\n";
       for (const auto& line : report.deleted()) text += line + "\n";
       out(text + "\n");
     }
-    out("Total reclaimed space: " + human_size(static_cast<double>(report.space_reclaimed())) + "\n");
+    out("Total reclaimed space: " + human_size(static_cast<double>(report.space_reclaimed())) +
+        "\n");
     return {};
   });
 }

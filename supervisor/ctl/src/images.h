@@ -18,8 +18,8 @@ struct ImageListOptions {
 // One row per (repository, tag[, digest]) of each image, "<none>" where
 // docker shows it; fields .Repository .Tag .Digest .ID .CreatedSince
 // .CreatedAt .Size .VirtualSize .SharedSize .UniqueSize .Containers.
-std::vector<json::Value> image_rows(const v1::ListImagesResponse& list, const ImageListOptions& opts,
-                                    int64_t now);
+std::vector<json::Value> image_rows(const v1::ListImagesResponse& list,
+                                    const ImageListOptions& opts, int64_t now);
 const char* images_table(bool digests);
 json::Value images_headers();
 
@@ -28,8 +28,8 @@ struct HistoryOptions {
   bool human = true;
 };
 // Fields .ID .CreatedSince .CreatedAt .CreatedBy .Size .Comment.
-std::vector<json::Value> history_rows(const v1::HistoryResponse& history, const HistoryOptions& opts,
-                                      int64_t now);
+std::vector<json::Value> history_rows(const v1::HistoryResponse& history,
+                                      const HistoryOptions& opts, int64_t now);
 inline constexpr const char* kHistoryTable =
     "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
 json::Value history_headers();

@@ -8,8 +8,7 @@
 namespace berth::ctl {
 
 ProgressSink::ProgressSink(StreamOutput how)
-    : how_(std::move(how)),
-      printer_(is_terminal(STDOUT_FILENO), terminal_width(STDOUT_FILENO)) {}
+    : how_(std::move(how)), printer_(is_terminal(STDOUT_FILENO), terminal_width(STDOUT_FILENO)) {}
 
 void ProgressSink::add(const v1::Progress& p) {
   if (!how_.quiet && (!p.status().empty() || !p.id().empty())) {
@@ -18,8 +17,10 @@ void ProgressSink::add(const v1::Progress& p) {
   }
   if (!p.result().empty()) {
     results_.push_back(p.result());
-    out(how_.result_prefix + p.result() + "\n");
-    out_flush();
+    if (how_.quiet || how_.result_unless_quiet) {
+      out(how_.result_prefix + p.result() + "\n");
+      out_flush();
+    }
   }
 }
 

@@ -18,6 +18,9 @@ namespace berth::ctl {
 struct StreamOutput {
   bool quiet = false;         // print only the results
   std::string result_prefix;  // "Loaded image: " for load; "" prints the result alone
+  // docker pull, load and import end with what they made; push names its
+  // reference only with -q (its last status line already has the digest).
+  bool result_unless_quiet = true;
 };
 
 class ProgressSink {

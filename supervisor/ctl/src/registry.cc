@@ -26,7 +26,8 @@ Result<core::Reference> check_reference(const std::string& text, bool all_tags, 
   auto ref = core::parse_reference(text, false);
   if (!ref) return client_error(ref.error().message());
   if (all_tags && !ref->tag.empty()) return client_error("tag can't be used with --all-tags/-a");
-  if (!all_tags && ref->tag.empty() && ref->digest.empty() && !quiet) out("Using default tag: latest\n");
+  if (!all_tags && ref->tag.empty() && ref->digest.empty() && !quiet)
+    out("Using default tag: latest\n");
   return std::move(*ref);
 }
 
@@ -49,14 +50,15 @@ void add_pull(Cli& cli, CLI::App* parent) {
     auto& client = cli.client();
     auto ctx = client.context();
     auto reader = v1::Images::NewStub(client.channel())->Pull(ctx.get(), req);
-    BERTH_TRY(print_progress(client, *reader, {f->quiet, ""}));
+    BERTH_TRY(print_progress(client, *reader, {f->quiet, "", true}));
     return {};
   });
 }
 
 void add_push(Cli& cli, CLI::App* parent) {
   auto f = std::make_shared<TransferFlags>();
-  CLI::App* cmd = cli.command(parent, "push", "[OPTIONS] NAME[:TAG]", "Upload an image to a registry");
+  CLI::App* cmd =
+      cli.command(parent, "push", "[OPTIONS] NAME[:TAG]", "Upload an image to a registry");
   cmd->add_flag("-a,--all-tags", f->all_tags, "Push all tags of an image to the repository");
   cmd->add_flag("-q,--quiet", f->quiet, "Suppress verbose output");
   cmd->add_option("args", f->args);
@@ -69,7 +71,7 @@ void add_push(Cli& cli, CLI::App* parent) {
     auto& client = cli.client();
     auto ctx = client.context();
     auto reader = v1::Images::NewStub(client.channel())->Push(ctx.get(), req);
-    BERTH_TRY(print_progress(client, *reader, {f->quiet, ""}));
+    BERTH_TRY(print_progress(client, *reader, {f->quiet, "", false}));
     return {};
   });
 }
@@ -91,8 +93,9 @@ Result<std::string> password_from_stdin() {
 
 void add_login(Cli& cli, CLI::App* parent) {
   auto f = std::make_shared<LoginFlags>();
-  CLI::App* cmd = cli.command(parent, "login", "[OPTIONS] [SERVER]",
-                              "Log in to a registry.\nIf no server is specified, the default is defined by the daemon.");
+  CLI::App* cmd = cli.command(
+      parent, "login", "[OPTIONS] [SERVER]",
+      "Log in to a registry.\nIf no server is specified, the default is defined by the daemon.");
   cmd->add_option("-p,--password", f->password, "Password")->type_name("string");
   cmd->add_flag("--password-stdin", f->password_stdin, "Take the password from stdin");
   cmd->add_option("-u,--username", f->username, "Username")->type_name("string");
@@ -100,10 +103,12 @@ void add_login(Cli& cli, CLI::App* parent) {
   cli.on_run(cmd, [&cli, cmd, f]() -> Status {
     BERTH_TRY(cli.arity(cmd, f->args.size(), 0, 1));
     if (!f->password.empty()) {
-      std::fputs("WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n", stderr);
+      std::fputs("WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n",
+                 stderr);
     }
     if (f->password_stdin) {
-      if (!f->password.empty()) return client_error("--password and --password-stdin are mutually exclusive");
+      if (!f->password.empty())
+        return client_error("--password and --password-stdin are mutually exclusive");
       if (f->username.empty()) return client_error("Must provide --username with --password-stdin");
       f->password = BERTH_VALUE(password_from_stdin());
     }
@@ -129,7 +134,8 @@ void add_login(Cli& cli, CLI::App* parent) {
     req.set_password(f->password);
     auto& client = cli.client();
     v1::LoginResponse resp;
-    grpc::Status st = v1::System::NewStub(client.channel())->Login(client.context().get(), req, &resp);
+    grpc::Status st =
+        v1::System::NewStub(client.channel())->Login(client.context().get(), req, &resp);
     if (!st.ok()) return client.error(st);
     out((resp.status().empty() ? std::string("Login Succeeded") : resp.status()) + "\n");
     return {};
@@ -138,8 +144,9 @@ void add_login(Cli& cli, CLI::App* parent) {
 
 void add_logout(Cli& cli, CLI::App* parent) {
   auto args = std::make_shared<std::vector<std::string>>();
-  CLI::App* cmd = cli.command(parent, "logout", "[SERVER]",
-                              "Log out from a registry.\nIf no server is specified, the default is defined by the daemon.");
+  CLI::App* cmd = cli.command(
+      parent, "logout", "[SERVER]",
+      "Log out from a registry.\nIf no server is specified, the default is defined by the daemon.");
   cmd->add_option("args", *args);
   cli.on_run(cmd, [&cli, cmd, args]() -> Status {
     BERTH_TRY(cli.arity(cmd, args->size(), 0, 1));
@@ -147,10 +154,12 @@ void add_logout(Cli& cli, CLI::App* parent) {
     if (!args->empty()) req.set_server((*args)[0]);
     auto& client = cli.client();
     v1::LogoutResponse resp;
-    grpc::Status st = v1::System::NewStub(client.channel())->Logout(client.context().get(), req, &resp);
+    grpc::Status st =
+        v1::System::NewStub(client.channel())->Logout(client.context().get(), req, &resp);
     if (!st.ok()) return client.error(st);
     std::string server = args->empty() ? kDockerHubServer : (*args)[0];
-    out((resp.status().empty() ? "Removing login credentials for " + server : resp.status()) + "\n");
+    out((resp.status().empty() ? "Removing login credentials for " + server : resp.status()) +
+        "\n");
     return {};
   });
 }

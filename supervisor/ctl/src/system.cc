@@ -107,33 +107,41 @@ struct FormatFlags {
 void add_version(Cli& cli, CLI::App* parent) {
   auto f = std::make_shared<FormatFlags>();
   CLI::App* cmd = cli.command(parent, "version", "[OPTIONS]", "Show the berth version information");
-  cmd->add_option("-f,--format", f->format, "Format output using a custom template")->type_name("string");
+  cmd->add_option("-f,--format", f->format, "Format output using a custom template")
+      ->type_name("string");
   cmd->add_option("args", f->args);
   cli.on_run(cmd, [&cli, cmd, f]() -> Status {
     BERTH_TRY(cli.arity(cmd, f->args.size(), 0, 0));
     auto& client = cli.client();
     v1::VersionResponse v;
-    grpc::Status st =
-        v1::System::NewStub(client.channel())->Version(client.context().get(), v1::VersionRequest(), &v);
-    auto client_part = jobj({{"Version", jstr(BERTH_VERSION)}, {"ApiVersion", jstr("v1")},
-                             {"Os", jstr("linux")}, {"Arch", jstr(BERTH_ARCH)}});
+    grpc::Status st = v1::System::NewStub(client.channel())
+                          ->Version(client.context().get(), v1::VersionRequest(), &v);
+    auto client_part = jobj({{"Version", jstr(BERTH_VERSION)},
+                             {"ApiVersion", jstr("v1")},
+                             {"Os", jstr("linux")},
+                             {"Arch", jstr(BERTH_ARCH)}});
     if (f->format.empty()) {
       // Like docker, the client's half is printed even without a daemon.
-      out("Client:\n Version:           " BERTH_VERSION "\n API version:       v1\n"
+      out("Client:\n Version:           " BERTH_VERSION
+          "\n API version:       v1\n"
           " OS/Arch:           linux/" BERTH_ARCH "\n");
       if (!st.ok()) {
         out("\n");
         return client.error(st);
       }
-      out("\nServer:\n Version:           " + v.version() + "\n API version:       " + v.api_version() +
-          "\n Git commit:        " + v.git_commit() + "\n OS/Arch:           " + v.os() + "/" + v.arch() +
+      out("\nServer:\n Version:           " + v.version() +
+          "\n API version:       " + v.api_version() + "\n Git commit:        " + v.git_commit() +
+          "\n OS/Arch:           " + v.os() + "/" + v.arch() +
           "\n Kernel Version:    " + v.kernel_version() + "\n");
       return {};
     }
     if (!st.ok()) return client.error(st);
-    auto server = jobj({{"Version", jstr(v.version())}, {"ApiVersion", jstr(v.api_version())},
-                        {"GitCommit", jstr(v.git_commit())}, {"Os", jstr(v.os())},
-                        {"Arch", jstr(v.arch())}, {"KernelVersion", jstr(v.kernel_version())}});
+    auto server = jobj({{"Version", jstr(v.version())},
+                        {"ApiVersion", jstr(v.api_version())},
+                        {"GitCommit", jstr(v.git_commit())},
+                        {"Os", jstr(v.os())},
+                        {"Arch", jstr(v.arch())},
+                        {"KernelVersion", jstr(v.kernel_version())}});
     out(BERTH_VALUE(render_one(f->format, jobj({{"Client", client_part}, {"Server", server}}))));
     return {};
   });
@@ -142,13 +150,15 @@ void add_version(Cli& cli, CLI::App* parent) {
 void add_info(Cli& cli, CLI::App* parent) {
   auto f = std::make_shared<FormatFlags>();
   CLI::App* cmd = cli.command(parent, "info", "[OPTIONS]", "Display system-wide information");
-  cmd->add_option("-f,--format", f->format, "Format output using a custom template")->type_name("string");
+  cmd->add_option("-f,--format", f->format, "Format output using a custom template")
+      ->type_name("string");
   cmd->add_option("args", f->args);
   cli.on_run(cmd, [&cli, cmd, f]() -> Status {
     BERTH_TRY(cli.arity(cmd, f->args.size(), 0, 0));
     auto& client = cli.client();
     v1::InfoResponse resp;
-    grpc::Status st = v1::System::NewStub(client.channel())->Info(client.context().get(), v1::InfoRequest(), &resp);
+    grpc::Status st = v1::System::NewStub(client.channel())
+                          ->Info(client.context().get(), v1::InfoRequest(), &resp);
     if (!st.ok()) return client.error(st);
     auto info = json::parse(resp.json(), "info");
     if (!info) return client_error(info.error().message());
@@ -160,7 +170,8 @@ void add_info(Cli& cli, CLI::App* parent) {
 void add_df(Cli& cli, CLI::App* parent) {
   auto f = std::make_shared<FormatFlags>();
   CLI::App* cmd = cli.command(parent, "df", "[OPTIONS]", "Show berth disk usage");
-  cmd->add_option("--format", f->format, "Format output using a custom template")->type_name("string");
+  cmd->add_option("--format", f->format, "Format output using a custom template")
+      ->type_name("string");
   cmd->add_flag("-v,--verbose", f->verbose, "Show detailed information on space usage");
   cmd->add_option("args", f->args);
   cli.on_run(cmd, [&cli, cmd, f]() -> Status {
@@ -174,17 +185,19 @@ void add_df(Cli& cli, CLI::App* parent) {
       if (!st.ok()) return client.error(st);
       auto rows = image_rows(list, {}, now_seconds());
       out("Images space usage:\n\n");
-      out(BERTH_VALUE(render_list(f->format,
-                                  "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
-                                  "\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}",
-                                  rows, images_headers())));
+      out(BERTH_VALUE(
+          render_list(f->format,
+                      "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+                      "\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}",
+                      rows, images_headers())));
       return {};
     }
     v1::DiskUsageResponse du;
-    grpc::Status st =
-        v1::System::NewStub(client.channel())->DiskUsage(client.context().get(), v1::DiskUsageRequest(), &du);
+    grpc::Status st = v1::System::NewStub(client.channel())
+                          ->DiskUsage(client.context().get(), v1::DiskUsageRequest(), &du);
     if (!st.ok()) return client.error(st);
-    out(BERTH_VALUE(render_list(f->format, kDiskUsageTable, disk_usage_rows(du), disk_usage_headers())));
+    out(BERTH_VALUE(
+        render_list(f->format, kDiskUsageTable, disk_usage_rows(du), disk_usage_headers())));
     return {};
   });
 }
@@ -221,14 +234,16 @@ void add_system_prune(Cli& cli, CLI::App* parent) {
     }
     auto& client = cli.client();
     v1::PruneReport report;
-    grpc::Status st = v1::System::NewStub(client.channel())->Prune(client.context().get(), req, &report);
+    grpc::Status st =
+        v1::System::NewStub(client.channel())->Prune(client.context().get(), req, &report);
     if (!st.ok()) return client.error(st);
     if (report.deleted_size() > 0) {
       std::string text = "Deleted Images:\n";
       for (const auto& line : report.deleted()) text += line + "\n";
       out(text + "\n");
     }
-    out("Total reclaimed space: " + human_size(static_cast<double>(report.space_reclaimed())) + "\n");
+    out("Total reclaimed space: " + human_size(static_cast<double>(report.space_reclaimed())) +
+        "\n");
     return {};
   });
 }
@@ -241,11 +256,13 @@ struct EventsFlags {
 
 void add_events(Cli& cli, CLI::App* parent) {
   auto f = std::make_shared<EventsFlags>();
-  CLI::App* cmd = cli.command(parent, "events", "[OPTIONS]", "Get real time events from the server");
+  CLI::App* cmd =
+      cli.command(parent, "events", "[OPTIONS]", "Get real time events from the server");
   cmd->add_option("-f,--filter", f->filters, "Filter output based on conditions provided")
       ->allow_extra_args(false)
       ->type_name("filter");
-  cmd->add_option("--format", f->format, "Format the output using the given Go template")->type_name("string");
+  cmd->add_option("--format", f->format, "Format the output using the given Go template")
+      ->type_name("string");
   cmd->add_option("args", f->args);
   cli.on_run(cmd, [&cli, cmd, f]() -> Status {
     BERTH_TRY(cli.arity(cmd, f->args.size(), 0, 0));
@@ -261,7 +278,8 @@ void add_events(Cli& cli, CLI::App* parent) {
       if (!f->format.empty()) {
         out(BERTH_VALUE(render_one(f->format, event_row(e))));
       } else {
-        out(event_time(e.timestamp_ns()) + " " + e.namespace_() + " " + e.topic() + " " + e.payload_json() + "\n");
+        out(event_time(e.timestamp_ns()) + " " + e.namespace_() + " " + e.topic() + " " +
+            e.payload_json() + "\n");
       }
       out_flush();
     }

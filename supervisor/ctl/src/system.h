@@ -15,7 +15,10 @@ namespace berth::ctl {
 inline constexpr const char* kDiskUsageTable =
     "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}";
 inline json::Value disk_usage_headers() {
-  return headers({{"Type", "TYPE"}, {"TotalCount", "TOTAL"}, {"Active", "ACTIVE"}, {"Size", "SIZE"},
+  return headers({{"Type", "TYPE"},
+                  {"TotalCount", "TOTAL"},
+                  {"Active", "ACTIVE"},
+                  {"Size", "SIZE"},
                   {"Reclaimable", "RECLAIMABLE"}});
 }
 // "11.63MB (70%)"; the percentage only when there is a size.
@@ -31,10 +34,12 @@ std::string event_time(int64_t unix_ns);
 json::Value event_row(const v1::Envelope& e);
 
 inline std::string system_prune_warning(bool all, bool volumes) {
-  std::string text = "WARNING! This will remove:\n  - all stopped containers\n"
-                     "  - all networks not used by at least one container\n";
+  std::string text =
+      "WARNING! This will remove:\n  - all stopped containers\n"
+      "  - all networks not used by at least one container\n";
   if (volumes) text += "  - all anonymous volumes not used by at least one container\n";
-  text += all ? "  - all images without at least one container associated to them\n  - all build cache\n"
+  text += all ? "  - all images without at least one container associated to them\n  - all build "
+                "cache\n"
               : "  - all dangling images\n  - unused build cache\n";
   return text + "\nAre you sure you want to continue?";
 }

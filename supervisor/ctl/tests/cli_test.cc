@@ -36,9 +36,10 @@ Run run(std::vector<std::string> args) {
 TEST_CASE("arity errors: docker's message, usage, exit 1") {
   auto r = run({"pull"});
   CHECK(r.code == 1);
-  CHECK(r.errors ==
-        "\"berthctl pull\" requires exactly 1 argument.\nSee 'berthctl pull --help'.\n\n"
-        "Usage:  berthctl pull [OPTIONS] NAME[:TAG|@DIGEST]\n\nDownload an image from a registry\n");
+  CHECK(
+      r.errors ==
+      "\"berthctl pull\" requires exactly 1 argument.\nSee 'berthctl pull --help'.\n\n"
+      "Usage:  berthctl pull [OPTIONS] NAME[:TAG|@DIGEST]\n\nDownload an image from a registry\n");
   r = run({"image", "pull", "a", "b"});
   CHECK(r.code == 1);
   CHECK(r.errors.starts_with("\"berthctl image pull\" requires exactly 1 argument.\n"));

@@ -21,7 +21,8 @@ namespace {
 
 std::string namespace_of(grpc::ServerContext* ctx) {
   auto it = ctx->client_metadata().find("berth-namespace");
-  return it == ctx->client_metadata().end() ? "" : std::string(it->second.data(), it->second.size());
+  return it == ctx->client_metadata().end() ? ""
+                                            : std::string(it->second.data(), it->second.size());
 }
 
 class FakeImages final : public v1::Images::Service {
@@ -36,7 +37,8 @@ class FakeImages final : public v1::Images::Service {
       std::lock_guard lock(mu);
       last_namespace = namespace_of(ctx);
     }
-    if (!req->filters().empty() && req->filters(0).key() == "reference" && req->filters(0).value() == "none") {
+    if (!req->filters().empty() && req->filters(0).key() == "reference" &&
+        req->filters(0).value() == "none") {
       return grpc::Status::OK;
     }
     auto* img = resp->add_images();
@@ -61,7 +63,8 @@ class FakeImages final : public v1::Images::Service {
                     grpc::ServerWriter<v1::Progress>* w) override {
     if (req->ref().starts_with("localhost:5000/denied")) {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                          "Get \"http://localhost:5000/v2/\": dial tcp 127.0.0.1:5000: connect: connection refused");
+                          "Get \"http://localhost:5000/v2/\": dial tcp 127.0.0.1:5000: connect: "
+                          "connection refused");
     }
     auto send = [&](std::string id, std::string status, int64_t cur = 0, int64_t total = 0,
                     std::string result = "") {
@@ -80,7 +83,17 @@ class FakeImages final : public v1::Images::Service {
     send("a1b2c3d4e5f6", "Download complete");
     send("a1b2c3d4e5f6", "Pull complete");
     send("", "Digest: sha256:5acba83a746c7608ed544dc1533b87c737a0b0fb730301639a0179f9344b1678");
-    send("", "Status: Downloaded newer image for busybox:latest", 0, 0, "docker.io/library/busybox:latest");
+    send("", "Status: Downloaded newer image for busybox:latest", 0, 0,
+         "docker.io/library/busybox:latest");
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Inspect(grpc::ServerContext*, const v1::InspectImageRequest* req,
+                       v1::InspectImageResponse* resp) override {
+    if (req->ref() != "busybox") {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "No such image: " + req->ref());
+    }
+    resp->set_json(R"({"Id":"sha256:4e50","RepoTags":["busybox:latest"],"Config":{"Cmd":["sh"]}})");
     return grpc::Status::OK;
   }
 
@@ -115,10 +128,12 @@ class FakeImages final : public v1::Images::Service {
 };
 
 class FakeSystem final : public v1::System::Service {
-  grpc::Status Login(grpc::ServerContext*, const v1::LoginRequest* req, v1::LoginResponse* resp) override {
+  grpc::Status Login(grpc::ServerContext*, const v1::LoginRequest* req,
+                     v1::LoginResponse* resp) override {
     if (req->password() != "secret") {
-      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                          "Get \"http://127.0.0.1:5000/v2/\": unauthorized: authentication required");
+      return grpc::Status(
+          grpc::StatusCode::UNAUTHENTICATED,
+          "Get \"http://127.0.0.1:5000/v2/\": unauthorized: authentication required");
     }
     resp->set_status("Login Succeeded");
     return grpc::Status::OK;
@@ -161,8 +176,8 @@ struct Out {
 Out berthctl(const Daemon& d, const std::string& args, const std::string& env = "",
              const std::string& stdin_file = "/dev/null") {
   std::string err_file = d.dir + "/stderr";
-  std::string cmd = env + " " BERTHCTL_PATH " --address " + d.socket + " " + args + " <" + stdin_file + " 2>" +
-                    err_file;
+  std::string cmd = env + " " BERTHCTL_PATH " --address " + d.socket + " " + args + " <" +
+                    stdin_file + " 2>" + err_file;
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
   std::string out;
@@ -220,7 +235,8 @@ TEST_CASE("daemon errors: one line, docker's prefix, exit 1") {
   CHECK(r.code == 1);
   // UNAVAILABLE from a daemon that answered is the registry's, not ours.
   CHECK(r.err ==
-        "Error response from daemon: Get \"http://localhost:5000/v2/\": dial tcp 127.0.0.1:5000: connect: "
+        "Error response from daemon: Get \"http://localhost:5000/v2/\": dial tcp 127.0.0.1:5000: "
+        "connect: "
         "connection refused\n");
   r = berthctl(d, "rmi busybox nope");
   CHECK(r.code == 1);
@@ -241,7 +257,8 @@ TEST_CASE("login: --password-stdin, docker's warning for -p") {
   CHECK(r.code == 1);
   CHECK(r.err ==
         "WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n"
-        "Error response from daemon: Get \"http://127.0.0.1:5000/v2/\": unauthorized: authentication required\n");
+        "Error response from daemon: Get \"http://127.0.0.1:5000/v2/\": unauthorized: "
+        "authentication required\n");
   // stdin is not a terminal: an error, never a prompt that waits.
   r = berthctl(d, "login 127.0.0.1:5000");
   CHECK(r.code == 1);
@@ -268,7 +285,8 @@ TEST_CASE("no daemon at the address") {
   std::string missing = d.dir + "/gone.sock";
   auto r = berthctl(d, "--address " + missing + " images");
   CHECK(r.code == 1);
-  CHECK(r.err == "Cannot connect to the berth daemon at unix://" + missing + ". Is the berth daemon running?\n");
+  CHECK(r.err == "Cannot connect to the berth daemon at unix://" + missing +
+                     ". Is the berth daemon running?\n");
 }
 
 TEST_CASE("prune without -f and without a terminal: an error, not a prompt that waits") {
@@ -279,4 +297,20 @@ TEST_CASE("prune without -f and without a terminal: an error, not a prompt that 
   CHECK(r.err == "berthctl: confirmation required but stdin is not a terminal: use -f/--force\n");
   r = berthctl(d, "system prune -a");
   CHECK(r.code == 1);
+}
+
+TEST_CASE("image inspect: docker's indented array, -f, missing images after the found ones") {
+  Daemon d;
+  auto r = berthctl(d, "image inspect busybox");
+  CHECK(r.code == 0);
+  CHECK(r.out ==
+        "[\n    {\n        \"Id\": \"sha256:4e50\",\n        \"RepoTags\": [\n"
+        "            \"busybox:latest\"\n        ],\n        \"Config\": {\n"
+        "            \"Cmd\": [\n                \"sh\"\n            ]\n        }\n    }\n]\n");
+  r = berthctl(d, "image inspect -f '{{.Id}} {{index .Config.Cmd 0}}' busybox nope");
+  CHECK(r.code == 1);
+  CHECK(r.out == "sha256:4e50 sh\n");
+  CHECK(r.err == "Error: No such image: nope\n");
+  r = berthctl(d, "image inspect nope");
+  CHECK(r.out == "[]\n");
 }

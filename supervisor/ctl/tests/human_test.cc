@@ -83,7 +83,8 @@ TEST_CASE("created_since and times") {
 }
 
 TEST_CASE("truncate_id and ellipsis") {
-  CHECK(truncate_id("sha256:4e5021d210f65ebe915670c7089120120bc0a303b90208592851708c1b8c04bd") == "4e5021d210f6");
+  CHECK(truncate_id("sha256:4e5021d210f65ebe915670c7089120120bc0a303b90208592851708c1b8c04bd") ==
+        "4e5021d210f6");
   CHECK(truncate_id("4e5021d210f65ebe") == "4e5021d210f6");
   CHECK(ellipsis("short", 45) == "short");
   std::string longer = "/bin/sh -c #(nop) ADD file:1234567890abcdef1234567890abcdef in / ";

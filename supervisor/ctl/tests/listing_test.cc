@@ -42,7 +42,8 @@ v1::ListImagesResponse sample_images() {
 
 // A table row as Go's tabwriter lays it out: each cell but the last padded
 // to its column's width (runes).
-std::string row(std::initializer_list<std::pair<std::string, size_t>> cells, const std::string& last) {
+std::string row(std::initializer_list<std::pair<std::string, size_t>> cells,
+                const std::string& last) {
   std::string line;
   for (const auto& [text, width] : cells) {
     size_t runes = 0;
@@ -52,7 +53,8 @@ std::string row(std::initializer_list<std::pair<std::string, size_t>> cells, con
   return line + last + "\n";
 }
 
-std::string render(const std::vector<berth::json::Value>& rows, const std::string& format, bool digests = false) {
+std::string render(const std::vector<berth::json::Value>& rows, const std::string& format,
+                   bool digests = false) {
   auto text = render_list(format, images_table(digests), rows, images_headers());
   REQUIRE(text.ok());
   return *text;
@@ -65,10 +67,17 @@ TEST_CASE("images: docker's default table") {
   // Widths: the widest cell + 3, at least 10 ("About an hour ago" is 17).
   CHECK(render(rows, "") ==
         row({{"REPOSITORY", 21}, {"TAG", 10}, {"IMAGE ID", 15}, {"CREATED", 20}}, "SIZE") +
-        row({{"busybox", 21}, {"latest", 10}, {"4e5021d210f6", 15}, {"2 weeks ago", 20}}, "4.26MB") +
-        row({{"busybox", 21}, {"1.36", 10}, {"4e5021d210f6", 15}, {"2 weeks ago", 20}}, "4.26MB") +
-        row({{"localhost:5000/app", 21}, {"v1.2", 10}, {"77af4d6b9913", 15}, {"About an hour ago", 20}}, "1.05MB") +
-        row({{"<none>", 21}, {"<none>", 10}, {"0123456789ab", 15}, {"30 seconds ago", 20}}, "999B"));
+            row({{"busybox", 21}, {"latest", 10}, {"4e5021d210f6", 15}, {"2 weeks ago", 20}},
+                "4.26MB") +
+            row({{"busybox", 21}, {"1.36", 10}, {"4e5021d210f6", 15}, {"2 weeks ago", 20}},
+                "4.26MB") +
+            row({{"localhost:5000/app", 21},
+                 {"v1.2", 10},
+                 {"77af4d6b9913", 15},
+                 {"About an hour ago", 20}},
+                "1.05MB") +
+            row({{"<none>", 21}, {"<none>", 10}, {"0123456789ab", 15}, {"30 seconds ago", 20}},
+                "999B"));
 }
 
 TEST_CASE("images: --digests shows the repository's digest on each tag row") {
@@ -115,19 +124,28 @@ TEST_CASE("history: created-by cut at 45 characters, -H=false") {
   auto* base = h.add_items();
   base->set_id("<missing>");
   base->set_created(kNow - 2 * 86400);
-  base->set_created_by("/bin/sh -c #(nop) ADD file:ac5fb7eb0d68040d948989f0a50914d0d4a6b631cd5f6d0f4f3b0b8b6b9d3e1f in /");
+  base->set_created_by(
+      "/bin/sh -c #(nop) ADD file:ac5fb7eb0d68040d948989f0a50914d0d4a6b631cd5f6d0f4f3b0b8b6b9d3e1f "
+      "in /");
   base->set_size(4261550);
   auto text = render_list("", kHistoryTable, history_rows(h, {}, kNow), history_headers());
   REQUIRE(text.ok());
   CHECK(*text ==
         row({{"IMAGE", 15}, {"CREATED", 13}, {"CREATED BY", 48}, {"SIZE", 10}}, "COMMENT") +
-        row({{"4e5021d210f6", 15}, {"2 days ago", 13}, {"/bin/sh -c #(nop)  CMD [\"sh\"]", 48}, {"0B", 10}}, "") +
-        row({{"<missing>", 15}, {"2 days ago", 13}, {"/bin/sh -c #(nop) ADD file:ac5fb7eb0d68040d9…", 48},
-             {"4.26MB", 10}}, ""));
+            row({{"4e5021d210f6", 15},
+                 {"2 days ago", 13},
+                 {"/bin/sh -c #(nop)  CMD [\"sh\"]", 48},
+                 {"0B", 10}},
+                "") +
+            row({{"<missing>", 15},
+                 {"2 days ago", 13},
+                 {"/bin/sh -c #(nop) ADD file:ac5fb7eb0d68040d9…", 48},
+                 {"4.26MB", 10}},
+                ""));
   setenv("TZ", "UTC", 1);
   tzset();
-  auto raw = render_list("{{.CreatedSince}} {{.Size}}", kHistoryTable, history_rows(h, {false, false}, kNow),
-                         history_headers());
+  auto raw = render_list("{{.CreatedSince}} {{.Size}}", kHistoryTable,
+                         history_rows(h, {false, false}, kNow), history_headers());
   REQUIRE(raw.ok());
   CHECK(*raw == "2024-04-29T10:00:00Z 0\n2024-04-29T10:00:00Z 4261550\n");
 }
@@ -145,15 +163,17 @@ TEST_CASE("system df: docker's columns and reclaimable percentages") {
   auto text = render_list("", kDiskUsageTable, disk_usage_rows(du), disk_usage_headers());
   REQUIRE(text.ok());
   CHECK(*text == row({{"TYPE", 14}, {"TOTAL", 10}, {"ACTIVE", 10}, {"SIZE", 10}}, "RECLAIMABLE") +
-                   row({{"Images", 14}, {"5", 10}, {"2", 10}, {"16.43MB", 10}}, "11.63MB (70%)") +
-                   row({{"Build Cache", 14}, {"0", 10}, {"0", 10}, {"0B", 10}}, "0B"));
+                     row({{"Images", 14}, {"5", 10}, {"2", 10}, {"16.43MB", 10}}, "11.63MB (70%)") +
+                     row({{"Build Cache", 14}, {"0", 10}, {"0", 10}, {"0B", 10}}, "0B"));
 }
 
 TEST_CASE("inspect: a JSON array with docker's 4-space indent") {
-  auto v = berth::json::parse(R"({"Id":"sha256:x","RepoTags":["busybox:latest"],"Config":{},"Empty":[]})", "t");
+  auto v = berth::json::parse(
+      R"({"Id":"sha256:x","RepoTags":["busybox:latest"],"Config":{},"Empty":[]})", "t");
   REQUIRE(v.ok());
   CHECK(pretty_json_array({*v}) ==
-        "[\n    {\n        \"Id\": \"sha256:x\",\n        \"RepoTags\": [\n            \"busybox:latest\"\n"
+        "[\n    {\n        \"Id\": \"sha256:x\",\n        \"RepoTags\": [\n            "
+        "\"busybox:latest\"\n"
         "        ],\n        \"Config\": {},\n        \"Empty\": []\n    }\n]\n");
   CHECK(pretty_json_array({}) == "[]\n");
 }

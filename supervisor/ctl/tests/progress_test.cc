@@ -21,7 +21,8 @@ TEST_CASE("progress_bar: bar only on wide terminals, counts as go-units") {
 
 TEST_CASE("plain output: one line per state change of a layer, no byte counts") {
   ProgressPrinter p(false, 0);
-  CHECK(p.render({"", "latest: Pulling from library/busybox", 0, 0}) == "latest: Pulling from library/busybox\n");
+  CHECK(p.render({"", "latest: Pulling from library/busybox", 0, 0}) ==
+        "latest: Pulling from library/busybox\n");
   CHECK(p.render({"a1b2c3", "Pulling fs layer", 0, 0}) == "a1b2c3: Pulling fs layer\n");
   CHECK(p.render({"a1b2c3", "Downloading", 100, 2000}) == "");
   CHECK(p.render({"a1b2c3", "Downloading", 900, 2000}) == "");
@@ -33,12 +34,15 @@ TEST_CASE("plain output: one line per state change of a layer, no byte counts") 
 TEST_CASE("terminal output: each layer keeps its line, redrawn in place") {
   ProgressPrinter p(true, 80);
   // A new layer opens a line below the block, then is drawn on it.
-  CHECK(p.render({"aaa", "Pulling fs layer", 0, 0}) == "\n\x1b[1A\x1b[2K\raaa: Pulling fs layer\r\x1b[1B");
-  CHECK(p.render({"bbb", "Pulling fs layer", 0, 0}) == "\n\x1b[1A\x1b[2K\rbbb: Pulling fs layer\r\x1b[1B");
+  CHECK(p.render({"aaa", "Pulling fs layer", 0, 0}) ==
+        "\n\x1b[1A\x1b[2K\raaa: Pulling fs layer\r\x1b[1B");
+  CHECK(p.render({"bbb", "Pulling fs layer", 0, 0}) ==
+        "\n\x1b[1A\x1b[2K\rbbb: Pulling fs layer\r\x1b[1B");
   // The first layer is two lines up from the cursor.
   CHECK(p.render({"aaa", "Downloading", 1200000, 2200000}) ==
         "\x1b[2A\x1b[2K\raaa: Downloading    1.2MB/2.2MB\r\x1b[2B");
   // A line without an id ends the block: the next layer starts a new one.
   CHECK(p.render({"", "Digest: sha256:abc", 0, 0}) == "Digest: sha256:abc\n");
-  CHECK(p.render({"aaa", "Pull complete", 0, 0}) == "\n\x1b[1A\x1b[2K\raaa: Pull complete\r\x1b[1B");
+  CHECK(p.render({"aaa", "Pull complete", 0, 0}) ==
+        "\n\x1b[1A\x1b[2K\raaa: Pull complete\r\x1b[1B");
 }

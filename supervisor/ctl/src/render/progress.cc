@@ -10,7 +10,8 @@ std::string progress_bar(int64_t current, int64_t total, int width) {
     std::string size = human_size(static_cast<double>(current));
     return std::string(size.size() < 8 ? 8 - size.size() : 0, ' ') + size;  // %8v
   }
-  int percentage = static_cast<int>(static_cast<double>(current) / static_cast<double>(total) * 100) / 2;
+  int percentage =
+      static_cast<int>(static_cast<double>(current) / static_cast<double>(total) * 100) / 2;
   if (percentage > 50) percentage = 50;
   if (percentage < 0) percentage = 0;
   std::string out;

@@ -36,7 +36,7 @@ class ProgressPrinter {
  private:
   bool terminal_;
   int width_;
-  std::map<std::string, size_t> rows_;            // id -> row in the current block
+  std::map<std::string, size_t> rows_;              // id -> row in the current block
   std::map<std::string, std::string> last_status_;  // plain mode: id -> last printed
 };
 
