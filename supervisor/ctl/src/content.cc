@@ -186,17 +186,7 @@ void add_snapshot(Cli& cli) {
                        {"Labels", labels_json(s.labels())},
                        {"Created", jstr(rfc3339(s.created_at()))},
                        {"Updated", jstr(rfc3339(s.updated_at()))}});
-    std::string text = pretty_json_array({value});
-    // One object, not an array: strip "[\n" and "\n]\n", then one indent level.
-    std::string object;
-    size_t pos = 2;
-    while (pos < text.size() - 3) {
-      size_t end = text.find('\n', pos);
-      std::string line = text.substr(pos, end - pos);
-      object += (line.starts_with("    ") ? line.substr(4) : line) + "\n";
-      pos = end + 1;
-    }
-    out(object);
+    out(pretty_json(value));
     return {};
   });
 

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "berth/v1/content.grpc.pb.h"
 #include "berth/v1/images.grpc.pb.h"
 #include "berth/v1/system.grpc.pb.h"
 
@@ -128,6 +129,24 @@ class FakeImages final : public v1::Images::Service {
 };
 
 class FakeSystem final : public v1::System::Service {
+  grpc::Status Version(grpc::ServerContext*, const v1::VersionRequest*,
+                       v1::VersionResponse* v) override {
+    v->set_version("0.1.0-fake");
+    v->set_api_version("v1");
+    v->set_os("linux");
+    v->set_arch("amd64");
+    return grpc::Status::OK;
+  }
+  grpc::Status DiskUsage(grpc::ServerContext*, const v1::DiskUsageRequest*,
+                         v1::DiskUsageResponse* du) override {
+    auto* row = du->add_rows();
+    row->set_type("Images");
+    row->set_total(2);
+    row->set_active(1);
+    row->set_size(8523100);
+    row->set_reclaimable(4261550);
+    return grpc::Status::OK;
+  }
   grpc::Status Login(grpc::ServerContext*, const v1::LoginRequest* req,
                      v1::LoginResponse* resp) override {
     if (req->password() != "secret") {
@@ -140,11 +159,29 @@ class FakeSystem final : public v1::System::Service {
   }
 };
 
+class FakeSnapshots final : public v1::Snapshots::Service {
+ public:
+  std::string last_snapshotter;
+  grpc::Status List(grpc::ServerContext*, const v1::ListSnapshotsRequest* req,
+                    v1::ListSnapshotsResponse* resp) override {
+    last_snapshotter = req->snapshotter();
+    auto* s = resp->add_snapshots();
+    s->set_key("sha256:aaaa");
+    s->set_kind("Committed");
+    s = resp->add_snapshots();
+    s->set_key("work");
+    s->set_parent("sha256:aaaa");
+    s->set_kind("Active");
+    return grpc::Status::OK;
+  }
+};
+
 struct Daemon {
   std::string dir;
   std::string socket;
   FakeImages images;
   FakeSystem system;
+  FakeSnapshots snapshots;
   std::unique_ptr<grpc::Server> server;
 
   Daemon() {
@@ -156,6 +193,7 @@ struct Daemon {
     b.AddListeningPort("unix://" + socket, grpc::InsecureServerCredentials());
     b.RegisterService(&images);
     b.RegisterService(&system);
+    b.RegisterService(&snapshots);
     server = b.BuildAndStart();
     REQUIRE(server != nullptr);
   }
@@ -313,4 +351,22 @@ TEST_CASE("image inspect: docker's indented array, -f, missing images after the 
   CHECK(r.err == "Error: No such image: nope\n");
   r = berthctl(d, "image inspect nope");
   CHECK(r.out == "[]\n");
+}
+
+TEST_CASE("version --format, system df, snapshot ls") {
+  Daemon d;
+  auto r = berthctl(d, "version --format '{{.Server.Version}} {{.Server.Os}}/{{.Server.Arch}}'");
+  CHECK(r.code == 0);
+  CHECK(r.out == "0.1.0-fake linux/amd64\n");
+  r = berthctl(d, "system df");
+  CHECK(r.out ==
+        "TYPE      TOTAL     ACTIVE    SIZE      RECLAIMABLE\n"
+        "Images    2         1         8.523MB   4.262MB (50%)\n");
+  r = berthctl(d, "snapshot --snapshotter native ls");
+  CHECK(r.code == 0);
+  CHECK(r.out ==
+        "KEY           PARENT        KIND\n"
+        "sha256:aaaa                 Committed\n"
+        "work          sha256:aaaa   Active\n");
+  CHECK(d.snapshots.last_snapshotter == "native");
 }

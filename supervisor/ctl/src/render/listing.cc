@@ -72,10 +72,14 @@ void write_pretty(std::string& out, const json::Value& v, int depth) {
 
 }  // namespace
 
-std::string pretty_json_array(const std::vector<json::Value>& items) {
+std::string pretty_json(const json::Value& value) {
   std::string out;
-  write_pretty(out, json::Value::array(items), 0);
+  write_pretty(out, value, 0);
   return out + "\n";
+}
+
+std::string pretty_json_array(const std::vector<json::Value>& items) {
+  return pretty_json(json::Value::array(items));
 }
 
 }  // namespace berth::ctl

@@ -28,6 +28,9 @@ Result<std::string> render_list(std::string_view format, std::string_view defaul
 // One object (inspect, version, info) through a --format template.
 Result<std::string> render_one(std::string_view format, const json::Value& value);
 
+// Go's json.MarshalIndent(v, "", "    ") and a newline: ctr's output of one
+// object (`snapshot info`).
+std::string pretty_json(const json::Value& value);
 // docker's `inspect` output: a JSON array of the objects, 4-space indent.
 std::string pretty_json_array(const std::vector<json::Value>& items);
 
