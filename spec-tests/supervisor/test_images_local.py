@@ -105,14 +105,14 @@ def test_unknown_image_errors(daemon):
 
 
 def test_malformed_references_are_refused(loaded):
-    r = loaded.ctl("tag", NAME, "UPPER/case", check=False)
+    r = loaded.ctl("tag", NAME, "team/UPPER", check=False)
     assert r.returncode == 1 and "repository name must be lowercase" in r.stderr
     r = loaded.ctl("tag", NAME, "a:b:c", check=False)
     assert r.returncode == 1 and "invalid reference format" in r.stderr
 
 
 def test_history_rows(loaded):
-    out = loaded.ctl("history", "--no-trunc", "--format", "{{.ID}}|{{.CreatedBy}}").stdout.splitlines()
+    out = loaded.ctl("history", "--no-trunc", "--format", "{{.ID}}|{{.CreatedBy}}", NAME).stdout.splitlines()
     info = inspect(loaded, NAME)
     assert out == [f"{info['Id']}|berth spec-tests lib/oci_image.py"]
 

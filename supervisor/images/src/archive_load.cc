@@ -253,7 +253,8 @@ Result<std::vector<std::string>> ImageService::load(std::string_view ns, const C
       record.created_at = record.updated_at = now_seconds();
       BERTH_TRY(put_record(ns, record));
       auto ref = core::parse_reference(n, false);
-      std::string shown = ref ? "Loaded image: " + ref->familiar() : "Loaded image ID: " + v->config_desc.digest;
+      bool named = ref && n.rfind(kDanglingPrefix, 0) != 0;
+      std::string shown = named ? "Loaded image: " + ref->familiar() : "Loaded image ID: " + v->config_desc.digest;
       loaded.push_back(shown);
       if (progress) progress({{}, shown, 0, 0, {}});
     }
