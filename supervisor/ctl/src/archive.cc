@@ -150,7 +150,7 @@ void add_load(Cli& cli, CLI::App* parent) {
     auto stream = v1::Images::NewStub(client.channel())->Load(ctx.get());
     std::string what = f->input.empty() ? "stdin" : f->input;
     BERTH_TRY(upload(client, *stream, first, BorrowedFd(fd.get()), what,
-                     {f->quiet, "Loaded image: ", true}));
+                     {f->quiet, true, "Loaded image: ", true}));
     return {};
   });
 }
@@ -195,11 +195,11 @@ void add_import(Cli& cli, CLI::App* parent) {
       // The daemon downloads: no data messages follow the options.
       stream->Write(first);
       stream->WritesDone();
-      BERTH_TRY(print_progress(client, *stream, {false, "", true}));
+      BERTH_TRY(print_progress(client, *stream, {false, false, "", true}));
       return {};
     }
     std::string what = source == "-" ? "stdin" : source;
-    BERTH_TRY(upload(client, *stream, first, BorrowedFd(fd.get()), what, {false, "", true}));
+    BERTH_TRY(upload(client, *stream, first, BorrowedFd(fd.get()), what, {false, false, "", true}));
     return {};
   });
 }

@@ -1,11 +1,11 @@
 #include "cli.h"
 
-#include "terminal.h"
-
-#include <cstdio>
-#include <cstring>
-
 #include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "terminal.h"
 
 namespace berth::ctl {
 

@@ -2,6 +2,7 @@
 #include "images.h"
 
 #include <algorithm>
+#include <array>
 #include <ctime>
 
 #include "berth/core/reference.h"

@@ -16,7 +16,11 @@
 namespace berth::ctl {
 
 struct StreamOutput {
-  bool quiet = false;         // print only the results
+  // Print only the results; with `quiet_keeps_status` also the lines without
+  // an id, for load, whose daemon already drops its progress when asked to be
+  // quiet and reports "Loaded image: x" as such a line (docker's contract).
+  bool quiet = false;
+  bool quiet_keeps_status = false;
   std::string result_prefix;  // "Loaded image: " for load; "" prints the result alone
   // docker pull, load and import end with what they made; push names its
   // reference only with -q (its last status line already has the digest).
@@ -34,6 +38,7 @@ class ProgressSink {
   StreamOutput how_;
   ProgressPrinter printer_;
   std::vector<std::string> results_;
+  std::vector<std::string> status_lines_;  // printed without an id
 };
 
 // Prints each message until the stream ends; returns the results, or the

@@ -50,7 +50,7 @@ void add_pull(Cli& cli, CLI::App* parent) {
     auto& client = cli.client();
     auto ctx = client.context();
     auto reader = v1::Images::NewStub(client.channel())->Pull(ctx.get(), req);
-    BERTH_TRY(print_progress(client, *reader, {f->quiet, "", true}));
+    BERTH_TRY(print_progress(client, *reader, {f->quiet, false, "", true}));
     return {};
   });
 }
@@ -71,7 +71,7 @@ void add_push(Cli& cli, CLI::App* parent) {
     auto& client = cli.client();
     auto ctx = client.context();
     auto reader = v1::Images::NewStub(client.channel())->Push(ctx.get(), req);
-    BERTH_TRY(print_progress(client, *reader, {f->quiet, "", false}));
+    BERTH_TRY(print_progress(client, *reader, {f->quiet, false, "", false}));
     return {};
   });
 }

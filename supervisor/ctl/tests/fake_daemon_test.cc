@@ -113,7 +113,9 @@ class FakeImages final : public v1::Images::Service {
     v1::LoadRequest req;
     std::string data;
     bool first = true;
+    bool quiet = false;
     while (stream->Read(&req)) {
+      if (first) quiet = req.quiet();
       if (!first) data += req.data();
       first = false;
     }
@@ -121,8 +123,16 @@ class FakeImages final : public v1::Images::Service {
       std::lock_guard lock(mu);
       loaded = data;
     }
+    // As berthd does: progress only when not quiet, then the name as a
+    // line without an id.
+    if (!quiet) {
+      v1::Progress layer;
+      layer.set_id("a1b2c3d4e5f6");
+      layer.set_status("Loading layer");
+      stream->Write(layer);
+    }
     v1::Progress p;
-    p.set_result("busybox:latest");
+    p.set_status("Loaded image: busybox:latest");
     stream->Write(p);
     return grpc::Status::OK;
   }
@@ -313,8 +323,12 @@ TEST_CASE("save to a file, load from stdin") {
   CHECK(saved.str() == "archive of busybox\narchive of alpine\n");
   r = berthctl(d, "load", "", tar);
   CHECK(r.code == 0);
-  CHECK(r.out == "Loaded image: busybox:latest\n");
+  CHECK(r.out == "a1b2c3d4e5f6: Loading layer\nLoaded image: busybox:latest\n");
   CHECK(d.images.loaded == saved.str());
+  // Regression: -q printed nothing, as if "Loaded image" were progress.
+  r = berthctl(d, "load -q -i " + tar);
+  CHECK(r.code == 0);
+  CHECK(r.out == "Loaded image: busybox:latest\n");
 }
 
 TEST_CASE("no daemon at the address") {
