@@ -3,7 +3,7 @@
 # wrappers in lib/base/include/berth/base/sys/): there EINTR is retried,
 # descriptors are CLOEXEC and errors name the path. This lists every call of a
 # libc syscall wrapper written as `::name(`, and every `syscall(`, in the
-# production sources of lib/, runtime/ and shim/, and exits 1 if there is one.
+# production sources of lib/, runtime/, shim/ and supervisor/, and exits 1 if there is one.
 # Tests are exempt: some probe the kernel directly. unique_fd.h is too: its
 # destructor is the close(2) of every owned descriptor, below sys in the layering.
 set -euo pipefail
@@ -26,8 +26,8 @@ names=(
 )
 pattern="(^|[^A-Za-z0-9_>.])::($(IFS='|'; echo "${names[*]}"))\(|(^|[^A-Za-z0-9_:>.])syscall\("
 
-hits=$(find lib runtime shim -type f \( -name '*.cc' -o -name '*.h' \) | sort |
-  grep -v -e '/tests/' -e '^lib/base/src/sys_' -e '^lib/base/include/berth/base/sys/' \
+hits=$(find lib runtime shim supervisor -type f \( -name '*.cc' -o -name '*.h' \) | sort |
+  grep -v -e '/tests/' -e '^supervisor/testsuite/' -e '^lib/base/src/sys_' -e '^lib/base/include/berth/base/sys/' \
     -e '^lib/base/include/berth/base/unique_fd\.h$' |
   xargs -r grep -nE "$pattern" -- || true)
 if [ -n "$hits" ]; then

@@ -2,7 +2,7 @@
 
 #include "config.h"
 
-#include <sys/stat.h>
+#include "berth/base/sys.h"
 
 #define TOML_EXCEPTIONS 0
 #include <toml++/toml.h>
@@ -18,10 +18,10 @@ Error key_error(const std::string& path, const toml::node& node, std::string_vie
 }  // namespace
 
 Status load_config(const std::string& path, bool required, Config& c) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    if (!required && errno == ENOENT) return ok_status();
-    return sys_error("config", path);
+  auto st = sys::stat(path);
+  if (!st) {
+    if (!required && st.error().code() == ENOENT) return ok_status();
+    return std::move(st).error().wrap("config");
   }
   auto parsed = toml::parse_file(path);
   if (!parsed) {

@@ -30,34 +30,25 @@ int fail(const std::string& message) {
   return 1;
 }
 
-Status make_dirs(const std::string& path, mode_t mode) {
-  std::string cur;
-  for (size_t i = 1; i <= path.size(); ++i) {
-    if (i == path.size() || path[i] == '/') {
-      cur = path.substr(0, i);
-      if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST) return sys_error("mkdir", cur);
-    }
-  }
-  return ok_status();
-}
+Status make_dirs(const std::string& path, mode_t mode) { return sys::mkdir_p(path, mode); }
 
 // One daemon per root: two would race on the same database and blobs.
 Result<UniqueFd> lock_root(const std::string& root) {
   std::string path = root + "/berthd.lock";
   auto fd = BERTH_VALUE(sys::open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+  if (sys::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) {
       char buf[32] = {};
-      ssize_t n = ::pread(fd.get(), buf, sizeof buf - 1, 0);
+      ssize_t n = sys::pread(fd.get(), buf, sizeof buf - 1, 0);
       std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "?";
       while (!pid.empty() && pid.back() == '\n') pid.pop_back();
       return make_error("another berthd (pid " + pid + ") is running with root `" + root + "`", EBUSY);
     }
     return sys_error("lock", path);
   }
-  std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd.get(), 0) != 0 || ::pwrite(fd.get(), pid.data(), pid.size(), 0) < 0)
-    return sys_error("write", path);
+  std::string pid = std::to_string(sys::getpid()) + "\n";
+  if (sys::ftruncate(fd.get(), 0) != 0) return sys_error("truncate", path);
+  BERTH_TRY(sys::write_all(fd, pid, path));
   return fd;
 }
 
@@ -111,7 +102,7 @@ int run(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
+  sys::signal(SIGPIPE, SIG_IGN);
 
   for (const auto* dir : {&config.root, &config.state}) {
     auto st = make_dirs(*dir, 0711);
@@ -127,7 +118,7 @@ int run(int argc, char** argv) {
   // lock, so it is not another daemon's); created 0660 by the umask, so
   // there is no moment when anyone else may connect.
   std::string socket_path = config.address;
-  ::unlink(socket_path.c_str());
+  sys::unlink_quiet(socket_path);
   auto dir_st = make_dirs(socket_path.substr(0, socket_path.rfind('/')), 0711);
   if (!dir_st.ok()) return fail(dir_st.error().to_string());
   gid_t gid = 0;
@@ -136,7 +127,7 @@ int run(int argc, char** argv) {
     if (!g) return fail("group `" + config.group + "` does not exist");
     gid = g->gr_gid;
   }
-  mode_t old_umask = ::umask(0117);
+  mode_t old_umask = sys::umask(0117);
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + socket_path, grpc::InsecureServerCredentials());
   builder.SetMaxReceiveMessageSize(16 << 20);
@@ -144,9 +135,9 @@ int run(int argc, char** argv) {
   auto services = (*builtins)->make_services();
   for (auto& s : services) builder.RegisterService(s.get());
   auto server = builder.BuildAndStart();
-  ::umask(old_umask);
+  sys::umask(old_umask);
   if (!server) return fail("cannot listen on `" + socket_path + "`");
-  if (::chown(socket_path.c_str(), 0, gid) != 0 || ::chmod(socket_path.c_str(), 0660) != 0) {
+  if (sys::fchownat(AT_FDCWD, socket_path.c_str(), 0, gid, 0) != 0 || !sys::chmod(socket_path, 0660).ok()) {
     server->Shutdown();
     return fail("socket `" + socket_path + "`: cannot set owner and mode");
   }
@@ -162,7 +153,7 @@ int run(int argc, char** argv) {
   });
   server->Wait();
   waiter.join();
-  ::unlink(socket_path.c_str());
+  sys::unlink_quiet(socket_path);
   spdlog::info("stopped");
   return 0;
 }

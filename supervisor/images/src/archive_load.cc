@@ -11,6 +11,7 @@
 #include <set>
 
 #include "berth/base/scope_guard.h"
+#include "berth/base/sys.h"
 #include "berth/core/digest.h"
 #include "berth/core/errdefs.h"
 #include "berth/core/reference.h"
@@ -87,7 +88,7 @@ class ArchiveIndex {
 Result<std::string> media_type_of_layer(core::ContentStore& content, const std::string& digest) {
   auto fd = BERTH_VALUE(content.open_blob(digest));
   unsigned char magic[4] = {};
-  ssize_t n = ::pread(fd.get(), magic, sizeof magic, 0);
+  ssize_t n = sys::pread(fd.get(), magic, sizeof magic, 0);
   if (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) return std::string(core::media::kOciLayerGzip);
   if (n == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd)
     return std::string(core::media::kOciLayerZstd);

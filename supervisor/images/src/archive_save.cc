@@ -15,6 +15,7 @@
 #include <set>
 
 #include "berth/base/scope_guard.h"
+#include "berth/base/sys.h"
 #include "berth/core/digest.h"
 #include "berth/core/errdefs.h"
 #include "berth/core/reference.h"
@@ -59,7 +60,7 @@ class TarOut {
     std::string buf(1 << 20, '\0');
     int64_t left = size;
     while (left > 0) {
-      ssize_t n = ::read(fd, buf.data(), static_cast<size_t>(std::min<int64_t>(left, buf.size())));
+      ssize_t n = sys::read(fd, buf.data(), static_cast<size_t>(std::min<int64_t>(left, buf.size())));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return make_error("save: blob `" + path + "` is shorter than its size", EIO);
       BERTH_TRY(data(std::string_view(buf.data(), static_cast<size_t>(n))));

@@ -127,7 +127,7 @@ Result<std::string> ImageService::import(std::string_view ns, const ImportReques
   (void)stores_.leases.add_resource(ns, lease, {"content", layer.digest});
   auto fd = BERTH_VALUE(stores_.content.open_blob(layer.digest));
   unsigned char magic[4] = {};
-  ssize_t n = ::pread(fd.get(), magic, sizeof magic, 0);
+  ssize_t n = sys::pread(fd.get(), magic, sizeof magic, 0);
   layer.media_type = (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) ? std::string(core::media::kOciLayerGzip)
                      : (n == 4 && magic[0] == 0x28 && magic[1] == 0xb5) ? std::string(core::media::kOciLayerZstd)
                                                                          : std::string(core::media::kOciLayer);

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include "berth/base/sys.h"
 #include "berth/core/digest.h"
 #include "berth/core/errdefs.h"
 #include "berth/core/reference.h"
@@ -63,7 +64,7 @@ Status ImageService::push(std::string_view ns, std::string_view text, bool all_t
                                         if (cancel.load()) return core::canceled("push canceled");
                                         buf.resize(max);
                                         ssize_t n;
-                                        do n = ::pread(fd.get(), buf.data(), max, offset);
+                                        do n = sys::pread(fd.get(), buf.data(), max, offset);
                                         while (n < 0 && errno == EINTR);
                                         if (n < 0) return sys_error("read blob", d.digest);
                                         return std::string_view(buf.data(), static_cast<size_t>(n));

@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "berth/base/sys.h"
 #include "berth/core/errdefs.h"
 #include "berth/services/services.h"
 #include "berth/v1/content.grpc.pb.h"
@@ -36,7 +37,7 @@ class ContentService final : public v1::Content::Service {
     if (!fd) return to_status(fd.error());
     std::string buf(1 << 20, '\0');
     for (;;) {
-      ssize_t n = ::read(fd->get(), buf.data(), buf.size());
+      ssize_t n = sys::read(fd->get(), buf.data(), buf.size());
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return to_status(sys_error("read blob", req->digest()));
       if (n == 0) return Status::OK;

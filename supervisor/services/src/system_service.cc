@@ -2,6 +2,7 @@
 
 #include <sys/utsname.h>
 
+#include "berth/base/sys.h"
 #include "berth/core/errdefs.h"
 #include "berth/core/platform.h"
 #include "berth/json/json.h"
@@ -33,7 +34,7 @@ class SystemService final : public v1::System::Service {
 
   Status Version(ServerContext*, const v1::VersionRequest*, v1::VersionResponse* resp) override {
     struct utsname u {};
-    ::uname(&u);
+    sys::uname(&u);
     auto p = core::host_platform();
     resp->set_version(ctx_.info.version);
     resp->set_api_version("1");
@@ -108,7 +109,7 @@ class SystemService final : public v1::System::Service {
  private:
   static std::string hostname() {
     struct utsname u {};
-    ::uname(&u);
+    sys::uname(&u);
     return u.nodename;
   }
   Context& ctx_;

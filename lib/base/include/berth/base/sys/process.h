@@ -2,6 +2,7 @@
 // Processes: creating, signalling and reaping them.
 
 #include <signal.h>
+#include <sys/utsname.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -100,6 +101,7 @@ inline int execvp(const char* file, char* const argv[]) { return ::execvp(file, 
 int execve_fd(int fd, char* const argv[], char* const envp[]);
 inline pid_t setsid() { return ::setsid(); }
 inline pid_t getpid() { return ::getpid(); }
+inline int uname(struct utsname* u) { return ::uname(u); }
 inline uid_t getuid() { return ::getuid(); }
 inline uid_t geteuid() { return ::geteuid(); }
 inline gid_t getgid() { return ::getgid(); }
