@@ -88,8 +88,8 @@ Result<std::optional<core::Credentials>> DockerConfigStore::get(std::string_view
   for (const auto& [key, entry] : auths->members()) {
     if (!same_host(key, want) || !entry.is_object()) continue;
     core::Credentials c;
-    if (const json::Value* a = entry.get("auth"); a != nullptr && a->is_string() &&
-                                                  !a->as_string().empty()) {
+    if (const json::Value* a = entry.get("auth");
+        a != nullptr && a->is_string() && !a->as_string().empty()) {
       auto decoded = base64_decode(a->as_string());
       size_t colon = decoded ? decoded->find(':') : std::string::npos;
       if (colon == std::string::npos) {

@@ -17,8 +17,8 @@ constexpr std::string_view kDockerHubApi = "registry-1.docker.io";
 std::string host_part(std::string_view hostport) {
   if (!hostport.empty() && hostport[0] == '[') {
     size_t close = hostport.find(']');
-    return std::string(hostport.substr(1, close == std::string_view::npos ? std::string_view::npos
-                                                                        : close - 1));
+    return std::string(
+        hostport.substr(1, close == std::string_view::npos ? std::string_view::npos : close - 1));
   }
   // A bare IPv6 literal has several colons and no port.
   if (hostport.find(':') != hostport.rfind(':')) return std::string(hostport);

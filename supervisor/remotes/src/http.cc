@@ -136,9 +136,7 @@ HttpFailure transport_failure(const HttpRequest& r, CURLcode code, const char* d
     case CURLE_PARTIAL_FILE:
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
-    case CURLE_GOT_NOTHING:
-      why = "unexpected EOF";
-      break;
+    case CURLE_GOT_NOTHING: why = "unexpected EOF"; break;
     default:
       why = (detail != nullptr && detail[0] != '\0') ? detail : curl_easy_strerror(code);
       for (char& c : why) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -147,7 +145,8 @@ HttpFailure transport_failure(const HttpRequest& r, CURLcode code, const char* d
   bool retryable = code == CURLE_COULDNT_CONNECT || code == CURLE_OPERATION_TIMEDOUT ||
                    code == CURLE_PARTIAL_FILE || code == CURLE_RECV_ERROR ||
                    code == CURLE_SEND_ERROR || code == CURLE_GOT_NOTHING;
-  return HttpFailure{core::unavailable(prefix + why), retryable};
+  return HttpFailure{core::unavailable(prefix + why), retryable,
+                     code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST};
 }
 
 }  // namespace
@@ -188,7 +187,8 @@ std::variant<HttpResponse, HttpFailure> perform(const HttpRequest& r, const Host
   // Redirects are followed by hand where the protocol has them (Location of
   // uploads); an automatic follow would forward the Authorization header.
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(config.connect_timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(config.connect_timeout.count()));
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
                    std::max(1L, static_cast<long>(config.stall_timeout.count() / 1000)));
@@ -235,10 +235,11 @@ std::variant<HttpResponse, HttpFailure> perform(const HttpRequest& r, const Host
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &t.response.status);
   if (t.sink_error) return HttpFailure{std::move(*t.sink_error), false};
   if (t.too_big) {
-    return HttpFailure{make_error(go_method(r.method) + " \"" + r.url + "\": response larger than " +
-                                      std::to_string(r.max_body) + " bytes",
-                                  EFBIG),
-                       false};
+    return HttpFailure{
+        make_error(go_method(r.method) + " \"" + r.url + "\": response larger than " +
+                       std::to_string(r.max_body) + " bytes",
+                   EFBIG),
+        false};
   }
   if (code != CURLE_OK) {
     HttpFailure f = transport_failure(r, code, errbuf);

@@ -31,7 +31,7 @@ struct HttpRequest {
   // answers 200 with the whole body; its first resume_from bytes are dropped
   // so the sink never sees a byte twice.
   int64_t resume_from = 0;
-  size_t max_body = 1 << 20;  // larger buffered bodies fail with EFBIG
+  size_t max_body = 1 << 20;      // larger buffered bodies fail with EFBIG
   const Endpoint* tls = nullptr;  // CA and client certificate of the host
 };
 
@@ -39,18 +39,21 @@ struct HttpResponse {
   long status = 0;
   std::vector<std::pair<std::string, std::string>> headers;  // names lower case
   std::string body;
-  int64_t streamed = 0;  // bytes given to the sink
+  int64_t streamed = 0;                             // bytes given to the sink
   std::string header(std::string_view name) const;  // the last one named so, "" when absent
 };
 
 // Transport failures (refused, reset, dropped mid-body, timeouts): EHOSTUNREACH
 // with Go's shape, `Get "URL": dial tcp HOST: connect: connection refused`.
-// A sink error is returned as the sink gave it. `retryable` tells whether the
-// failure is one worth a retry.
+// A sink or source error is returned as it was given. `retryable`: the
+// failure is worth another attempt; `not_connected`: no byte reached the
+// server, so even a non-idempotent request may be sent again.
 struct HttpFailure {
   Error error;
   bool retryable = false;
+  bool not_connected = false;
 };
-std::variant<HttpResponse, HttpFailure> perform(const HttpRequest& request, const HostsConfig& config);
+std::variant<HttpResponse, HttpFailure> perform(const HttpRequest& request,
+                                                const HostsConfig& config);
 
 }  // namespace berth::remotes

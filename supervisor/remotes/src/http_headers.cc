@@ -16,8 +16,8 @@ void skip_space(std::string_view s, size_t& i) {
 }
 
 bool is_token_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) !=
-                                                            std::string_view::npos;
+  return std::isalnum(static_cast<unsigned char>(c)) ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
 // A quoted-string starting at s[i] == '"'; backslash escapes one character.
@@ -134,7 +134,8 @@ std::optional<std::string> parse_link_next(std::string_view h, std::string_view 
 
 std::string resolve_location(std::string_view location, std::string_view request_url) {
   if (location.find("://") != std::string_view::npos) return std::string(location);
-  if (!location.empty() && location[0] == '/') return origin_of(request_url) + std::string(location);
+  if (!location.empty() && location[0] == '/')
+    return origin_of(request_url) + std::string(location);
   // Relative to the request's directory (never seen from registries, but legal).
   std::string base(request_url.substr(0, request_url.find('?')));
   return base.substr(0, base.rfind('/') + 1) + std::string(location);

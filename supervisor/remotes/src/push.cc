@@ -19,7 +19,8 @@ std::string push_scope(const Reference& r) { return "repository:" + r.path + ":p
 Result<std::string> upload_location(const HttpResponse& r, const std::string& request_url) {
   std::string location = r.header("location");
   if (location.empty())
-    return make_error("upload to " + request_url + ": registry answered without a Location", EPROTO);
+    return make_error("upload to " + request_url + ": registry answered without a Location",
+                      EPROTO);
   return resolve_location(location, request_url);
 }
 
@@ -50,29 +51,30 @@ Result<bool> RegistryClient::mount_blob(const Reference& repo, const Descriptor&
                                         const Reference& from_repo) {
   BERTH_TRY(core::validate_digest(d.digest, "blob digest"));
   if (from_repo.domain != repo.domain) return false;  // mounts work within one registry only
-  return on_endpoints<bool>(
-      *this, config_, credentials_, repo, false,
-      {push_scope(repo), "repository:" + from_repo.path + ":pull"}, [&](Session& s) -> Result<bool> {
-        HttpRequest req;
-        req.method = "POST";
-        req.url = s.url("/v2/" + repo.path + "/blobs/uploads/");
-        req.url = add_query(add_query(req.url, "mount", d.digest), "from", from_repo.path);
-        auto r = BERTH_VALUE(s.send(req));
-        if (r.status == 201) return true;
-        if (r.status == 202) {
-          // Not mountable: the registry opened an upload session instead;
-          // cancel it rather than leave it to the registry's purge.
-          auto loc = upload_location(r, req.url);
-          if (loc.ok()) {
-            HttpRequest del;
-            del.method = "DELETE";
-            del.url = *loc;
-            (void)s.send(del);
-          }
-          return false;
-        }
-        return push_error(r, repo);
-      });
+  return on_endpoints<bool>(*this, config_, credentials_, repo, false,
+                            {push_scope(repo), "repository:" + from_repo.path + ":pull"},
+                            [&](Session& s) -> Result<bool> {
+                              HttpRequest req;
+                              req.method = "POST";
+                              req.url = s.url("/v2/" + repo.path + "/blobs/uploads/");
+                              req.url = add_query(add_query(req.url, "mount", d.digest), "from",
+                                                  from_repo.path);
+                              auto r = BERTH_VALUE(s.send(req));
+                              if (r.status == 201) return true;
+                              if (r.status == 202) {
+                                // Not mountable: the registry opened an upload session instead;
+                                // cancel it rather than leave it to the registry's purge.
+                                auto loc = upload_location(r, req.url);
+                                if (loc.ok()) {
+                                  HttpRequest del;
+                                  del.method = "DELETE";
+                                  del.url = *loc;
+                                  (void)s.send(del);
+                                }
+                                return false;
+                              }
+                              return push_error(r, repo);
+                            });
 }
 
 Status RegistryClient::push_blob(const Reference& repo, const Descriptor& d,
@@ -81,7 +83,8 @@ Status RegistryClient::push_blob(const Reference& repo, const Descriptor& d,
   BERTH_TRY(core::validate_digest(d.digest, "blob digest"));
   if (d.size < 0) return core::invalid_argument("blob " + d.digest + ": negative size");
   auto done = on_endpoints<bool>(
-      *this, config_, credentials_, repo, false, {push_scope(repo)}, [&](Session& s) -> Result<bool> {
+      *this, config_, credentials_, repo, false, {push_scope(repo)},
+      [&](Session& s) -> Result<bool> {
         HttpRequest start;
         start.method = "POST";
         start.url = s.url("/v2/" + repo.path + "/blobs/uploads/");
@@ -102,8 +105,9 @@ Status RegistryClient::push_blob(const Reference& repo, const Descriptor& d,
             patch.source = &source;
             patch.source_offset = sent;
             patch.source_length = len;
-            patch.headers = {"Content-Type: application/octet-stream",
-                             "Content-Range: " + std::to_string(sent) + "-" + std::to_string(sent + len - 1)};
+            patch.headers = {
+                "Content-Type: application/octet-stream",
+                "Content-Range: " + std::to_string(sent) + "-" + std::to_string(sent + len - 1)};
             auto pr = BERTH_VALUE(s.send(patch));
             if (pr.status != 202) return push_error(pr, repo);
             location = BERTH_VALUE(upload_location(pr, location));
@@ -136,7 +140,8 @@ Status RegistryClient::push_manifest(const Reference& repo, std::string_view tag
                                   std::to_string(config_.max_manifest_size) + " bytes");
   std::string target = tag_or_digest.empty() ? core::digest_of(body) : std::string(tag_or_digest);
   auto done = on_endpoints<bool>(
-      *this, config_, credentials_, repo, false, {push_scope(repo)}, [&](Session& s) -> Result<bool> {
+      *this, config_, credentials_, repo, false, {push_scope(repo)},
+      [&](Session& s) -> Result<bool> {
         HttpRequest req;
         req.method = "PUT";
         req.url = s.url("/v2/" + repo.path + "/manifests/" + target);
@@ -146,8 +151,8 @@ Status RegistryClient::push_manifest(const Reference& repo, std::string_view tag
         if (r.status != 201 && r.status != 200) return push_error(r, repo);
         std::string digest = r.header("docker-content-digest");
         if (!digest.empty() && digest != core::digest_of(body))
-          return core::data_loss("push manifest " + repo.familiar_name() + ": registry stored " + digest +
-                                 ", sent " + core::digest_of(body));
+          return core::data_loss("push manifest " + repo.familiar_name() + ": registry stored " +
+                                 digest + ", sent " + core::digest_of(body));
         return true;
       });
   if (!done.ok()) return std::move(done).error();
@@ -168,7 +173,8 @@ Result<std::vector<std::string>> RegistryClient::list_tags(const Reference& repo
           auto r = BERTH_VALUE(s.send(req));
           if (r.status != 200) {
             Error e = error_from(r);
-            return e.code() == ENOENT ? Error(ENOENT, "repository " + repo.familiar_name() + " not found: " + e.message())
+            return e.code() == ENOENT ? Error(ENOENT, "repository " + repo.familiar_name() +
+                                                          " not found: " + e.message())
                                       : e;
           }
           auto doc = BERTH_VALUE(json::parse(r.body, "tags list of " + repo.familiar_name()));

@@ -41,7 +41,8 @@ std::string manifest_media_type(const HttpResponse& r) {
   if (core::kind_of(ct) != core::DocumentKind::kUnknown) return ct;
   auto doc = json::parse(r.body, "manifest");
   if (doc.ok()) {
-    if (const json::Value* m = doc->get("mediaType"); m != nullptr && m->is_string()) return m->as_string();
+    if (const json::Value* m = doc->get("mediaType"); m != nullptr && m->is_string())
+      return m->as_string();
     // schema1 bodies carry no mediaType, only schemaVersion 1.
     if (const json::Value* v = doc->get("schemaVersion"); v != nullptr && v->as_i64() == 1)
       return std::string(core::media::kDockerSchema1);
@@ -75,7 +76,8 @@ Result<std::string> get_manifest(Session& s, const Reference& ref, std::string_v
   if (r.status != 200) {
     Error e = error_from(r);
     bool anonymous = !s.credentials || s.credentials->username.empty();
-    if ((e.code() == EACCES || e.code() == EPERM || (r.status == 404 && e.message().find("name unknown") == 0)) &&
+    if ((e.code() == EACCES || e.code() == EPERM ||
+         (r.status == 404 && e.message().find("name unknown") == 0)) &&
         anonymous) {
       return Error(e.code() == ENOENT ? ENOENT : e.code(),
                    "pull access denied for " + ref.familiar_name() +
@@ -89,7 +91,8 @@ Result<std::string> get_manifest(Session& s, const Reference& ref, std::string_v
   core::DocumentKind kind = core::kind_of(type);
   if (kind == core::DocumentKind::kSchema1) return core::unsupported(schema1_message(ref));
   if (kind != core::DocumentKind::kManifest && kind != core::DocumentKind::kIndex)
-    return core::unsupported("manifest " + ref.familiar() + ": unsupported media type `" + type + "`");
+    return core::unsupported("manifest " + ref.familiar() + ": unsupported media type `" + type +
+                             "`");
   std::string actual = core::digest_of(r.body);
   // The registry's word and the requested digest both must match the bytes:
   // a tampering proxy or a buggy mirror could otherwise swap the image.
@@ -125,11 +128,14 @@ Result<std::string> RegistryClient::fetch_manifest(const Reference& repo, const 
   BERTH_TRY(core::validate_digest(d.digest, "manifest digest"));
   if (d.size < 0 || static_cast<size_t>(d.size) > config_.max_manifest_size)
     return core::invalid_argument("manifest " + d.digest + ": size " + std::to_string(d.size) +
-                                  " over the limit of " + std::to_string(config_.max_manifest_size));
+                                  " over the limit of " +
+                                  std::to_string(config_.max_manifest_size));
   return on_endpoints<std::string>(
-      *this, config_, credentials_, repo, true, {pull_scope(repo)}, [&](Session& s) -> Result<std::string> {
+      *this, config_, credentials_, repo, true, {pull_scope(repo)},
+      [&](Session& s) -> Result<std::string> {
         std::string type, digest;
-        std::string body = BERTH_VALUE(get_manifest(s, repo, d.digest, config_.max_manifest_size, &type, &digest));
+        std::string body =
+            BERTH_VALUE(get_manifest(s, repo, d.digest, config_.max_manifest_size, &type, &digest));
         if (d.size > 0 && static_cast<int64_t>(body.size()) != d.size)
           return core::data_loss("manifest " + d.digest + ": size " + std::to_string(body.size()) +
                                  ", descriptor says " + std::to_string(d.size));
@@ -151,34 +157,38 @@ Status RegistryClient::fetch_blob(const Reference& repo, const Descriptor& d, in
   if (offset == 0) digester.emplace();
   core::ByteSink counting = [&](std::string_view bytes) -> Status {
     if (d.size > 0 && delivered + static_cast<int64_t>(bytes.size()) > d.size)
-      return core::data_loss("blob " + d.digest + ": more than its " + std::to_string(d.size) + " bytes");
+      return core::data_loss("blob " + d.digest + ": more than its " + std::to_string(d.size) +
+                             " bytes");
     BERTH_TRY(sink(bytes));
     if (digester) digester->update(bytes);
     delivered += static_cast<int64_t>(bytes.size());
     return ok_status();
   };
   auto done = on_endpoints<bool>(
-             *this, config_, credentials_, repo, true, {pull_scope(repo)},
-             [&](Session& s) -> Result<bool> {
-               HttpRequest req;
-               req.url = s.url("/v2/" + repo.path + "/blobs/" + d.digest);
-               req.sink = &counting;
-               auto r = BERTH_VALUE(s.send(req, [&](HttpRequest& a) {
-                 a.resume_from = delivered;
-                 if (delivered > 0) a.headers.push_back("Range: bytes=" + std::to_string(delivered) + "-");
-               }));
-               if (r.status / 100 != 2) {
-                 Error e = error_from(r);
-                 if (e.code() == ENOENT) return core::not_found("blob " + d.digest + " of " + repo.familiar_name() + ": " + e.message());
-                 return e;
-               }
-               if (d.size > 0 && delivered != d.size)
-                 return core::data_loss("blob " + d.digest + ": got " + std::to_string(delivered) +
-                                        " bytes, descriptor says " + std::to_string(d.size));
-               if (digester && digester->digest() != d.digest)
-                 return core::data_loss("blob " + d.digest + ": digest mismatch: body is " + digester->digest());
-               return true;
-             });
+      *this, config_, credentials_, repo, true, {pull_scope(repo)},
+      [&](Session& s) -> Result<bool> {
+        HttpRequest req;
+        req.url = s.url("/v2/" + repo.path + "/blobs/" + d.digest);
+        req.sink = &counting;
+        auto r = BERTH_VALUE(s.send(req, [&](HttpRequest& a) {
+          a.resume_from = delivered;
+          if (delivered > 0) a.headers.push_back("Range: bytes=" + std::to_string(delivered) + "-");
+        }));
+        if (r.status / 100 != 2) {
+          Error e = error_from(r);
+          if (e.code() == ENOENT)
+            return core::not_found("blob " + d.digest + " of " + repo.familiar_name() + ": " +
+                                   e.message());
+          return e;
+        }
+        if (d.size > 0 && delivered != d.size)
+          return core::data_loss("blob " + d.digest + ": got " + std::to_string(delivered) +
+                                 " bytes, descriptor says " + std::to_string(d.size));
+        if (digester && digester->digest() != d.digest)
+          return core::data_loss("blob " + d.digest + ": digest mismatch: body is " +
+                                 digester->digest());
+        return true;
+      });
   if (!done.ok()) return std::move(done).error();
   return ok_status();
 }

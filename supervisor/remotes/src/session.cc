@@ -33,7 +33,8 @@ Error classed(std::string_view code, long status, std::string message) {
       code == "BLOB_UPLOAD_UNKNOWN") {
     return core::not_found(std::move(message));
   }
-  if (code == "DIGEST_INVALID" || code == "SIZE_INVALID") return core::data_loss(std::move(message));
+  if (code == "DIGEST_INVALID" || code == "SIZE_INVALID")
+    return core::data_loss(std::move(message));
   if (code == "UNSUPPORTED") return core::unsupported(std::move(message));
   if (code == "TOOMANYREQUESTS") return core::unavailable(std::move(message));
   if (!code.empty() && status / 100 == 4 && status != 401 && status != 403 && status != 404)
@@ -111,8 +112,7 @@ Result<std::string> RegistryClient::Session::fetch_token(const Challenge& ch) {
     req.headers.push_back("Authorization: Basic " +
                           base64_encode(credentials->username + ":" + credentials->password));
   }
-  HostsConfig once = client.config_;
-  auto out = perform(req, once);
+  auto out = perform(req, client.config_);
   if (auto* f = std::get_if<HttpFailure>(&out)) return std::move(f->error);
   auto& r = std::get<HttpResponse>(out);
   if (r.status != 200) return error_from(r);
@@ -128,13 +128,15 @@ Result<std::string> RegistryClient::Session::fetch_token(const Challenge& ch) {
   }
   if (token.empty()) return core::unauthenticated("token response from " + realm + ": no token");
   int64_t expires_in = 60;  // the distribution spec's default
-  if (const json::Value* e = doc->get("expires_in"); e != nullptr && e->as_i64() && *e->as_i64() > 0)
+  if (const json::Value* e = doc->get("expires_in");
+      e != nullptr && e->as_i64() && *e->as_i64() > 0)
     expires_in = *e->as_i64();
   std::string scope_key = cache_key();
   std::lock_guard lock(client.mu_);
   // Renewed a little early so a token does not expire on its way to the registry.
   client.tokens_[{endpoint.host, scope_key}] = {
-      token, std::chrono::steady_clock::now() + std::chrono::seconds(std::max<int64_t>(1, expires_in - 5))};
+      token, std::chrono::steady_clock::now() +
+                 std::chrono::seconds(std::max<int64_t>(1, expires_in - 5))};
   return token;
 }
 
@@ -154,7 +156,8 @@ Result<std::string> RegistryClient::Session::authorization(bool fresh_token) {
   }
   if (ch->scheme == "basic") {
     if (!credentials || credentials->username.empty()) return std::string();
-    return "Authorization: Basic " + base64_encode(credentials->username + ":" + credentials->password);
+    return "Authorization: Basic " +
+           base64_encode(credentials->username + ":" + credentials->password);
   }
   std::string token = BERTH_VALUE(fetch_token(*ch));
   return "Authorization: Bearer " + token;
@@ -175,8 +178,7 @@ Result<HttpResponse> RegistryClient::Session::send(
     if (!auth.empty()) attempt.headers.push_back(auth);
     auto out = perform(attempt, client.config_);
     if (auto* f = std::get_if<HttpFailure>(&out)) {
-      bool may_retry = f->retryable && (idempotent(request.method) ||
-                                        f->error.message().find("connection refused") != std::string::npos);
+      bool may_retry = f->retryable && (idempotent(request.method) || f->not_connected);
       if (!may_retry || retries_left-- <= 0) return std::move(f->error);
       std::this_thread::sleep_for(backoff);
       backoff *= 2;

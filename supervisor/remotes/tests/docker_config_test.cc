@@ -69,7 +69,8 @@ TEST_CASE("config.json: store, get, erase; 0600; other keys kept") {
   CHECK(auths->get("127.0.0.1:5000")->get("auth")->as_string() == base64_encode("alice:s3cr:et"));
   // docker's key for Docker Hub
   REQUIRE(auths->get("https://index.docker.io/v1/") != nullptr);
-  CHECK(auths->get("https://index.docker.io/v1/")->get("identitytoken")->as_string() == "refresh-token");
+  CHECK(auths->get("https://index.docker.io/v1/")->get("identitytoken")->as_string() ==
+        "refresh-token");
 
   auto got = store.get("127.0.0.1:5000");
   REQUIRE(got.ok());

@@ -8,6 +8,7 @@ Prints its port, then serves until killed:
     fault_server.py flaky BLOBFILE    500 twice, then the blob (200)
     fault_server.py baddigest FILE    manifests: FILE as an OCI manifest with a wrong
                                       Docker-Content-Digest
+    fault_server.py schema1 FILE      manifests: FILE served as a signed schema1 manifest
     fault_server.py tags FILE         tags/list in two pages joined by a Link header
 Every request line is appended to BLOBFILE.log for the test to read.
 """
@@ -44,6 +45,9 @@ class Handler(BaseHTTPRequestHandler):
             wrong = "sha256:" + hashlib.sha256(b"something else").hexdigest()
             return self.send(200, data, [("Content-Type", "application/vnd.oci.image.manifest.v1+json"),
                                          ("Docker-Content-Digest", wrong)])
+        if mode == "schema1":
+            return self.send(200, data, [("Content-Type", "application/vnd.docker.distribution.manifest.v1+prettyjws"),
+                                         ("Docker-Content-Digest", "sha256:" + hashlib.sha256(data).hexdigest())])
         if mode == "tags":
             if "last=b" in self.path:
                 return self.send(200, b'{"name":"r","tags":["c"]}')

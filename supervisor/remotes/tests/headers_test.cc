@@ -36,7 +36,8 @@ TEST_CASE("www-authenticate: an unknown scheme first, then bearer") {
 }
 
 TEST_CASE("link: next page, relative and absolute, other rels ignored") {
-  CHECK(parse_link_next(R"(</v2/r/tags/list?last=b&n=2>; rel="next")", "http://h:5000/v2/r/tags/list") ==
+  CHECK(parse_link_next(R"(</v2/r/tags/list?last=b&n=2>; rel="next")",
+                        "http://h:5000/v2/r/tags/list") ==
         "http://h:5000/v2/r/tags/list?last=b&n=2");
   CHECK(parse_link_next(R"(<https://x/p?a=1>; rel="prev", <https://y/q>; rel=next)", "http://h/") ==
         "https://y/q");
@@ -49,7 +50,8 @@ TEST_CASE("location: absolute kept, path joined to the origin, query appended") 
         "http://a:1/v2/x/blobs/uploads/u?_state=s");
   CHECK(resolve_location("/v2/x/blobs/uploads/u", "https://reg.example:5000/v2/x/blobs/uploads/") ==
         "https://reg.example:5000/v2/x/blobs/uploads/u");
-  CHECK(add_query("http://a/u?_state=s", "digest", "sha256:ab") == "http://a/u?_state=s&digest=sha256%3Aab");
+  CHECK(add_query("http://a/u?_state=s", "digest", "sha256:ab") ==
+        "http://a/u?_state=s&digest=sha256%3Aab");
   CHECK(add_query("http://a/u", "digest", "sha256:ab") == "http://a/u?digest=sha256%3Aab");
 }
 

@@ -50,26 +50,30 @@ HostsConfig fast_config() {
 }
 
 struct Image {
-  std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})";
+  std::string config =
+      R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})";
   std::string layer = random_bytes(5000, 7);
   Descriptor config_d = blob_descriptor(config, std::string(core::media::kOciConfig));
   Descriptor layer_d = blob_descriptor(layer, std::string(core::media::kOciLayerGzip));
   std::string manifest(std::string_view type = core::media::kOciManifest) const {
-    return R"({"schemaVersion":2,"mediaType":")" + std::string(type) + R"(","config":{"mediaType":")" +
-           config_d.media_type + R"(","digest":")" + config_d.digest + R"(","size":)" +
-           std::to_string(config_d.size) + R"(},"layers":[{"mediaType":")" + layer_d.media_type +
-           R"(","digest":")" + layer_d.digest + R"(","size":)" + std::to_string(layer_d.size) + "}]}";
+    return R"({"schemaVersion":2,"mediaType":")" + std::string(type) +
+           R"(","config":{"mediaType":")" + config_d.media_type + R"(","digest":")" +
+           config_d.digest + R"(","size":)" + std::to_string(config_d.size) +
+           R"(},"layers":[{"mediaType":")" + layer_d.media_type + R"(","digest":")" +
+           layer_d.digest + R"(","size":)" + std::to_string(layer_d.size) + "}]}";
   }
 };
 
-void push_image(RegistryClient& c, const core::Reference& repo, const Image& img, const std::string& tag) {
+void push_image(RegistryClient& c, const core::Reference& repo, const Image& img,
+                const std::string& tag) {
   REQUIRE(c.push_blob(repo, img.config_d, source_of(img.config), {}).ok());
   REQUIRE(c.push_blob(repo, img.layer_d, source_of(img.layer), {}).ok());
   auto st = c.push_manifest(repo, tag, core::media::kOciManifest, img.manifest());
   REQUIRE_MESSAGE(st.ok(), st.error().to_string());
 }
 
-std::string fetch_all(RegistryClient& c, const core::Reference& repo, const Descriptor& d, int64_t offset) {
+std::string fetch_all(RegistryClient& c, const core::Reference& repo, const Descriptor& d,
+                      int64_t offset) {
   std::string got;
   auto st = c.fetch_blob(repo, d, offset, [&](std::string_view b) {
     got.append(b);
@@ -92,7 +96,9 @@ TEST_CASE("anonymous registry: push (monolithic and chunked), resolve, fetch, ta
 
   CHECK(c.blob_exists(repo, img.layer_d).value() == false);
   std::vector<int64_t> progress;
-  REQUIRE(c.push_blob(repo, img.layer_d, source_of(img.layer), [&](int64_t n) { progress.push_back(n); }).ok());
+  REQUIRE(c.push_blob(repo, img.layer_d, source_of(img.layer), [&](int64_t n) {
+             progress.push_back(n);
+           }).ok());
   CHECK(progress == std::vector<int64_t>{1024, 2048, 3072, 4096, 5000});
   CHECK(c.blob_exists(repo, img.layer_d).value() == true);
   push_image(c, repo, img, "1");
@@ -124,7 +130,9 @@ TEST_CASE("anonymous registry: push (monolithic and chunked), resolve, fetch, ta
   auto missing = c.resolve(parse_ref(reg.host + "/team/app:nope"));
   REQUIRE(!missing.ok());
   CHECK(missing.error().code() == ENOENT);
-  CHECK(missing.error().message() == "manifest for " + reg.host + "/team/app:nope not found: manifest unknown: manifest unknown");
+  CHECK(missing.error().message() ==
+        "manifest for " + reg.host +
+            "/team/app:nope not found: manifest unknown: manifest unknown");
   auto no_blob = c.fetch_blob(repo, absent, 0, [](std::string_view) { return ok_status(); });
   REQUIRE(!no_blob.ok());
   CHECK(no_blob.error().code() == ENOENT);
@@ -228,8 +236,8 @@ TEST_CASE("connection refused: unavailable, in Go's words, after the retries") {
   REQUIRE(!r.ok());
   CHECK(r.error().code() == EHOSTUNREACH);
   CHECK(r.error().message() == "Get \"http://127.0.0.1:" + std::to_string(port) +
-                                   "/v2/x/manifests/1\": dial tcp 127.0.0.1:" + std::to_string(port) +
-                                   ": connect: connection refused");
+                                   "/v2/x/manifests/1\": dial tcp 127.0.0.1:" +
+                                   std::to_string(port) + ": connect: connection refused");
 }
 
 namespace {
@@ -240,8 +248,9 @@ struct Fault {
   Peer server;
   Fault(const std::string& mode, std::string bytes) : data(std::move(bytes)) {
     std::ofstream(dir.path + "/blob", std::ios::binary) << data;
-    server = Peer::spawn_reporting_port({"/usr/bin/python3", fault_server_script(), mode, dir.path + "/blob"},
-                                        dir.path + "/server.log");
+    server = Peer::spawn_reporting_port(
+        {"/usr/bin/python3", fault_server_script(), mode, dir.path + "/blob"},
+        dir.path + "/server.log");
   }
   std::string host() const { return "127.0.0.1:" + std::to_string(server.port()); }
   std::string requests() const {
@@ -281,7 +290,8 @@ TEST_CASE("500 twice then 200: retried; with one retry the 500 stands") {
     cfg.retries = 1;
     RegistryClient c(cfg, creds);
     Descriptor d = blob_descriptor(f.data, std::string(core::media::kOciLayer));
-    auto st = c.fetch_blob(parse_ref(f.host() + "/r:1"), d, 0, [](std::string_view) { return ok_status(); });
+    auto st = c.fetch_blob(parse_ref(f.host() + "/r:1"), d, 0,
+                           [](std::string_view) { return ok_status(); });
     REQUIRE(!st.ok());
     CHECK(st.error().code() == EHOSTUNREACH);
     CHECK(st.error().message() == "received unexpected HTTP status: 500 Internal Server Error");
@@ -304,7 +314,8 @@ TEST_CASE("a blob whose bytes do not match its digest is refused") {
   MemoryCredentials creds;
   RegistryClient c(fast_config(), creds);
   Descriptor d = blob_descriptor(random_bytes(1000, 6), std::string(core::media::kOciLayer));
-  auto st = c.fetch_blob(parse_ref(f.host() + "/r:1"), d, 0, [](std::string_view) { return ok_status(); });
+  auto st = c.fetch_blob(parse_ref(f.host() + "/r:1"), d, 0,
+                         [](std::string_view) { return ok_status(); });
   REQUIRE(!st.ok());
   CHECK(st.error().code() == EBADMSG);
 }
@@ -316,4 +327,16 @@ TEST_CASE("tags/list follows Link pages") {
   auto tags = c.list_tags(parse_ref(f.host() + "/r:1"));
   REQUIRE_MESSAGE(tags.ok(), tags.error().to_string());
   CHECK(*tags == std::vector<std::string>{"a", "b", "c"});
+}
+
+TEST_CASE("schema1 manifests are refused in docker's words") {
+  Fault f("schema1", R"({"schemaVersion":1,"name":"r","tag":"1","fsLayers":[],"signatures":[]})");
+  MemoryCredentials creds;
+  RegistryClient c(fast_config(), creds);
+  auto r = c.resolve(parse_ref(f.host() + "/r:1"));
+  REQUIRE(!r.ok());
+  CHECK(r.error().code() == ENOTSUP);
+  CHECK(r.error().message().find("[DEPRECATION NOTICE] Docker Image Format v1") == 0);
+  CHECK(r.error().message().find("Suggest the author of " + f.host() + "/r:1 to upgrade") !=
+        std::string::npos);
 }

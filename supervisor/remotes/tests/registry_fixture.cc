@@ -126,15 +126,17 @@ LocalRegistry LocalRegistry::start(Auth auth, const std::map<std::string, std::s
   r.host = "127.0.0.1:" + std::to_string(port);
   std::ofstream cfg(d + "/config.yml");
   cfg << "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n"
-      << "storage:\n  filesystem:\n    rootdirectory: " << d << "/data\n  delete:\n    enabled: true\n"
+      << "storage:\n  filesystem:\n    rootdirectory: " << d
+      << "/data\n  delete:\n    enabled: true\n"
       << "http:\n  addr: 127.0.0.1:" << port << "\n  secret: berth-remotes-test\n";
   if (auth == Auth::kBasic) {
     std::ofstream pw(d + "/htpasswd");
     for (const auto& [u, p] : users) pw << run_output("htpasswd -Bbn '" + u + "' '" + p + "'");
     cfg << "auth:\n  htpasswd:\n    realm: berth-test\n    path: " << d << "/htpasswd\n";
   } else if (auth == Auth::kToken) {
-    std::vector<std::string> argv = {"/usr/bin/python3", BERTH_SPEC_TESTS_DIR "/lib/token_server.py", d,
-                                     "berth-test", "berth-test-issuer"};
+    std::vector<std::string> argv = {"/usr/bin/python3",
+                                     BERTH_SPEC_TESTS_DIR "/lib/token_server.py", d, "berth-test",
+                                     "berth-test-issuer"};
     for (const auto& [u, p] : users) argv.push_back(u + ":" + p);
     r.token_server = Peer::spawn_reporting_port(argv, d + "/token.log");
     cfg << "auth:\n  token:\n    realm: http://127.0.0.1:" << r.token_server.port() << "/token\n"

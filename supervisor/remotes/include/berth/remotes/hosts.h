@@ -26,8 +26,8 @@ struct HostsConfig {
   std::vector<std::string> insecure_registries;  // "host[:port]" or "10.0.0.0/8"
   std::vector<std::string> mirrors;              // for docker.io: "https://mirror.example[:port]"
   std::vector<std::string> certs_dirs = {"/etc/berth/certs.d", "/etc/docker/certs.d"};
-  int retries = 3;                                // extra attempts on 5xx/429/dropped connections
-  std::chrono::milliseconds retry_backoff{200};   // doubled after every attempt
+  int retries = 3;                               // extra attempts on 5xx/429/dropped connections
+  std::chrono::milliseconds retry_backoff{200};  // doubled after every attempt
   std::chrono::milliseconds connect_timeout{15000};
   // A transfer slower than low_speed_limit bytes/s for this long is dropped
   // (then resumed): a stalled registry must not hang a pull forever.

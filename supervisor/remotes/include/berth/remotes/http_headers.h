@@ -3,7 +3,8 @@
 // libcurl so they are unit-tested as data.
 //
 //   header              shape (RFC 7235 / RFC 8288)
-//   WWW-Authenticate    Bearer realm="https://a/token",service="reg",scope="repository:x:pull,push",
+//   WWW-Authenticate    Bearer
+//   realm="https://a/token",service="reg",scope="repository:x:pull,push",
 //                       error="insufficient_scope"      (quoted values may hold commas)
 //                       Basic realm="Registry Realm"
 //   Link                <URL>; rel="next"                (tags/list and _catalog pages)

@@ -37,7 +37,8 @@ class RegistryClient : public core::Registry {
   ~RegistryClient() override;
 
   Result<core::ResolvedManifest> resolve(const core::Reference& ref) override;
-  Result<std::string> fetch_manifest(const core::Reference& repo, const core::Descriptor& d) override;
+  Result<std::string> fetch_manifest(const core::Reference& repo,
+                                     const core::Descriptor& d) override;
   Status fetch_blob(const core::Reference& repo, const core::Descriptor& d, int64_t offset,
                     const core::ByteSink& sink) override;
   Result<bool> blob_exists(const core::Reference& repo, const core::Descriptor& d) override;
@@ -63,7 +64,7 @@ class RegistryClient : public core::Registry {
   HostsConfig config_;
   core::CredentialStore& credentials_;
   std::mutex mu_;
-  std::map<std::string, Challenge> challenges_;  // by host
+  std::map<std::string, Challenge> challenges_;                        // by host
   std::map<std::pair<std::string, std::string>, CachedToken> tokens_;  // by (host, scope)
 };
 
