@@ -21,10 +21,8 @@
 #include "berth/content/local_store.h"
 #include "berth/events/exchange.h"
 #include "berth/metadata/metadata.h"
-#ifdef BERTH_HAVE_REMOTES
-#include "berth/remotes/credentials.h"
+#include "berth/remotes/docker_config.h"
 #include "berth/remotes/registry_client.h"
-#endif
 #include "berth/snapshots/native.h"
 #include "berth/snapshots/overlay.h"
 
@@ -38,9 +36,7 @@ struct Builtins::Plugins {
   std::unique_ptr<core::Snapshotter> snapshotter;
   std::unique_ptr<core::EventBus> events;
   std::unique_ptr<core::CredentialStore> credentials;
-#ifdef BERTH_HAVE_REMOTES
   remotes::HostsConfig hosts;
-#endif
   std::unique_ptr<images::ImageService> image_service;
 };
 
@@ -48,7 +44,6 @@ Builtins::~Builtins() = default;
 
 namespace {
 
-#ifdef BERTH_HAVE_REMOTES
 // A credential store holding one login (the request's own), in front of
 // nothing: what a pull with explicit credentials uses.
 class OneCredential final : public core::CredentialStore {
@@ -93,7 +88,6 @@ class OwningRegistry final : public core::Registry {
   remotes::RegistryClient client_;
 };
 
-#endif
 
 std::string default_auth_config() {
   const char* home = std::getenv("HOME");
@@ -123,14 +117,6 @@ Result<std::unique_ptr<Builtins>> Builtins::open(const Config& config) {
     return make_error("config: snapshotter: unknown snapshotter `" + snapshotter + "` (overlayfs, native)");
   }
   p.events = std::make_unique<events::Exchange>();
-#ifndef BERTH_HAVE_REMOTES
-  images::Options options;
-  options.max_concurrent_downloads = config.max_concurrent_downloads;
-  options.platform = core::host_platform();
-  images::RegistryFactory registries = [](const std::optional<core::Credentials>&) -> std::unique_ptr<core::Registry> {
-    return nullptr;
-  };
-#else
   p.credentials = std::make_unique<remotes::DockerConfigStore>(
       config.auth_config.empty() ? default_auth_config() : config.auth_config);
   p.hosts.insecure_registries = config.insecure_registries;
@@ -148,7 +134,6 @@ Result<std::unique_ptr<Builtins>> Builtins::open(const Config& config) {
     else store = std::make_unique<remotes::DockerConfigStore>(*static_cast<remotes::DockerConfigStore*>(plugins->credentials.get()));
     return std::make_unique<OwningRegistry>(std::move(store), plugins->hosts);
   };
-#endif
   p.image_service = std::make_unique<images::ImageService>(
       images::Stores{*p.content, *p.snapshotter, *p.images, *p.leases, *p.events}, registries, options);
 
@@ -161,11 +146,9 @@ Result<std::unique_ptr<Builtins>> Builtins::open(const Config& config) {
   ctx.events = p.events.get();
   ctx.credentials = p.credentials.get();
   ctx.image_service = p.image_service.get();
-#ifdef BERTH_HAVE_REMOTES
   ctx.check_login = [registries](std::string_view host, const core::Credentials& c) -> Status {
     return registries(c)->check_login(host, c);
   };
-#endif
   return b;
 }
 
