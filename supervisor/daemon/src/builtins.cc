@@ -37,6 +37,7 @@ struct Builtins::Plugins {
   std::unique_ptr<core::EventBus> events;
   std::unique_ptr<core::CredentialStore> credentials;
   remotes::HostsConfig hosts;
+  std::string auth_config;
   std::unique_ptr<images::ImageService> image_service;
 };
 
@@ -117,8 +118,8 @@ Result<std::unique_ptr<Builtins>> Builtins::open(const Config& config) {
     return make_error("config: snapshotter: unknown snapshotter `" + snapshotter + "` (overlayfs, native)");
   }
   p.events = std::make_unique<events::Exchange>();
-  p.credentials = std::make_unique<remotes::DockerConfigStore>(
-      config.auth_config.empty() ? default_auth_config() : config.auth_config);
+  p.auth_config = config.auth_config.empty() ? default_auth_config() : config.auth_config;
+  p.credentials = std::make_unique<remotes::DockerConfigStore>(p.auth_config);
   p.hosts.insecure_registries = config.insecure_registries;
   p.hosts.mirrors = config.registry_mirrors;
   p.hosts.certs_dirs = config.certs_dirs;
@@ -131,7 +132,7 @@ Result<std::unique_ptr<Builtins>> Builtins::open(const Config& config) {
       -> std::unique_ptr<core::Registry> {
     std::unique_ptr<core::CredentialStore> store;
     if (creds) store = std::make_unique<OneCredential>(*creds);
-    else store = std::make_unique<remotes::DockerConfigStore>(*static_cast<remotes::DockerConfigStore*>(plugins->credentials.get()));
+    else store = std::make_unique<remotes::DockerConfigStore>(plugins->auth_config);
     return std::make_unique<OwningRegistry>(std::move(store), plugins->hosts);
   };
   p.image_service = std::make_unique<images::ImageService>(

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "berth/base/scope_guard.h"
+#include "berth/base/sys.h"
 #include "berth/core/digest.h"
 #include "berth/core/errdefs.h"
 #include "berth/core/reference.h"
@@ -71,6 +72,7 @@ class LayerPipe {
     consumer_started_ = true;
     return !spilled_;
   }
+  // The next chunk; EXDEV when the pipe spilled (the rest is in the blob).
   Result<std::string_view> next() {
     std::unique_lock lock(mu_);
     if (!current_.empty()) {
@@ -78,7 +80,8 @@ class LayerPipe {
       current_.clear();
       space_.notify_all();
     }
-    ready_.wait(lock, [&] { return !chunks_.empty() || done_; });
+    ready_.wait(lock, [&] { return !chunks_.empty() || done_ || spilled_; });
+    if (spilled_) return make_error("layer pipe spilled", EXDEV);
     if (chunks_.empty()) {
       if (!status_.ok()) return status_.error();
       return std::string_view();
@@ -98,6 +101,7 @@ class LayerPipe {
     chunks_.clear();
     queued_ = 0;
     space_.notify_all();
+    ready_.notify_all();
   }
   std::mutex mu_;
   std::condition_variable ready_, space_;
@@ -182,30 +186,39 @@ Status Puller::download_once(const core::Descriptor& layer, LayerPipe& pipe) {
     return ok_status();
   }
   std::string ref = "pull-" + layer.digest;
-  auto writer = BERTH_VALUE(content.writer(ref, layer.size, layer.digest));
-  // Bytes an earlier (killed) pull left: resume after them; the unpacker
-  // reads the whole blob once it is complete.
-  int64_t offset = writer->offset();
-  if (offset > 0) pipe.spill();
   std::string id = short_id(layer.digest);
-  int64_t last_report = 0;
-  progress_({id, offset ? "Resuming download" : "Downloading", offset, layer.size, {}});
-  auto st = registry_.fetch_blob(ref_, layer, offset, [&](std::string_view bytes) -> Status {
-    BERTH_TRY(check_cancel());
-    BERTH_TRY(writer->write(bytes));
-    pipe.push(bytes);
-    int64_t now = writer->offset();
-    if (now - last_report >= (512 << 10) || now == layer.size) {
-      last_report = now;
-      progress_({id, "Downloading", now, layer.size, {}});
+  // A resumed ingest whose earlier bytes were bad (a corrupt registry, a
+  // layer that failed to unpack) fails its digest check: it is discarded
+  // by that check and fetched once more from the start.
+  for (int attempt = 0;; ++attempt) {
+    auto writer = BERTH_VALUE(content.writer(ref, layer.size, layer.digest));
+    // Bytes an earlier (killed) pull left: resume after them; the unpacker
+    // reads the whole blob once it is complete.
+    int64_t offset = writer->offset();
+    if (offset > 0) pipe.spill();
+    int64_t last_report = 0;
+    progress_({id, offset ? "Resuming download" : "Downloading", offset, layer.size, {}});
+    if (offset < layer.size) {
+      auto st = registry_.fetch_blob(ref_, layer, offset, [&](std::string_view bytes) -> Status {
+        BERTH_TRY(check_cancel());
+        BERTH_TRY(writer->write(bytes));
+        pipe.push(bytes);
+        int64_t now = writer->offset();
+        if (now - last_report >= (512 << 10) || now == layer.size) {
+          last_report = now;
+          progress_({id, "Downloading", now, layer.size, {}});
+        }
+        return ok_status();
+      });
+      if (!st.ok()) return std::move(st).error().wrap("layer " + layer.digest);
     }
+    progress_({id, "Verifying Checksum", 0, 0, {}});
+    auto committed = writer->commit(layer.size, layer.digest);
+    if (!committed && committed.error().code() == EBADMSG && offset > 0 && attempt == 0) continue;
+    if (!committed) return std::move(committed).error().wrap("layer " + layer.digest);
+    progress_({id, "Download complete", 0, 0, {}});
     return ok_status();
-  });
-  if (!st.ok()) return std::move(st).error().wrap("layer " + layer.digest);
-  progress_({id, "Verifying Checksum", 0, 0, {}});
-  BERTH_TRY_CTX(writer->commit(layer.size, layer.digest), "layer " + layer.digest);
-  progress_({id, "Download complete", 0, 0, {}});
-  return ok_status();
+  }
 }
 
 // Two pulls of one blob download it once: the second waits for the first
@@ -239,7 +252,8 @@ Status Puller::download(const core::Descriptor& layer, LayerPipe& pipe) {
 Result<std::string> Puller::run() {
   auto& stores = svc_.stores();
   std::string shown = ref_.tag.empty() ? ref_.digest : ref_.tag;
-  progress_({{}, shown + ": Pulling from " + ref_.familiar_name().substr(0, ref_.familiar_name().find('@')), 0, 0, {}});
+  // docker names the repository's path, without the registry.
+  progress_({{}, shown + ": Pulling from " + ref_.path, 0, 0, {}});
   auto resolved = BERTH_VALUE(registry_.resolve(ref_));
   auto top = BERTH_VALUE(store_blob(stores.content, resolved.descriptor.media_type, resolved.body));
   if (top.digest != resolved.descriptor.digest)
@@ -311,34 +325,40 @@ Result<std::string> Puller::run() {
     LayerPipe& pipe = *pipes[i];
     LayerTarget target{l.digest, config.diff_ids[i], chains[i], i ? chains[i - 1] : std::string(),
                        [&pipe] { return pipe.wait_done(); }};
-    Result<int64_t> size = int64_t{0};
-    if (pipe.start_consumer()) {
-      int64_t consumed = 0, last = 0;
-      size = unpack_layer(stores.snapshotter, target, [&]() -> Result<std::string_view> {
+    // Bytes come from the pipe while the download feeds it, then (after a
+    // spill: the blob was already here, the download resumed, or another
+    // pull fetched it) from the committed blob at the same offset.
+    bool from_blob = !pipe.start_consumer();
+    int64_t consumed = 0, last = 0;
+    UniqueFd blob;
+    std::string buf;
+    auto report = [&](size_t n) {
+      consumed += static_cast<int64_t>(n);
+      if (consumed - last >= (1 << 20)) {
+        last = consumed;
+        progress_({id, "Extracting", consumed, l.size, {}});
+      }
+    };
+    auto size = unpack_layer(stores.snapshotter, target, [&]() -> Result<std::string_view> {
+      if (!from_blob) {
         auto chunk = pipe.next();
-        if (chunk && !chunk->empty()) {
-          consumed += static_cast<int64_t>(chunk->size());
-          if (consumed - last >= (1 << 20)) {
-            last = consumed;
-            progress_({id, "Extracting", consumed, l.size, {}});
-          }
+        if (chunk) {
+          report(chunk->size());
+          return chunk;
         }
-        return chunk;
-      });
-    } else {
-      Status done = pipe.wait_done();
-      if (!done.ok()) {
-        unpacked = std::move(done);
-        break;
+        if (chunk.error().code() != EXDEV) return std::move(chunk).error();
+        from_blob = true;
       }
-      progress_({id, "Extracting", 0, l.size, {}});
-      auto fd = stores.content.open_blob(l.digest);
-      if (!fd) {
-        unpacked = std::move(fd).error();
-        break;
+      if (!blob) {
+        BERTH_TRY(pipe.wait_done());
+        blob = BERTH_VALUE(stores.content.open_blob(l.digest));
+        buf.resize(1 << 20);
       }
-      size = unpack_layer(stores.snapshotter, target, diff::fd_source(fd->get()));
-    }
+      ssize_t n = sys::pread(blob.get(), buf.data(), buf.size(), consumed);
+      if (n < 0) return sys_error("read blob", l.digest);
+      report(static_cast<size_t>(n));
+      return std::string_view(buf.data(), static_cast<size_t>(n));
+    });
     if (!size) {
       failed_ = true;
       pipe.spill();  // unblocks a download waiting for pipe space

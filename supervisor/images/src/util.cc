@@ -4,6 +4,7 @@
 
 #include <ctime>
 
+#include "berth/base/sys.h"
 #include "berth/core/digest.h"
 #include "berth/json/json.h"
 #include "internal.h"
@@ -55,14 +56,27 @@ Result<core::Descriptor> store_blob(core::ContentStore& content, std::string_vie
   d.media_type = std::string(media_type);
   d.digest = core::digest_of(bytes);
   d.size = static_cast<int64_t>(bytes.size());
-  auto w = BERTH_VALUE(content.writer("blob-" + d.digest, d.size, d.digest));
-  if (w->offset() != 0 && w->offset() != d.size) {
-    w->abort();
-    w = BERTH_VALUE(content.writer("blob-" + d.digest, d.size, d.digest));
+  // Another operation may be writing the same document right now (two
+  // pulls of one image): wait for it rather than fail.
+  for (int attempt = 0;; ++attempt) {
+    if (content.info(d.digest)) return d;
+    auto w = content.writer("blob-" + d.digest, d.size, d.digest);
+    if (!w) {
+      if (w.error().code() == EBUSY && attempt < 500) {
+        struct timespec ts {0, 10'000'000};
+        sys::nanosleep(&ts, nullptr);
+        continue;
+      }
+      return std::move(w).error();
+    }
+    if ((*w)->offset() != 0) {
+      (*w)->abort();
+      continue;
+    }
+    BERTH_TRY((*w)->write(bytes));
+    BERTH_TRY((*w)->commit(d.size, d.digest));
+    return d;
   }
-  if (w->offset() == 0) BERTH_TRY(w->write(bytes));
-  BERTH_TRY(w->commit(d.size, d.digest));
-  return d;
 }
 
 }  // namespace berth::images
