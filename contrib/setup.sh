@@ -1,8 +1,9 @@
 #!/bin/bash
-# README command 1: install dependencies, build berth, and run one container
-# with it: a busybox bundle made here, `berth run`, its output on this
-# terminal. Everything it creates (bundle, state dir, cgroups) is removed on
-# exit, whatever happens.
+# README command 1: install dependencies, build, run one container with the
+# runtime (a busybox bundle made here, `berth run`), then start berthd on
+# private dirs, load the built-in busybox image (contrib/busybox-image.py,
+# made offline) and show it. Everything it creates (bundle, state dirs,
+# cgroups, the daemon, its snapshots) is removed on exit, whatever happens.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -33,7 +34,12 @@ for h in $hierarchies; do
   done
 done
 
+BERTHD_PID=
 cleanup() {
+  if [ -n "$BERTHD_PID" ]; then
+    kill -TERM "$BERTHD_PID" 2>/dev/null || true
+    wait "$BERTHD_PID" 2>/dev/null || true
+  fi
   "$BERTH" --root "$TMP/state" delete --force demo >/dev/null 2>&1 || true
   # deepest first; rmdir never removes a cgroup that is still in use
   for ((i = ${#created_cgroups[@]} - 1; i >= 0; i--)); do
@@ -93,4 +99,21 @@ set +e
 rc=$?
 set -e
 echo "== container exited with $rc"
-exit $rc
+[ "$rc" = 0 ] || exit $rc
+
+echo "== berthd (root $TMP/berthd/root) and the built-in busybox image"
+mkdir -p "$TMP/berthd"
+BERTHD=$BUILD/supervisor/daemon/berthd
+BERTHCTL="$BUILD/supervisor/ctl/berthctl --address $TMP/berthd/state/berthd.sock"
+"$BERTHD" --root "$TMP/berthd/root" --state "$TMP/berthd/state" --config /dev/null \
+  --log-file "$TMP/berthd/berthd.log" </dev/null &
+BERTHD_PID=$!
+for _ in $(seq 100); do
+  $BERTHCTL version >/dev/null 2>&1 && break
+  kill -0 "$BERTHD_PID" 2>/dev/null || { cat "$TMP/berthd/berthd.log" >&2; exit 1; }
+  sleep 0.1
+done
+python3 "$REPO/contrib/busybox-image.py" "$TMP/busybox.tar" >/dev/null
+$BERTHCTL load -i "$TMP/busybox.tar"
+$BERTHCTL images
+echo "== berthd is up and busybox:latest is loaded (running it comes with containers, issue 10)"
