@@ -340,3 +340,13 @@ TEST_CASE("schema1 manifests are refused in docker's words") {
   CHECK(r.error().message().find("Suggest the author of " + f.host() + "/r:1 to upgrade") !=
         std::string::npos);
 }
+
+TEST_CASE("a blob redirected to another host is followed without the registry's credentials") {
+  Fault f("redirect", random_bytes(3000, 8));
+  MemoryCredentials creds;
+  creds.entries[f.host()] = {"u", "secret-pass", ""};
+  RegistryClient c(fast_config(), creds);
+  Descriptor d = blob_descriptor(f.data, std::string(core::media::kOciLayer));
+  CHECK(fetch_all(c, parse_ref(f.host() + "/r:1"), d, 0) == f.data);
+  CHECK(f.requests().find("cdn authorization=None") != std::string::npos);
+}
