@@ -249,7 +249,8 @@ std::variant<HttpResponse, HttpFailure> perform(const HttpRequest& r, const Host
   }
   if (code != CURLE_OK) {
     HttpFailure f = transport_failure(r, code, errbuf);
-    if (t.response.streamed > 0) f.retryable = true;  // dropped mid-body: resumable
+    f.streamed = t.response.streamed;
+    if (f.streamed > 0) f.retryable = true;  // dropped mid-body: resumable
     return f;
   }
   return std::move(t.response);

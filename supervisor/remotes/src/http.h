@@ -52,6 +52,7 @@ struct HttpFailure {
   Error error;
   bool retryable = false;
   bool not_connected = false;
+  int64_t streamed = 0;  // body bytes given to the sink before the failure
 };
 std::variant<HttpResponse, HttpFailure> perform(const HttpRequest& request,
                                                 const HostsConfig& config);

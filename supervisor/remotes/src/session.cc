@@ -179,6 +179,13 @@ Result<HttpResponse> RegistryClient::Session::send(
     auto out = perform(attempt, client.config_);
     if (auto* f = std::get_if<HttpFailure>(&out)) {
       bool may_retry = f->retryable && (idempotent(request.method) || f->not_connected);
+      // An attempt that moved the body forward does not use up a retry: a
+      // long download over a link that drops now and then still completes
+      // (each attempt resumes further on, so this cannot loop forever).
+      if (may_retry && f->streamed > 0) {
+        retries_left = client.config_.retries;
+        backoff = client.config_.retry_backoff;
+      }
       if (!may_retry || retries_left-- <= 0) return std::move(f->error);
       std::this_thread::sleep_for(backoff);
       backoff *= 2;

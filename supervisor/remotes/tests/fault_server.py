@@ -5,6 +5,7 @@ Prints its port, then serves until killed:
                                       (with the full Content-Length) and drops the
                                       connection; later ones honour Range with 206
     fault_server.py drop-200 BLOBFILE as drop, but later answers ignore Range (200, all)
+    fault_server.py drop-every BLOBFILE  every blob answer sends at most 30000 bytes, then drops
     fault_server.py flaky BLOBFILE    500 twice, then the blob (200)
     fault_server.py baddigest FILE    manifests: FILE as an OCI manifest with a wrong
                                       Docker-Content-Digest
@@ -72,6 +73,16 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "flaky" and state["gets"] <= 2:
             return self.send(500, b'{"errors":[]}', [("Content-Type", "application/json")])
         rng = self.headers.get("Range")
+        if mode == "drop-every":
+            start = int(rng.split("=")[1].split("-")[0]) if rng else 0
+            self.send_response(206 if rng else 200)
+            self.send_header("Content-Length", str(len(data) - start))
+            self.end_headers()
+            self.wfile.write(data[start:start + 30000])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
         if mode.startswith("drop") and state["gets"] == 1:
             self.send_response(200)
             self.send_header("Content-Length", str(len(data)))
