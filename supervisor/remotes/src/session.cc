@@ -59,6 +59,13 @@ bool retry_status(long status) { return status == 429 || status >= 500; }
 }  // namespace
 
 Error error_from(const HttpResponse& r) {
+  if (r.status == 401 && r.authorized) {
+    // Valid credentials without the rights (a pull-only user pushing): the
+    // registry still says 401, docker and skopeo report it as denied.
+    auto ch = parse_www_authenticate(r.header("www-authenticate"));
+    if (ch && ch->param("error") == "insufficient_scope")
+      return core::denied("denied: requested access to the resource is denied");
+  }
   auto doc = json::parse(r.body, "registry error body");
   if (doc.ok()) {
     const json::Value* errors = doc->get("errors");
@@ -192,6 +199,7 @@ Result<HttpResponse> RegistryClient::Session::send(
       continue;
     }
     HttpResponse r = std::move(std::get<HttpResponse>(out));
+    r.authorized = !auth.empty();
     if (r.status == 401 && auth_rounds < 2) {
       auto ch = parse_www_authenticate(r.header("www-authenticate"));
       if (ch) {
