@@ -218,6 +218,15 @@ TEST_CASE("token auth: bearer tokens per scope, pushes get a pull,push token") {
 
   creds.entries[reg.host] = {"bob", "builder", ""};
   push_image(c, repo, img, "1");
+  // docker's identity token: an OAuth2 refresh token POSTed to the realm.
+  creds.entries[reg.host] = {"", "", "idtok-bob"};
+  auto by_identity = c.resolve(repo);
+  REQUIRE_MESSAGE(by_identity.ok(), why(by_identity));
+  creds.entries[reg.host] = {"", "", "idtok-nobody"};
+  auto bad_identity = c.resolve(repo);
+  REQUIRE(!bad_identity.ok());
+  CHECK(bad_identity.error().code() == EACCES);
+  CHECK(bad_identity.error().message().find("idtok") == std::string::npos);
   // A pull-only user: the registry answers insufficient_scope, one fresh
   // token does not help, the push is denied (not retried forever).
   creds.entries[reg.host] = {"reader", "r", ""};

@@ -138,6 +138,8 @@ LocalRegistry LocalRegistry::start(Auth auth, const std::map<std::string, std::s
                                      BERTH_SPEC_TESTS_DIR "/lib/token_server.py", d, "berth-test",
                                      "berth-test-issuer"};
     for (const auto& [u, p] : users) argv.push_back(u + ":" + p);
+    // Every user also has an OAuth2 refresh token (docker's identity token).
+    for (const auto& [u, p] : users) argv.push_back("refresh:idtok-" + u + ":" + u);
     r.token_server = Peer::spawn_reporting_port(argv, d + "/token.log");
     cfg << "auth:\n  token:\n    realm: http://127.0.0.1:" << r.token_server.port() << "/token\n"
         << "    service: berth-test\n    issuer: berth-test-issuer\n"
