@@ -5,6 +5,9 @@ distribution token spec describes it (and registry-protocol.md observed):
         Authorization: Basic …     (optional: anonymous gets `anonymous` grants)
     → 200 {"token", "access_token", "expires_in", "issued_at"}
     → 401 {"details": "incorrect username or password"} for a bad password
+    POST /token  grant_type=refresh_token&refresh_token=R&service=S&scope=A B&client_id=C
+    → 200 {"access_token", …} for a refresh token in `refresh_tokens` (docker's
+      identity tokens); 401 for an unknown one
 
 The token is an RS256 JWT whose header carries the signing certificate in
 `x5c`; the registry trusts it through `rootcertbundle` = cert_path. Claims:
@@ -12,7 +15,7 @@ iss, sub, aud (= service), exp, nbf, iat, jti, access [{type, name, actions}]
 where actions = requested ∩ granted. Runs in a thread of the test process
 (stop() or the context manager ends it), or standalone:
 
-    python3 token_server.py DIR SERVICE ISSUER user:pass[:actions] …
+    python3 token_server.py DIR SERVICE ISSUER user:pass[:actions] … [refresh:TOKEN:user …]
     (prints "PORT\n" once listening; actions default "pull,push")
 """
 
@@ -50,13 +53,14 @@ def _self_signed(common_name):
 
 class TokenServer:
     def __init__(self, directory, service="berth-test", issuer="berth-test-issuer",
-                 users=None, grants=None, anonymous=(), expires_in=300):
+                 users=None, grants=None, anonymous=(), expires_in=300, refresh_tokens=None):
         """users: {name: password}; grants: {name: ("pull", "push")} (default
         both for every user); anonymous: actions granted without credentials."""
         self.service, self.issuer = service, issuer
         self.users = dict(users or {})
         self.grants = {u: tuple((grants or {}).get(u, ("pull", "push"))) for u in self.users}
         self.anonymous = tuple(anonymous)
+        self.refresh_tokens = dict(refresh_tokens or {})  # token → user
         self.expires_in = expires_in
         self.requests = []  # (account or None, [scopes]) per token request, for assertions
         self._key, cert = _self_signed("berth test token signer")
@@ -133,6 +137,21 @@ class TokenServer:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def do_POST(self):
+                if urllib.parse.urlparse(self.path).path != "/token":
+                    return self._reply(404, {"details": "not found"})
+                length = int(self.headers.get("Content-Length") or 0)
+                form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+                if form.get("grant_type", [""])[0] != "refresh_token":
+                    return self._reply(400, {"details": "unsupported grant_type"})
+                user = server.refresh_tokens.get(form.get("refresh_token", [""])[0])
+                scopes = " ".join(form.get("scope", [])).split()
+                server.requests.append((user, scopes))
+                if user is None:
+                    return self._reply(401, {"details": "invalid refresh token"})
+                token = server.issue(user, scopes)
+                self._reply(200, {"access_token": token, "expires_in": server.expires_in})
+
             def do_GET(self):
                 url = urllib.parse.urlparse(self.path)
                 if url.path != "/token":
@@ -156,12 +175,17 @@ class TokenServer:
 
 def main(argv):
     directory, service, issuer = argv[1:4]
-    users, grants = {}, {}
+    users, grants, refresh = {}, {}, {}
     for spec in argv[4:]:
+        if spec.startswith("refresh:"):
+            _, token, user = spec.split(":")
+            refresh[token] = user
+            continue
         user, password, *actions = spec.split(":")
         users[user] = password
         grants[user] = tuple(actions[0].split(",")) if actions else ("pull", "push")
-    server = TokenServer(directory, service, issuer, users, grants).start()
+    server = TokenServer(directory, service, issuer, users, grants,
+                         refresh_tokens=refresh).start()
     print(server.port, flush=True)
     try:
         threading.Event().wait()

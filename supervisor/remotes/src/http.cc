@@ -184,9 +184,15 @@ std::variant<HttpResponse, HttpFailure> perform(const HttpRequest& r, const Host
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM for DNS timeouts
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  // Redirects are followed by hand where the protocol has them (Location of
-  // uploads); an automatic follow would forward the Authorization header.
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  // Reads follow redirects: Docker Hub and S3-backed registries answer blob
+  // GETs with a 307 to a CDN. curl (since 7.58, CVE-2018-1000007) sends our
+  // Authorization header only to the original host, so the registry's token
+  // never reaches the CDN. Writes never follow: their Locations are upload
+  // sessions the push code resolves itself.
+  bool read = r.method == "GET" || r.method == "HEAD";
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, read ? 1L : 0L);
+  curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
+  curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(config.connect_timeout.count()));
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -243,7 +249,8 @@ std::variant<HttpResponse, HttpFailure> perform(const HttpRequest& r, const Host
   }
   if (code != CURLE_OK) {
     HttpFailure f = transport_failure(r, code, errbuf);
-    if (t.response.streamed > 0) f.retryable = true;  // dropped mid-body: resumable
+    f.streamed = t.response.streamed;
+    if (f.streamed > 0) f.retryable = true;  // dropped mid-body: resumable
     return f;
   }
   return std::move(t.response);

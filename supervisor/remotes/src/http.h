@@ -39,7 +39,8 @@ struct HttpResponse {
   long status = 0;
   std::vector<std::pair<std::string, std::string>> headers;  // names lower case
   std::string body;
-  int64_t streamed = 0;                             // bytes given to the sink
+  int64_t streamed = 0;     // bytes given to the sink
+  bool authorized = false;  // the request carried credentials or a token (set by Session)
   std::string header(std::string_view name) const;  // the last one named so, "" when absent
 };
 
@@ -52,6 +53,7 @@ struct HttpFailure {
   Error error;
   bool retryable = false;
   bool not_connected = false;
+  int64_t streamed = 0;  // body bytes given to the sink before the failure
 };
 std::variant<HttpResponse, HttpFailure> perform(const HttpRequest& request,
                                                 const HostsConfig& config);

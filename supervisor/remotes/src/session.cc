@@ -59,6 +59,13 @@ bool retry_status(long status) { return status == 429 || status >= 500; }
 }  // namespace
 
 Error error_from(const HttpResponse& r) {
+  if (r.status == 401 && r.authorized) {
+    // Valid credentials without the rights (a pull-only user pushing): the
+    // registry still says 401, docker and skopeo report it as denied.
+    auto ch = parse_www_authenticate(r.header("www-authenticate"));
+    if (ch && ch->param("error") == "insufficient_scope")
+      return core::denied("denied: requested access to the resource is denied");
+  }
   auto doc = json::parse(r.body, "registry error body");
   if (doc.ok()) {
     const json::Value* errors = doc->get("errors");
@@ -90,8 +97,9 @@ Error error_from(const HttpResponse& r) {
 std::string RegistryClient::Session::cache_key() const {
   std::string key;
   for (const auto& s : scopes) key += s + " ";
-  if (credentials && !credentials->username.empty())
-    key += core::digest_of(credentials->username + ":" + credentials->password);
+  if (credentials && (!credentials->username.empty() || !credentials->identity_token.empty()))
+    key += core::digest_of(credentials->username + ":" + credentials->password + ":" +
+                           credentials->identity_token);
   return key;
 }
 
@@ -100,21 +108,48 @@ Result<std::string> RegistryClient::Session::fetch_token(const Challenge& ch) {
   if (realm.substr(0, 7) != "http://" && realm.substr(0, 8) != "https://") {
     return core::unauthenticated("token realm of " + endpoint.host + ": not an http(s) url");
   }
-  std::string url = realm;
-  if (!ch.param("service").empty()) url = add_query(url, "service", ch.param("service"));
-  for (const auto& s : scopes) url = add_query(url, "scope", s);
-  HttpRequest req;
-  req.url = url;
-  req.max_body = 1 << 20;
-  if (credentials && !credentials->username.empty()) {
-    url = add_query(url, "account", credentials->username);
-    req.url = url;
-    req.headers.push_back("Authorization: Basic " +
-                          base64_encode(credentials->username + ":" + credentials->password));
+  // An identity token (docker's "identitytoken", or a password given with
+  // the user name "<token>") is an OAuth2 refresh token: POSTed as a form,
+  // as docker does. A realm without OAuth2 answers 404; then the plain GET.
+  std::string refresh;
+  if (credentials) {
+    refresh = !credentials->identity_token.empty() ? credentials->identity_token
+              : credentials->username == "<token>" ? credentials->password
+                                                   : std::string();
   }
-  auto out = perform(req, client.config_);
-  if (auto* f = std::get_if<HttpFailure>(&out)) return std::move(f->error);
-  auto& r = std::get<HttpResponse>(out);
+  std::optional<HttpResponse> answer;
+  if (!refresh.empty()) {
+    HttpRequest post;
+    post.method = "POST";
+    post.url = realm;
+    post.headers = {"Content-Type: application/x-www-form-urlencoded"};
+    post.body =
+        "grant_type=refresh_token&client_id=berthd&refresh_token=" + percent_encode(refresh);
+    if (!ch.param("service").empty())
+      post.body += "&service=" + percent_encode(ch.param("service"));
+    std::string scope_list;
+    for (const auto& s : scopes) scope_list += (scope_list.empty() ? "" : " ") + s;
+    if (!scope_list.empty()) post.body += "&scope=" + percent_encode(scope_list);
+    auto out = perform(post, client.config_);
+    if (auto* f = std::get_if<HttpFailure>(&out)) return std::move(f->error);
+    if (std::get<HttpResponse>(out).status != 404) answer = std::move(std::get<HttpResponse>(out));
+  }
+  if (!answer) {
+    std::string url = realm;
+    if (!ch.param("service").empty()) url = add_query(url, "service", ch.param("service"));
+    for (const auto& s : scopes) url = add_query(url, "scope", s);
+    HttpRequest req;
+    req.url = url;
+    if (credentials && !credentials->username.empty() && credentials->username != "<token>") {
+      req.url = add_query(url, "account", credentials->username);
+      req.headers.push_back("Authorization: Basic " +
+                            base64_encode(credentials->username + ":" + credentials->password));
+    }
+    auto out = perform(req, client.config_);
+    if (auto* f = std::get_if<HttpFailure>(&out)) return std::move(f->error);
+    answer = std::move(std::get<HttpResponse>(out));
+  }
+  HttpResponse& r = *answer;
   if (r.status != 200) return error_from(r);
   auto doc = json::parse(r.body, "token response");
   if (!doc.ok()) return core::unauthenticated("token response from " + realm + ": not json");
@@ -179,12 +214,20 @@ Result<HttpResponse> RegistryClient::Session::send(
     auto out = perform(attempt, client.config_);
     if (auto* f = std::get_if<HttpFailure>(&out)) {
       bool may_retry = f->retryable && (idempotent(request.method) || f->not_connected);
+      // An attempt that moved the body forward does not use up a retry: a
+      // long download over a link that drops now and then still completes
+      // (each attempt resumes further on, so this cannot loop forever).
+      if (may_retry && f->streamed > 0) {
+        retries_left = client.config_.retries;
+        backoff = client.config_.retry_backoff;
+      }
       if (!may_retry || retries_left-- <= 0) return std::move(f->error);
       std::this_thread::sleep_for(backoff);
       backoff *= 2;
       continue;
     }
     HttpResponse r = std::move(std::get<HttpResponse>(out));
+    r.authorized = !auth.empty();
     if (r.status == 401 && auth_rounds < 2) {
       auto ch = parse_www_authenticate(r.header("www-authenticate"));
       if (ch) {

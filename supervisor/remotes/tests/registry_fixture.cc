@@ -41,6 +41,14 @@ std::string run_output(const std::string& command) {
   return out;
 }
 
+// Peers die with the test process even when it aborts (a crashed test case
+// skips the destructors that stop them by PID).
+std::vector<std::string> dying_with_us(const std::vector<std::string>& argv) {
+  std::vector<std::string> out = {"/usr/bin/setpriv", "--pdeathsig", "KILL", "--"};
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
+}
+
 }  // namespace
 
 TempDir::TempDir() {
@@ -78,7 +86,7 @@ Peer::~Peer() {
 Peer Peer::spawn(const std::vector<std::string>& argv, const std::string& log, int port) {
   int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   sys::SpawnOptions o;
-  o.argv = argv;
+  o.argv = dying_with_us(argv);
   o.stdio[1] = log_fd;
   o.stdio[2] = log_fd;
   auto pid = sys::spawn(o);
@@ -101,7 +109,7 @@ Peer Peer::spawn_reporting_port(const std::vector<std::string>& argv, const std:
   if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
   int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   sys::SpawnOptions o;
-  o.argv = argv;
+  o.argv = dying_with_us(argv);
   o.stdio[1] = fds[1];
   o.stdio[2] = log_fd;
   auto pid = sys::spawn(o);
@@ -138,6 +146,8 @@ LocalRegistry LocalRegistry::start(Auth auth, const std::map<std::string, std::s
                                      BERTH_SPEC_TESTS_DIR "/lib/token_server.py", d, "berth-test",
                                      "berth-test-issuer"};
     for (const auto& [u, p] : users) argv.push_back(u + ":" + p);
+    // Every user also has an OAuth2 refresh token (docker's identity token).
+    for (const auto& [u, p] : users) argv.push_back("refresh:idtok-" + u + ":" + u);
     r.token_server = Peer::spawn_reporting_port(argv, d + "/token.log");
     cfg << "auth:\n  token:\n    realm: http://127.0.0.1:" << r.token_server.port() << "/token\n"
         << "    service: berth-test\n    issuer: berth-test-issuer\n"

@@ -51,7 +51,8 @@ struct LocalRegistry {
   Peer token_server;
   Peer registry;
   std::string host;  // "127.0.0.1:PORT"
-  // users: name → password (htpasswd bcrypt, or the token server's users with pull,push)
+  // users: name → password (htpasswd bcrypt, or the token server's users with
+  // pull,push and the refresh token "idtok-<name>")
   static LocalRegistry start(Auth auth, const std::map<std::string, std::string>& users = {});
 };
 

@@ -8,8 +8,7 @@
 //   anything else                   https://<host[:port]>, CAs and client certs from certs_dirs
 //
 // Insecure hosts get plain http only: docker would first try https without
-// verification; berthd does not (left out, see the remotes README line in
-// ARCHITECTURE.md).
+// verification; that fallback is left out.
 
 #include <chrono>
 #include <cstdint>
@@ -32,7 +31,9 @@ struct HostsConfig {
   // A transfer slower than low_speed_limit bytes/s for this long is dropped
   // (then resumed): a stalled registry must not hang a pull forever.
   std::chrono::milliseconds stall_timeout{30000};
-  size_t max_manifest_size = core::kMaxManifestSize;
+  size_t max_manifest_size = core::kMaxManifestSize;  // resolve, fetch_manifest, push_manifest
+  // For callers fetching config blobs (fetch_blob streams any blob and cannot
+  // tell a config from a layer); the client itself does not apply it.
   size_t max_config_size = core::kMaxConfigSize;
   size_t chunk_size = 16 << 20;  // PATCH size of a chunked upload
 };

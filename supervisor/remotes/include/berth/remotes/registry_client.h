@@ -10,7 +10,9 @@
 //                   (Basic credentials and account= when known), cache the
 //                   token per (host, scope) until expires_in (default 60 s),
 //                   resend once; error="insufficient_scope" on a cached
-//                   token gets one fresh token, then fails
+//                   token gets one fresh token, then fails (EPERM, denied);
+//                   an identity token (OAuth2 refresh token) is POSTed to
+//                   the realm instead, falling back to the GET on a 404
 // Retries: 5xx, 429 and dropped connections, `retries` times with doubling
 // backoff; blob downloads resume with Range at the first byte not yet given
 // to the sink.
@@ -64,8 +66,9 @@ class RegistryClient : public core::Registry {
   HostsConfig config_;
   core::CredentialStore& credentials_;
   std::mutex mu_;
-  std::map<std::string, Challenge> challenges_;                        // by host
-  std::map<std::pair<std::string, std::string>, CachedToken> tokens_;  // by (host, scope)
+  std::map<std::string, Challenge> challenges_;  // by host
+  // by (host, scopes + sha256 of the credentials)
+  std::map<std::pair<std::string, std::string>, CachedToken> tokens_;
 };
 
 }  // namespace berth::remotes
