@@ -74,6 +74,9 @@ class Berthd:
         self.proc.wait()
         self.logf.close()
 
+    def ctl_args(self):
+        return [berthctl_bin(), "--address", self.socket]
+
     def ctl(self, *args, input=None, check=True, timeout=120, env=None, text=True):
         e = dict(os.environ)
         e.pop("BERTH_ADDRESS", None)

@@ -386,7 +386,15 @@ Result<std::string> Puller::run() {
 
   core::Image record;
   record.name = ref_.str();
+  // The index is what the name points at, as containerd records it; an
+  // image pulled for another platform points at that platform's manifest,
+  // so everything that reads it back (inspect, save, push) sees that one.
   record.target = resolved.descriptor;
+  if (manifest_desc.digest != resolved.descriptor.digest && !(platform_ == core::host_platform())) {
+    record.target = manifest_desc;
+    record.target.platform.reset();
+    record.target.annotations.clear();
+  }
   record.labels[std::string(kLabelUnpackedSize)] = std::to_string(total_size);
   record.created_at = record.updated_at = now_seconds();
   auto previous = stores.images.get(ns_, record.name);
