@@ -75,3 +75,22 @@ def test_ctl_without_daemon_says_so(test_env):
     r = d.ctl("images", check=False)
     assert r.returncode == 1
     assert f"Cannot connect to the berth daemon at unix://{d.socket}" in r.stderr
+
+
+def test_install_step_lays_out_binaries_unit_and_builtin_image(daemon, test_env):
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    dest = os.path.join(test_env.path, "dest")
+    r = subprocess.run(["bash", os.path.join(repo, "contrib", "install-berthd.sh"), "--destdir", dest, "--no-start"],
+                       capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    for b in ("berthd", "berthctl", "berth", "berth-shim"):
+        assert os.access(os.path.join(dest, "usr/local/bin", b), os.X_OK), b
+    assert os.readlink(os.path.join(dest, "usr/local/bin/containerd-shim-berth-v2")) == "berth-shim"
+    unit = open(os.path.join(dest, "etc/systemd/system/berthd.service")).read()
+    assert "ExecStart=/usr/local/bin/berthd\n" in unit and "WantedBy=multi-user.target" in unit
+    image = os.path.join(dest, "usr/local/share/berth/busybox.tar")
+    out = daemon.ctl("load", "-i", image).stdout
+    assert "Loaded image: busybox:latest" in out
+    info = __import__("json").loads(daemon.ctl("image", "inspect", "busybox").stdout)[0]
+    assert info["RepoTags"] == ["busybox:latest"] and info["Config"]["Cmd"] == ["sh"]
+    daemon.ctl("rmi", "busybox")

@@ -235,3 +235,19 @@ def test_kill9_mid_pull_then_the_pull_completes(fresh_daemon, session_dir, test_
         assert all(w < big_layer["size"] - partial + 1 for w in written), (written, partial, big_layer["size"])
         assert len(info["RootFS"]["Layers"]) == 2
         assert blobs.count("sha256:") <= 3  # at most manifest, config and the small layer
+
+
+def test_docker_schema2_image_pulls_and_pushes_back_unchanged(daemon, anon, busybox_oci, test_env):
+    skopeo(["copy", "--quiet", "--format", "v2s2", "--dest-tls-verify=false", f"oci-archive:{busybox_oci}",
+            f"docker://{anon.host}/docker/format:1"], test_env.path)
+    ref = f"{anon.host}/docker/format:1"
+    pull(daemon, ref)
+    info = inspect(daemon, ref)
+    assert info["Descriptor"]["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
+    daemon.ctl("tag", ref, f"{anon.host}/docker/copy:1")
+    daemon.ctl("push", f"{anon.host}/docker/copy:1")
+    raw = skopeo(["inspect", "--raw", "--tls-verify=false", f"docker://{anon.host}/docker/copy:1"], test_env.path).stdout
+    assert json.loads(raw)["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
+    remote = json.loads(skopeo(["inspect", "--tls-verify=false", f"docker://{anon.host}/docker/copy:1"], test_env.path).stdout)
+    assert remote["Digest"] == info["Descriptor"]["digest"]
+    daemon.ctl("rmi", "-f", info["Id"])
