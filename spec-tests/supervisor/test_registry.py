@@ -177,8 +177,10 @@ def test_token_auth_pull_and_push(daemon, busybox_oci, test_env):
         daemon.ctl("rmi", "-f", inspect(daemon, ref)["Id"])
 
 
-def test_two_clients_pulling_at_once_both_succeed(daemon, anon):
+def test_two_clients_pulling_at_once_download_each_blob_once(daemon, anon):
     ref = f"{anon.host}/library/busybox:latest"
+    daemon.ctl("image", "prune", "-a", "-f")
+    mark = len(anon.log())
     results = []
 
     def one():
@@ -190,7 +192,11 @@ def test_two_clients_pulling_at_once_both_succeed(daemon, anon):
     for t in threads:
         t.join()
     assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
-    assert inspect(daemon, ref)["Id"]
+    info = inspect(daemon, ref)
+    manifest = json.loads(daemon.ctl("content", "get", info["Descriptor"]["digest"]).stdout)
+    layer = manifest["layers"][0]["digest"]
+    gets = [line for line in anon.log()[mark:].splitlines() if f"blobs/{layer}" in line and "method=GET" in line]
+    assert len(gets) == 1, gets
     daemon.ctl("rmi", ref)
 
 
