@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   # build
-  build-essential cmake pkg-config libseccomp-dev libcap-dev libyajl-dev doctest-dev
+  build-essential cmake pkg-config clang-format libseccomp-dev libcap-dev libyajl-dev doctest-dev
   protobuf-compiler libprotobuf-dev
   # supervisor: layers (tar, gzip, zstd) and digests
   libarchive-dev libzstd-dev libssl-dev

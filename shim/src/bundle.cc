@@ -31,9 +31,12 @@ std::optional<RuntimeRecord> read_runtime_record(const std::string& bundle) {
     auto eq = line.find('=');
     if (eq == std::string::npos) continue;
     std::string key = line.substr(0, eq), value = line.substr(eq + 1);
-    if (key == "binary") r.binary = value;
-    else if (key == "root") r.root = value;
-    else if (key == "systemd_cgroup") r.systemd_cgroup = value == "1";
+    if (key == "binary")
+      r.binary = value;
+    else if (key == "root")
+      r.root = value;
+    else if (key == "systemd_cgroup")
+      r.systemd_cgroup = value == "1";
   }
   if (r.binary.empty()) return std::nullopt;
   return r;
@@ -41,8 +44,8 @@ std::optional<RuntimeRecord> read_runtime_record(const std::string& bundle) {
 
 Status write_exit_record(const std::string& bundle, const ExitRecord& r) {
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%u %lld %d\n", r.exit_status, static_cast<long long>(r.exited_at.seconds),
-                r.exited_at.nanos);
+  std::snprintf(buf, sizeof buf, "%u %lld %d\n", r.exit_status,
+                static_cast<long long>(r.exited_at.seconds), r.exited_at.nanos);
   return sys::write_file_atomic(bundle + "/" + kExitRecord, buf, 0600);
 }
 
@@ -60,7 +63,8 @@ std::optional<ExitRecord> read_exit_record(const std::string& bundle) {
     if (end == p || errno != 0) return std::nullopt;
     p = end;
   }
-  if (fields[0] < 0 || fields[0] > UINT32_MAX || fields[2] < 0 || fields[2] > 999999999) return std::nullopt;
+  if (fields[0] < 0 || fields[0] > UINT32_MAX || fields[2] < 0 || fields[2] > 999999999)
+    return std::nullopt;
   return ExitRecord{static_cast<uint32_t>(fields[0]),
                     sys::WallTime{fields[1], static_cast<int32_t>(fields[2])}};
 }
@@ -90,7 +94,8 @@ Result<BundleSpec> parse_bundle_spec(std::string_view text) {
       const auto* type = ns.get("type");
       const auto* path = ns.get("path");
       bool no_path = !path || (path->is_string() && path->as_string().empty()) || path->is_null();
-      if (type && type->is_string() && type->as_string() == "pid" && no_path) spec.own_pid_namespace = true;
+      if (type && type->is_string() && type->as_string() == "pid" && no_path)
+        spec.own_pid_namespace = true;
     }
   }
   return spec;

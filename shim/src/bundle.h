@@ -9,7 +9,8 @@
 //   <exec-id>.pid          runtime      shim               pid of an exec
 //   log.json               runtime      shim               the runtime's JSON log (--log)
 //   berth-shim.runtime     server       delete action      binary=, root=, systemd_cgroup= lines
-//   berth-shim.exit        server       delete action      "<exit status> <seconds> <nanos>" of the init
+//   berth-shim.exit        server       delete action      "<exit status> <seconds> <nanos>" of the
+//   init
 //
 // The last two let a `delete` after a shim crash clean up with the right
 // runtime and report the init's true exit status.
@@ -62,7 +63,8 @@ Result<BundleSpec> read_bundle_spec(const std::string& bundle);
 
 // Containers of one group share one shim (containerd-shim-runc-v2's labels,
 // in its order): the value of the first annotation of these that is set.
-constexpr const char* kGroupAnnotations[] = {"io.containerd.runc.v2.group", "io.kubernetes.cri.sandbox-id"};
+constexpr const char* kGroupAnnotations[] = {"io.containerd.runc.v2.group",
+                                             "io.kubernetes.cri.sandbox-id"};
 std::string shim_group(const BundleSpec& spec);
 
 // containerd 1.6's shim socket: <dir>/<hex sha256 of "<address>/<ns>/<id>">,

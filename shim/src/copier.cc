@@ -23,7 +23,8 @@ Status Copier::start() {
 
 // A descriptor is registered only while its events are wanted: epoll reports
 // HUP and ERR even with an empty mask, which would spin a full or idle copier.
-void Copier::set_watch(loop::Loop::Handle& watch, uint32_t& current, int fd, uint32_t want, bool is_src) {
+void Copier::set_watch(loop::Loop::Handle& watch, uint32_t& current, int fd, uint32_t want,
+                       bool is_src) {
   if (want == current && (watch != 0) == (want != 0)) return;
   if (want == 0) {
     if (watch != 0) loop_.remove(watch);

@@ -5,7 +5,8 @@ namespace berth::shim {
 namespace {
 Result<bool> parse_bool(const std::string& name, const std::string& v) {
   if (v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True") return true;
-  if (v == "0" || v == "f" || v == "F" || v == "false" || v == "FALSE" || v == "False") return false;
+  if (v == "0" || v == "f" || v == "F" || v == "false" || v == "FALSE" || v == "False")
+    return false;
   return make_error("flag -" + name + ": invalid boolean `" + v + "`");
 }
 }  // namespace
@@ -48,7 +49,8 @@ Result<ShimFlags> parse_flags(const std::vector<std::string>& args) {
     *target = value;
   }
   if (i < args.size()) f.action = args[i++];
-  if (i < args.size()) return make_error("unexpected argument `" + args[i] + "` after action `" + f.action + "`");
+  if (i < args.size())
+    return make_error("unexpected argument `" + args[i] + "` after action `" + f.action + "`");
   if (!f.action.empty() && f.action != "start" && f.action != "delete" && f.action != "serve")
     return make_error("unknown action `" + f.action + "` (expected start or delete)");
   return f;

@@ -63,7 +63,8 @@ struct Server {
 
 // Builds the server around `listener`; runs until Shutdown with no
 // container left. `ready` (may be -1) gets "ok" or the error once serving.
-int serve(const ShimFlags& f, UniqueFd listener, const std::string& socket, std::string start_options, int ready) {
+int serve(const ShimFlags& f, UniqueFd listener, const std::string& socket,
+          std::string start_options, int ready) {
   auto report = [ready](const std::string& text) {
     if (ready >= 0) (void)sys::write_all(BorrowedFd(ready), text, "ready pipe");
   };
@@ -88,7 +89,9 @@ int serve(const ShimFlags& f, UniqueFd listener, const std::string& socket, std:
   config.reaper = s.reaper.get();
   s.service = std::make_unique<TaskService>(*s.loop, *s.server, *s.publisher, *s.runner, config);
   TaskService* service = s.service.get();
-  if (auto st = s.reaper->start([service](pid_t pid, int status) { service->on_exit(pid, status); }); !st) {
+  if (auto st =
+          s.reaper->start([service](pid_t pid, int status) { service->on_exit(pid, status); });
+      !st) {
     report("reaper: " + st.error().to_string());
     return 1;
   }
@@ -107,7 +110,8 @@ int serve(const ShimFlags& f, UniqueFd listener, const std::string& socket, std:
   UniqueFd ready_fd(ready);
   ready_fd.reset();
   auto score = sys::read_file("/proc/self/oom_score_adj", 64);
-  shim_log::info("serving on " + socket + ", oom_score_adj " + (score ? score->substr(0, score->find('\n')) : "?"));
+  shim_log::info("serving on " + socket + ", oom_score_adj " +
+                 (score ? score->substr(0, score->find('\n')) : "?"));
   auto st = s.loop->run();
   if (!st) shim_log::error("event loop: " + st.error().to_string());
   shim_log::info("exiting");
@@ -226,7 +230,8 @@ int run_delete(const ShimFlags& f) {
   // "does not exist" to containerd's log.
   bool state_left = !record || sys::exists(rt.root + "/" + f.id);
   if (!rt.binary.empty() && state_left) {
-    std::vector<std::string> argv = {rt.binary, "--root", rt.root, "--log", bundle + "/log.json", "--log-format", "json"};
+    std::vector<std::string> argv = {
+        rt.binary, "--root", rt.root, "--log", bundle + "/log.json", "--log-format", "json"};
     if (rt.systemd_cgroup) argv.push_back("--systemd-cgroup");
     argv.insert(argv.end(), {"delete", "--force", f.id});
     CommandSpec spec;
@@ -238,7 +243,8 @@ int run_delete(const ShimFlags& f) {
     auto r = run_command_sync(spec);
     if (!r) std::fprintf(stderr, "delete: %s\n", r.error().to_string().c_str());
   }
-  if (auto st = unmount_all(bundle + "/rootfs"); !st) std::fprintf(stderr, "delete: %s\n", st.error().to_string().c_str());
+  if (auto st = unmount_all(bundle + "/rootfs"); !st)
+    std::fprintf(stderr, "delete: %s\n", st.error().to_string().c_str());
 
   containerd::task::v2::DeleteResponse resp;
   auto pid = read_pid_file(bundle + "/" + kInitPidFile);
@@ -256,7 +262,8 @@ int run_delete(const ShimFlags& f) {
 }
 
 int run_serve(const ShimFlags& f) {
-  if (f.socket.empty() || f.socket[0] != '/') return fail("serve: -socket must be an absolute path");
+  if (f.socket.empty() || f.socket[0] != '/')
+    return fail("serve: -socket must be an absolute path");
   if (f.ns.empty()) return fail("serve: -namespace is required");
   sys::unlink_quiet(f.socket);
   auto listener = listen_at(f.socket);

@@ -36,7 +36,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (flags->version) {
-    std::printf("%s:\n  Version: %s\n  Protocol: ttrpc, containerd.task.v2\n", argv[0], BERTH_VERSION);
+    std::printf("%s:\n  Version: %s\n  Protocol: ttrpc, containerd.task.v2\n", argv[0],
+                BERTH_VERSION);
     return 0;
   }
   berth::sys::signal(SIGPIPE, SIG_IGN);

@@ -28,12 +28,38 @@ uint64_t get(const std::map<std::string, uint64_t>& m, const std::string& key) {
 
 // memory.stat keys in MemoryStat's field order: field = index + 1.
 constexpr const char* kMemoryStatV1[] = {
-    "cache", "rss", "rss_huge", "mapped_file", "dirty", "writeback", "pgpgin", "pgpgout",
-    "pgfault", "pgmajfault", "inactive_anon", "active_anon", "inactive_file", "active_file",
-    "unevictable", "hierarchical_memory_limit", "hierarchical_memsw_limit", "total_cache",
-    "total_rss", "total_rss_huge", "total_mapped_file", "total_dirty", "total_writeback",
-    "total_pgpgin", "total_pgpgout", "total_pgfault", "total_pgmajfault", "total_inactive_anon",
-    "total_active_anon", "total_inactive_file", "total_active_file", "total_unevictable",
+    "cache",
+    "rss",
+    "rss_huge",
+    "mapped_file",
+    "dirty",
+    "writeback",
+    "pgpgin",
+    "pgpgout",
+    "pgfault",
+    "pgmajfault",
+    "inactive_anon",
+    "active_anon",
+    "inactive_file",
+    "active_file",
+    "unevictable",
+    "hierarchical_memory_limit",
+    "hierarchical_memsw_limit",
+    "total_cache",
+    "total_rss",
+    "total_rss_huge",
+    "total_mapped_file",
+    "total_dirty",
+    "total_writeback",
+    "total_pgpgin",
+    "total_pgpgout",
+    "total_pgfault",
+    "total_pgmajfault",
+    "total_inactive_anon",
+    "total_active_anon",
+    "total_inactive_file",
+    "total_active_file",
+    "total_unevictable",
 };
 
 void memory_v1(const cgroups::MemoryStats& s, ProtoWriter& m) {
@@ -47,7 +73,9 @@ void memory_v1(const cgroups::MemoryStats& s, ProtoWriter& m) {
   m.message(4, mem);
   // MemoryOomControl {oom_kill_disable 1, under_oom 2, oom_kill 3}
   ProtoWriter oc;
-  oc.u64(1, s.oom_control.oom_kill_disable).u64(2, s.oom_control.under_oom).u64(3, s.oom_control.oom_kill);
+  oc.u64(1, s.oom_control.oom_kill_disable)
+      .u64(2, s.oom_control.under_oom)
+      .u64(3, s.oom_control.oom_kill);
   m.message(9, oc);
 }
 
@@ -70,7 +98,8 @@ void cpu_v1(const cgroups::Stats& s, ProtoWriter& m) {
 
 // BlkIOEntry {op 1, device 2, major 3, minor 4, value 5}, one per entry,
 // in field `field` of `out`. Returns the number of entries.
-size_t blkio_file(const cgroups::BlkioStats& b, const char* name, uint32_t field, ProtoWriter& out) {
+size_t blkio_file(const cgroups::BlkioStats& b, const char* name, uint32_t field,
+                  ProtoWriter& out) {
   auto it = b.v1.find(name);
   if (it == b.v1.end()) return 0;
   for (const auto& e : it->second) {
@@ -85,10 +114,14 @@ size_t blkio_file(const cgroups::BlkioStats& b, const char* name, uint32_t field
 // entries, else the throttle layer's (not recursive, as containerd reads them).
 void blkio_v1(const cgroups::BlkioStats& b, ProtoWriter& m) {
   static const std::pair<const char*, uint32_t> kScheduler[] = {
-      {"io_service_bytes_recursive", 1}, {"io_serviced_recursive", 2},
-      {"io_queued_recursive", 3},        {"io_service_time_recursive", 4},
-      {"io_wait_time_recursive", 5},     {"io_merged_recursive", 6},
-      {"time_recursive", 7},             {"sectors_recursive", 8},
+      {"io_service_bytes_recursive", 1},
+      {"io_serviced_recursive", 2},
+      {"io_queued_recursive", 3},
+      {"io_service_time_recursive", 4},
+      {"io_wait_time_recursive", 5},
+      {"io_merged_recursive", 6},
+      {"time_recursive", 7},
+      {"sectors_recursive", 8},
   };
   ProtoWriter w;
   size_t entries = 0;
@@ -107,11 +140,36 @@ void blkio_v1(const cgroups::BlkioStats& b, ProtoWriter& m) {
 
 // memory.stat keys in MemoryStat's field order (1..31).
 constexpr const char* kMemoryStatV2[] = {
-    "anon", "file", "kernel_stack", "slab", "sock", "shmem", "file_mapped", "file_dirty",
-    "file_writeback", "anon_thp", "inactive_anon", "active_anon", "inactive_file", "active_file",
-    "unevictable", "slab_reclaimable", "slab_unreclaimable", "pgfault", "pgmajfault",
-    "workingset_refault", "workingset_activate", "workingset_nodereclaim", "pgrefill", "pgscan",
-    "pgsteal", "pgactivate", "pgdeactivate", "pglazyfree", "pglazyfreed", "thp_fault_alloc",
+    "anon",
+    "file",
+    "kernel_stack",
+    "slab",
+    "sock",
+    "shmem",
+    "file_mapped",
+    "file_dirty",
+    "file_writeback",
+    "anon_thp",
+    "inactive_anon",
+    "active_anon",
+    "inactive_file",
+    "active_file",
+    "unevictable",
+    "slab_reclaimable",
+    "slab_unreclaimable",
+    "pgfault",
+    "pgmajfault",
+    "workingset_refault",
+    "workingset_activate",
+    "workingset_nodereclaim",
+    "pgrefill",
+    "pgscan",
+    "pgsteal",
+    "pgactivate",
+    "pgdeactivate",
+    "pglazyfree",
+    "pglazyfreed",
+    "thp_fault_alloc",
     "thp_collapse_alloc",
 };
 
@@ -132,7 +190,8 @@ void memory_v2(const cgroups::MemoryStats& s, ProtoWriter& m) {
 }
 
 // RdmaEntry {device 1, hca_handles 2, hca_objects 3} in field `field`.
-void rdma_entries(const std::vector<cgroups::RdmaEntry>& entries, uint32_t field, ProtoWriter& out) {
+void rdma_entries(const std::vector<cgroups::RdmaEntry>& entries, uint32_t field,
+                  ProtoWriter& out) {
   for (const auto& e : entries) {
     ProtoWriter w;
     w.bytes(1, e.device).u64(2, e.hca_handles).u64(3, e.hca_objects);
@@ -190,7 +249,12 @@ std::string encode_metrics_v2(const cgroups::Stats& s) {
   ProtoWriter io;
   for (const auto& e : s.blkio.io) {
     ProtoWriter w;
-    w.u64(1, e.major).u64(2, e.minor).u64(3, e.rbytes).u64(4, e.wbytes).u64(5, e.rios).u64(6, e.wios);
+    w.u64(1, e.major)
+        .u64(2, e.minor)
+        .u64(3, e.rbytes)
+        .u64(4, e.wbytes)
+        .u64(5, e.rios)
+        .u64(6, e.wios);
     io.message(1, w);
   }
   m.message(6, io);

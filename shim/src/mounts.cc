@@ -20,18 +20,30 @@ struct Flag {
 
 // fstab flag words (mount(8)); anything else is filesystem data.
 constexpr Flag kFlags[] = {
-    {"async", true, MS_SYNCHRONOUS},  {"atime", true, MS_NOATIME},
-    {"bind", false, MS_BIND},         {"defaults", false, 0},
-    {"dev", true, MS_NODEV},          {"diratime", true, MS_NODIRATIME},
-    {"dirsync", false, MS_DIRSYNC},   {"exec", true, MS_NOEXEC},
-    {"mand", false, MS_MANDLOCK},     {"noatime", false, MS_NOATIME},
-    {"nodev", false, MS_NODEV},       {"nodiratime", false, MS_NODIRATIME},
-    {"noexec", false, MS_NOEXEC},     {"nomand", true, MS_MANDLOCK},
-    {"norelatime", true, MS_RELATIME}, {"nostrictatime", true, MS_STRICTATIME},
-    {"nosuid", false, MS_NOSUID},     {"rbind", false, MS_BIND | MS_REC},
-    {"relatime", false, MS_RELATIME}, {"remount", false, MS_REMOUNT},
-    {"ro", false, MS_RDONLY},         {"rw", true, MS_RDONLY},
-    {"strictatime", false, MS_STRICTATIME}, {"suid", true, MS_NOSUID},
+    {"async", true, MS_SYNCHRONOUS},
+    {"atime", true, MS_NOATIME},
+    {"bind", false, MS_BIND},
+    {"defaults", false, 0},
+    {"dev", true, MS_NODEV},
+    {"diratime", true, MS_NODIRATIME},
+    {"dirsync", false, MS_DIRSYNC},
+    {"exec", true, MS_NOEXEC},
+    {"mand", false, MS_MANDLOCK},
+    {"noatime", false, MS_NOATIME},
+    {"nodev", false, MS_NODEV},
+    {"nodiratime", false, MS_NODIRATIME},
+    {"noexec", false, MS_NOEXEC},
+    {"nomand", true, MS_MANDLOCK},
+    {"norelatime", true, MS_RELATIME},
+    {"nostrictatime", true, MS_STRICTATIME},
+    {"nosuid", false, MS_NOSUID},
+    {"rbind", false, MS_BIND | MS_REC},
+    {"relatime", false, MS_RELATIME},
+    {"remount", false, MS_REMOUNT},
+    {"ro", false, MS_RDONLY},
+    {"rw", true, MS_RDONLY},
+    {"strictatime", false, MS_STRICTATIME},
+    {"suid", true, MS_NOSUID},
     {"sync", false, MS_SYNCHRONOUS},
 };
 
@@ -100,7 +112,8 @@ Result<std::vector<MountStep>> plan_mount(const MountSpec& spec, const std::stri
   unsigned long flags = 0, propagation = 0;
   std::string data;
   CompactedOptions compacted{"", spec.options};
-  if (spec.type == "overlay" && options_size(spec.options) >= kCompactFrom) compacted = compact_lowerdir(spec.options);
+  if (spec.type == "overlay" && options_size(spec.options) >= kCompactFrom)
+    compacted = compact_lowerdir(spec.options);
   for (const auto& opt : compacted.options) {
     bool known = false;
     for (const auto& f : kFlags) {
@@ -131,12 +144,17 @@ Result<std::vector<MountStep>> plan_mount(const MountSpec& spec, const std::stri
 
   std::vector<MountStep> steps;
   const bool bind = flags & MS_BIND;
-  MountStep first{spec.source, target, bind ? std::string() : spec.type, bind ? std::string() : data,
-                  bind ? (flags & (MS_BIND | MS_REC)) : flags, compacted.chdir};
+  MountStep first{spec.source,
+                  target,
+                  bind ? std::string() : spec.type,
+                  bind ? std::string() : data,
+                  bind ? (flags & (MS_BIND | MS_REC)) : flags,
+                  compacted.chdir};
   steps.push_back(first);
   // A bind ignores every flag but MS_REC; apply the rest with a remount.
   unsigned long rest = flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
-  if (bind && rest != 0) steps.push_back(MountStep{"", target, "", "", MS_REMOUNT | MS_BIND | rest, ""});
+  if (bind && rest != 0)
+    steps.push_back(MountStep{"", target, "", "", MS_REMOUNT | MS_BIND | rest, ""});
   if (propagation != 0) steps.push_back(MountStep{"", target, "", "", propagation, ""});
   return steps;
 }

@@ -19,7 +19,7 @@
 namespace berth::shim {
 
 struct MountSpec {
-  std::string type;    // "overlay", "bind", "tmpfs", ...
+  std::string type;  // "overlay", "bind", "tmpfs", ...
   std::string source;
   std::vector<std::string> options;  // fstab style
 };

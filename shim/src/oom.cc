@@ -58,7 +58,8 @@ Status OomWatcher::watch_v2(Entry& e) {
   if (ifd < 0) return sys_error("inotify_init1");
   e.fd = UniqueFd(ifd);
   const std::string events = e.dir + "/memory.events";
-  if (sys::inotify_add_watch(ifd, events.c_str(), IN_MODIFY) < 0) return sys_error("inotify_add_watch", events);
+  if (sys::inotify_add_watch(ifd, events.c_str(), IN_MODIFY) < 0)
+    return sys_error("inotify_add_watch", events);
   e.last_oom_kill = oom_kills(e.dir);
   return {};
 }

@@ -40,7 +40,8 @@ Result<std::string> unescape(std::string_view s, bool query) {
     if (s[i] == '%') {
       int hi = i + 2 < s.size() ? hex_value(s[i + 1]) : -1;
       int lo = i + 2 < s.size() ? hex_value(s[i + 2]) : -1;
-      if (hi < 0 || lo < 0) return make_error("invalid URL escape `" + std::string(s.substr(i, 3)) + "`");
+      if (hi < 0 || lo < 0)
+        return make_error("invalid URL escape `" + std::string(s.substr(i, 3)) + "`");
       out.push_back(static_cast<char>(hi * 16 + lo));
       i += 2;
     } else if (query && s[i] == '+') {
@@ -60,7 +61,8 @@ Result<UniqueFd> open_output(const std::string& uri, UniqueFd* keep, bool for_sh
   if (uri.rfind(kFileScheme, 0) == 0) {
     std::string path = uri.substr(kFileScheme.size());
     size_t slash = path.rfind('/');
-    if (slash != std::string::npos && slash > 0) BERTH_TRY(sys::mkdir_p(path.substr(0, slash), 0755));
+    if (slash != std::string::npos && slash > 0)
+      BERTH_TRY(sys::mkdir_p(path.substr(0, slash), 0755));
     return sys::open(path, O_WRONLY | O_CREAT | O_APPEND, 0640);
   }
   auto st = sys::stat(uri);
@@ -87,7 +89,8 @@ Result<BinaryUri> parse_binary_uri(const std::string& uri) {
   size_t hash = query.find('#');
   if (hash != std::string_view::npos) query = query.substr(0, hash);
   if (path.empty() || path[0] != '/')
-    return make_error("binary logger `" + uri + "`: needs an absolute path (binary:///path/to/logger)");
+    return make_error("binary logger `" + uri +
+                      "`: needs an absolute path (binary:///path/to/logger)");
   BinaryUri out;
   out.path = BERTH_VALUE(unescape(path, false));
   std::map<std::string, std::string> params;  // first value of each key, as url.Values.Get
@@ -99,7 +102,8 @@ Result<BinaryUri> parse_binary_uri(const std::string& uri) {
     if (!kv.empty()) {
       size_t eq = kv.find('=');
       auto key = BERTH_VALUE(unescape(kv.substr(0, eq), true));
-      auto value = eq == std::string_view::npos ? std::string() : BERTH_VALUE(unescape(kv.substr(eq + 1), true));
+      auto value = eq == std::string_view::npos ? std::string()
+                                                : BERTH_VALUE(unescape(kv.substr(eq + 1), true));
       params.emplace(std::move(key), std::move(value));
     }
     start = end + 1;
@@ -111,19 +115,22 @@ Result<BinaryUri> parse_binary_uri(const std::string& uri) {
   return out;
 }
 
-Result<std::unique_ptr<ProcessIO>> ProcessIO::open(loop::Loop& loop, const StdioPaths& paths, const IoContext& ctx) {
+Result<std::unique_ptr<ProcessIO>> ProcessIO::open(loop::Loop& loop, const StdioPaths& paths,
+                                                   const IoContext& ctx) {
   std::unique_ptr<ProcessIO> io(new ProcessIO(loop));
   io->terminal_ = paths.terminal;
   if (is_binary(paths.out) || is_binary(paths.err)) {
     // One logger takes both streams (containerd sends the same URI twice).
     const std::string& uri = is_binary(paths.out) ? paths.out : paths.err;
     auto parsed = BERTH_VALUE(parse_binary_uri(uri));
-    if (ctx.reaper == nullptr) return make_error("binary logger `" + uri + "`: no reaper to run it", ENOTSUP);
+    if (ctx.reaper == nullptr)
+      return make_error("binary logger `" + uri + "`: no reaper to run it", ENOTSUP);
     io->logger_ = BERTH_VALUE(BinaryLogger::start(loop, *ctx.reaper, parsed, ctx.id, ctx.ns));
   }
   if (!paths.in.empty()) {
     BERTH_TRY(check_scheme(paths.in));
-    if (is_binary(paths.in)) return make_error("stdin `" + paths.in + "`: binary:// is for output only", EINVAL);
+    if (is_binary(paths.in))
+      return make_error("stdin `" + paths.in + "`: binary:// is for output only", EINVAL);
     if (paths.in.rfind(kFileScheme, 0) == 0)
       return make_error("stdin `" + paths.in + "`: file:// is for output only", EINVAL);
     // Non-blocking: succeeds before the client opened its write side; epoll
@@ -135,10 +142,12 @@ Result<std::unique_ptr<ProcessIO>> ProcessIO::open(loop::Loop& loop, const Stdio
       io->stdin_pipe_w_ = std::move(p.write);
       ProcessIO* self = io.get();
       std::weak_ptr<bool> alive = io->alive_;
-      io->stdin_copier_ = std::make_unique<Copier>(loop, io->stdin_fifo_.get(), io->stdin_pipe_w_.get(), [self, alive] {
-        // The client closed stdin: pass the end of file on.
-        if (alive.lock()) self->stdin_pipe_w_.reset();
-      });
+      io->stdin_copier_ = std::make_unique<Copier>(loop, io->stdin_fifo_.get(),
+                                                   io->stdin_pipe_w_.get(), [self, alive] {
+                                                     // The client closed stdin: pass the end of
+                                                     // file on.
+                                                     if (alive.lock()) self->stdin_pipe_w_.reset();
+                                                   });
       BERTH_TRY(io->stdin_copier_->start());
     }
   }
@@ -161,7 +170,8 @@ Result<std::unique_ptr<ProcessIO>> ProcessIO::open(loop::Loop& loop, const Stdio
     }
     return io;
   }
-  if (!paths.out.empty()) io->child_out_ = BERTH_VALUE(open_output(paths.out, &io->out_keep_, false));
+  if (!paths.out.empty())
+    io->child_out_ = BERTH_VALUE(open_output(paths.out, &io->out_keep_, false));
   if (!paths.err.empty()) {
     if (paths.err == paths.out) {
       io->child_err_ = BERTH_VALUE(sys::dup_cloexec(io->child_out_, paths.err));
@@ -185,8 +195,10 @@ void ProcessIO::when_ready(std::chrono::milliseconds limit, std::function<void(S
 
 // --- BinaryLogger -------------------------------------------------------------
 
-Result<std::shared_ptr<BinaryLogger>> BinaryLogger::start(loop::Loop& loop, Reaper& reaper, const BinaryUri& uri,
-                                                          const std::string& id, const std::string& ns) {
+Result<std::shared_ptr<BinaryLogger>> BinaryLogger::start(loop::Loop& loop, Reaper& reaper,
+                                                          const BinaryUri& uri,
+                                                          const std::string& id,
+                                                          const std::string& ns) {
   std::shared_ptr<BinaryLogger> logger(new BinaryLogger(loop));
   auto out = BERTH_VALUE(sys::pipe());
   auto err = BERTH_VALUE(sys::pipe());
@@ -212,7 +224,8 @@ Result<std::shared_ptr<BinaryLogger>> BinaryLogger::start(loop::Loop& loop, Reap
   logger->ready_r_ = std::move(ready.read);
   BERTH_TRY(sys::set_nonblocking(logger->ready_r_, true));
   BinaryLogger* self = logger.get();
-  logger->ready_watch_ = BERTH_VALUE(loop.add(logger->ready_r_.get(), EPOLLIN, [self](uint32_t) { self->ready_event(); }));
+  logger->ready_watch_ = BERTH_VALUE(
+      loop.add(logger->ready_r_.get(), EPOLLIN, [self](uint32_t) { self->ready_event(); }));
   return logger;
 }
 
@@ -252,8 +265,9 @@ void BinaryLogger::when_ready(std::chrono::milliseconds limit, std::function<voi
   ready_cb_ = std::move(cb);
   ready_timer_ = loop_.add_timer(limit, [this, limit] {
     ready_timer_ = 0;
-    finish_ready(make_error("binary logger (pid " + std::to_string(pid_) + ") did not get ready within " +
-                                std::to_string(limit.count()) + " ms",
+    finish_ready(make_error("binary logger (pid " + std::to_string(pid_) +
+                                ") did not get ready within " + std::to_string(limit.count()) +
+                                " ms",
                             ETIMEDOUT));
   });
 }
@@ -363,7 +377,8 @@ Result<std::unique_ptr<ConsoleSocket>> ConsoleSocket::create(loop::Loop& loop) {
   cs->listener_ = BERTH_VALUE(sys::listen_unix(cs->path_, 1));
   BERTH_TRY(sys::set_nonblocking(cs->listener_, true));
   ConsoleSocket* self = cs.get();
-  cs->listen_watch_ = BERTH_VALUE(loop.add(cs->listener_.get(), EPOLLIN, [self](uint32_t) { self->try_receive(); }));
+  cs->listen_watch_ = BERTH_VALUE(
+      loop.add(cs->listener_.get(), EPOLLIN, [self](uint32_t) { self->try_receive(); }));
   return cs;
 }
 
@@ -400,7 +415,8 @@ void ConsoleSocket::try_receive() {
 
 Result<UniqueFd> ConsoleSocket::take_master() {
   try_receive();
-  if (!master_) return make_error("console socket `" + path_ + "`: the runtime sent no pty master", EPROTO);
+  if (!master_)
+    return make_error("console socket `" + path_ + "`: the runtime sent no pty master", EPROTO);
   return std::move(master_);
 }
 

@@ -97,11 +97,11 @@ class ProcessIO {
   // Handed to the runtime.
   UniqueFd child_in_, child_out_, child_err_;
   // Held by the shim.
-  UniqueFd stdin_fifo_;      // read side of the stdin FIFO
-  UniqueFd stdin_pipe_w_;    // feeds the container's stdin (non-tty)
+  UniqueFd stdin_fifo_;           // read side of the stdin FIFO
+  UniqueFd stdin_pipe_w_;         // feeds the container's stdin (non-tty)
   UniqueFd out_keep_, err_keep_;  // read-write opens of output FIFOs
-  UniqueFd tty_out_;         // stdout FIFO, written by the shim (tty)
-  UniqueFd master_, master_in_;  // pty master and its dup for the input copier
+  UniqueFd tty_out_;              // stdout FIFO, written by the shim (tty)
+  UniqueFd master_, master_in_;   // pty master and its dup for the input copier
   std::unique_ptr<Copier> stdin_copier_, output_copier_;
   std::function<void()> finish_cb_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
@@ -113,8 +113,9 @@ class ProcessIO {
 // dropping the last reference does not lose track of it.
 class BinaryLogger : public std::enable_shared_from_this<BinaryLogger> {
  public:
-  static Result<std::shared_ptr<BinaryLogger>> start(loop::Loop& loop, Reaper& reaper, const BinaryUri& uri,
-                                                     const std::string& id, const std::string& ns);
+  static Result<std::shared_ptr<BinaryLogger>> start(loop::Loop& loop, Reaper& reaper,
+                                                     const BinaryUri& uri, const std::string& id,
+                                                     const std::string& ns);
   ~BinaryLogger();
   // The write ends of the stdout and stderr pipes (once each).
   UniqueFd take_stdout() { return std::move(out_w_); }

@@ -98,8 +98,7 @@ Status ProcessState::begin(Op op) {
       if (s != S::kCreated && s != S::kRunning && s != S::kPaused) return refuse(op, kind_, s);
       return {};
     case Op::kCloseIO:
-    case Op::kResizePty:
-      return {};
+    case Op::kResizePty: return {};
   }
   return refuse(op, kind_, s);
 }
@@ -124,8 +123,7 @@ bool ProcessState::complete(Op op, bool ok) {
     case Op::kDelete:
       if (s == S::kDeleting) state_ = ok ? S::kDeleted : (exited_ ? S::kStopped : S::kCreated);
       return false;
-    default:
-      return false;
+    default: return false;
   }
 }
 
@@ -133,14 +131,10 @@ bool ProcessState::set_exited() {
   if (exited_) return false;
   exited_ = true;
   switch (state_) {
-    case S::kStarting:
-      return false;  // held until the Start completes
+    case S::kStarting: return false;  // held until the Start completes
     case S::kDeleting:
-    case S::kDeleted:
-      return true;   // visible, the state already says so
-    default:
-      state_ = S::kStopped;
-      return true;
+    case S::kDeleted: return true;  // visible, the state already says so
+    default: state_ = S::kStopped; return true;
   }
 }
 

@@ -65,7 +65,10 @@ class ProcessState {
   // An exit has been reaped (it may still be held back by a Start).
   bool has_exited() const { return exited_; }
   // The exit is visible: Wait answers, State says stopped.
-  bool is_stopped() const { return state_ == ProcessStateId::kStopped || state_ == ProcessStateId::kDeleting || state_ == ProcessStateId::kDeleted; }
+  bool is_stopped() const {
+    return state_ == ProcessStateId::kStopped || state_ == ProcessStateId::kDeleting ||
+           state_ == ProcessStateId::kDeleted;
+  }
 
   // May `op` run now? Start, Pause, Resume and Delete also enter their
   // transitional state on success.

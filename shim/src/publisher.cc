@@ -16,7 +16,10 @@ Publisher::Publisher(loop::Loop& loop, std::string ttrpc_address, std::string ns
     : Publisher(loop, std::move(ttrpc_address), std::move(ns), Options{}) {}
 
 Publisher::Publisher(loop::Loop& loop, std::string ttrpc_address, std::string ns, Options options)
-    : loop_(loop), address_(std::move(ttrpc_address)), namespace_(std::move(ns)), options_(options) {
+    : loop_(loop),
+      address_(std::move(ttrpc_address)),
+      namespace_(std::move(ns)),
+      options_(options) {
   // $TTRPC_ADDRESS is a plain path in 1.6; accept a unix:// form too.
   if (address_.rfind("unix://", 0) == 0) address_ = address_.substr(7);
   if (!address_.empty()) client_ = std::make_unique<ttrpc::Client>(loop_, address_);
@@ -37,7 +40,8 @@ void Publisher::publish(const std::string& topic, const google::protobuf::Messag
     shim_log::error("event queue full (" + std::to_string(queue_.size()) + "): dropped " + topic);
     return;
   }
-  queue_.push_back(Event{topic, event.GetTypeName(), event.SerializeAsString(), sys::wall_now(), 0});
+  queue_.push_back(
+      Event{topic, event.GetTypeName(), event.SerializeAsString(), sys::wall_now(), 0});
   send_next();
 }
 
@@ -73,7 +77,8 @@ void Publisher::on_reply(const ttrpc::Client::Reply& reply) {
                     " times, dropped: " + reply.status.message);
     queue_.pop_front();
   } else {
-    auto backoff = std::min(options_.max_backoff, options_.first_backoff * (1 << std::min(e.attempts - 1, 10)));
+    auto backoff = std::min(options_.max_backoff,
+                            options_.first_backoff * (1 << std::min(e.attempts - 1, 10)));
     shim_log::warn("publish " + e.topic + ": " + reply.status.message + "; retrying");
     std::weak_ptr<bool> alive = alive_;
     retry_timer_ = loop_.add_timer(backoff, [this, alive] {

@@ -15,7 +15,8 @@ namespace berth::shim {
 Result<std::string> resolve_runtime_binary(const std::string& name) {
   if (name.empty()) return make_error("runtime binary: empty name");
   if (name.find('/') != std::string::npos) {
-    if (!sys::is_executable(name)) return make_error("runtime binary `" + name + "`: not an executable file", ENOENT);
+    if (!sys::is_executable(name))
+      return make_error("runtime binary `" + name + "`: not an executable file", ENOENT);
     return name;
   }
   const char* path = std::getenv("PATH");
@@ -35,7 +36,8 @@ Result<std::string> resolve_runtime_binary(const std::string& name) {
     std::string candidate = self->substr(0, self->rfind('/')) + "/" + name;
     if (sys::is_executable(candidate)) return candidate;
   }
-  return make_error("runtime binary `" + name + "`: not found in PATH nor next to the shim", ENOENT);
+  return make_error("runtime binary `" + name + "`: not found in PATH nor next to the shim",
+                    ENOENT);
 }
 
 namespace {
@@ -91,7 +93,8 @@ std::vector<std::string> Runtime::command(const std::vector<std::string>& args) 
   return argv;
 }
 
-void Runtime::run(std::string verb, std::vector<std::string> args, Stdio stdio, bool capture, Done done) {
+void Runtime::run(std::string verb, std::vector<std::string> args, Stdio stdio, bool capture,
+                  Done done) {
   CommandSpec spec;
   spec.capture = capture;
   args.insert(args.begin(), verb);
@@ -101,20 +104,22 @@ void Runtime::run(std::string verb, std::vector<std::string> args, Stdio stdio, 
   off_t log_offset = config_.log.empty() ? 0 : file_size(config_.log);
   std::string log = config_.log;
   std::string binary = config_.binary.substr(config_.binary.rfind('/') + 1);
-  runner_.run(spec, [done = std::move(done), verb, log, log_offset, binary](Result<CommandResult> r) {
-    if (!r) {
-      done(r.error().wrap(binary + " " + verb), {});
-      return;
-    }
-    if (r->exit_code == 0) {
-      done(ok_status(), *r);
-      return;
-    }
-    std::string why = log.empty() ? std::string() : last_error_in_json_log(read_from(log, log_offset));
-    if (why.empty()) why = trim(r->err);
-    if (why.empty()) why = "exit status " + std::to_string(r->exit_code);
-    done(Error(0, binary + " " + verb + " failed: " + why), *r);
-  });
+  runner_.run(
+      spec, [done = std::move(done), verb, log, log_offset, binary](Result<CommandResult> r) {
+        if (!r) {
+          done(r.error().wrap(binary + " " + verb), {});
+          return;
+        }
+        if (r->exit_code == 0) {
+          done(ok_status(), *r);
+          return;
+        }
+        std::string why =
+            log.empty() ? std::string() : last_error_in_json_log(read_from(log, log_offset));
+        if (why.empty()) why = trim(r->err);
+        if (why.empty()) why = "exit status " + std::to_string(r->exit_code);
+        done(Error(0, binary + " " + verb + " failed: " + why), *r);
+      });
 }
 
 void Runtime::create(const std::string& id, const std::string& bundle, const std::string& pid_file,
@@ -125,7 +130,9 @@ void Runtime::create(const std::string& id, const std::string& bundle, const std
   run("create", std::move(args), stdio, false, std::move(done));
 }
 
-void Runtime::start(const std::string& id, Done done) { run("start", {id}, {}, true, std::move(done)); }
+void Runtime::start(const std::string& id, Done done) {
+  run("start", {id}, {}, true, std::move(done));
+}
 
 void Runtime::kill(const std::string& id, int signal, bool all, Done done) {
   std::vector<std::string> args;
@@ -145,11 +152,16 @@ void Runtime::ps(const std::string& id, Done done) {
   run("ps", {"--format", "json", id}, {}, true, std::move(done));
 }
 
-void Runtime::pause(const std::string& id, Done done) { run("pause", {id}, {}, true, std::move(done)); }
-void Runtime::resume(const std::string& id, Done done) { run("resume", {id}, {}, true, std::move(done)); }
+void Runtime::pause(const std::string& id, Done done) {
+  run("pause", {id}, {}, true, std::move(done));
+}
+void Runtime::resume(const std::string& id, Done done) {
+  run("resume", {id}, {}, true, std::move(done));
+}
 
-void Runtime::exec(const std::string& id, const std::string& process_json, const std::string& pid_file,
-                   const std::string& console_socket, Stdio stdio, Done done) {
+void Runtime::exec(const std::string& id, const std::string& process_json,
+                   const std::string& pid_file, const std::string& console_socket, Stdio stdio,
+                   Done done) {
   std::vector<std::string> args = {"--process", process_json, "--detach", "--pid-file", pid_file};
   if (!console_socket.empty()) args.insert(args.end(), {"--console-socket", console_socket});
   args.push_back(id);

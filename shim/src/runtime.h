@@ -47,7 +47,8 @@ class Runtime {
     int fds[3] = {-1, -1, -1};
   };
 
-  Runtime(CommandRunner& runner, RuntimeConfig config) : runner_(runner), config_(std::move(config)) {}
+  Runtime(CommandRunner& runner, RuntimeConfig config)
+      : runner_(runner), config_(std::move(config)) {}
   const RuntimeConfig& config() const { return config_; }
 
   std::vector<std::string> command(const std::vector<std::string>& args) const;

@@ -17,7 +17,9 @@ namespace events = containerd::events;
 using ttrpc::Code;
 using ttrpc::RpcStatus;
 
-void reply(const ttrpc::Responder& r, const google::protobuf::MessageLite& m) { r.reply(m.SerializeAsString()); }
+void reply(const ttrpc::Responder& r, const google::protobuf::MessageLite& m) {
+  r.reply(m.SerializeAsString());
+}
 
 void reply_empty(const ttrpc::Responder& r) { reply(r, google::protobuf::Empty()); }
 
@@ -43,7 +45,8 @@ RpcStatus failed(const std::string& context, const Error& e) {
 
 bool looks_gone(const Error& e) {
   const std::string message = e.to_string();
-  for (const char* s : {"does not exist", "not found", "no such", "not running", "container not running"})
+  for (const char* s :
+       {"does not exist", "not found", "no such", "not running", "container not running"})
     if (message.find(s) != std::string::npos) return true;
   return false;
 }
@@ -52,8 +55,8 @@ Status write_private_file(const std::string& path, const std::string& data) {
   return sys::write_file_atomic(path, data, 0600);
 }
 
-TaskService::TaskService(loop::Loop& loop, ttrpc::Server& server, Publisher& publisher, CommandRunner& runner,
-                         ServiceConfig config)
+TaskService::TaskService(loop::Loop& loop, ttrpc::Server& server, Publisher& publisher,
+                         CommandRunner& runner, ServiceConfig config)
     : loop_(loop),
       server_(server),
       publisher_(publisher),
@@ -71,13 +74,14 @@ TaskService::~TaskService() {
 
 template <class Req>
 void TaskService::route(const char* method, void (TaskService::*fn)(const Req&, Responder)) {
-  server_.register_method(kTaskService, method, [this, fn, method](const ttrpc::IncomingRequest& in, Responder r) {
-    Req req;
-    if (!req.ParseFromString(in.payload))
-      return r.fail(Code::kInvalidArgument, std::string(method) + ": invalid request message");
-    (this->*fn)(req, r);
-    trim_when_idle();
-  });
+  server_.register_method(
+      kTaskService, method, [this, fn, method](const ttrpc::IncomingRequest& in, Responder r) {
+        Req req;
+        if (!req.ParseFromString(in.payload))
+          return r.fail(Code::kInvalidArgument, std::string(method) + ": invalid request message");
+        (this->*fn)(req, r);
+        trim_when_idle();
+      });
 }
 
 void TaskService::trim_when_idle() {
@@ -109,9 +113,10 @@ void TaskService::register_methods() {
   route<task::ConnectRequest>("Connect", &TaskService::connect);
   route<task::ShutdownRequest>("Shutdown", &TaskService::shutdown);
   route<task::StatsRequest>("Stats", &TaskService::stats);
-  server_.register_method(kTaskService, "Checkpoint", [](const ttrpc::IncomingRequest&, Responder r) {
-    r.fail(Code::kUnimplemented, "Checkpoint is not implemented by berth-shim");
-  });
+  server_.register_method(
+      kTaskService, "Checkpoint", [](const ttrpc::IncomingRequest&, Responder r) {
+        r.fail(Code::kUnimplemented, "Checkpoint is not implemented by berth-shim");
+      });
 }
 
 Result<TaskService::Found> TaskService::find(const std::string& id, const std::string& exec_id) {

@@ -167,7 +167,8 @@ class TaskService {
   void trim_when_idle();
   void start_init(std::shared_ptr<Container> c, Responder r);
   void start_exec(std::shared_ptr<Container> c, std::shared_ptr<Process> p, Responder r);
-  void run_exec(std::shared_ptr<Container> c, std::shared_ptr<Process> p, Responder r, const std::string& spec_path,
+  void run_exec(std::shared_ptr<Container> c, std::shared_ptr<Process> p, Responder r,
+                const std::string& spec_path,
                 std::function<void(const ttrpc::RpcStatus&)> fail_start);
   // The exit of p became visible: drain io, answer Waits, publish TaskExit.
   void report_exit(std::shared_ptr<Container> c, std::shared_ptr<Process> p);

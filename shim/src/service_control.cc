@@ -21,13 +21,15 @@ void TaskService::kill(const task::KillRequest& req, Responder r) {
   auto c = found->container;
   auto p = found->process;
   const int sig = static_cast<int>(req.signal());
-  if (sig <= 0 || sig >= NSIG) return r.fail(Code::kInvalidArgument, "kill: invalid signal " + std::to_string(sig));
+  if (sig <= 0 || sig >= NSIG)
+    return r.fail(Code::kInvalidArgument, "kill: invalid signal " + std::to_string(sig));
   auto st = p->state.begin(Op::kKill);
   if (!st.ok()) {
     // `kill --all` after the init exited still reaches processes that
     // outlived it (shared pid namespace); runc's shim answers OK here.
     if (p == c->init && req.all() && p->state.is_stopped()) {
-      c->runtime->kill(c->id, sig, true, [r](const Status&, const CommandResult&) { reply_empty(r); });
+      c->runtime->kill(c->id, sig, true,
+                       [r](const Status&, const CommandResult&) { reply_empty(r); });
       return;
     }
     return r.fail(refused(st.error()));
@@ -36,7 +38,8 @@ void TaskService::kill(const task::KillRequest& req, Responder r) {
     // The exec is our (re-parented) child and not reaped yet: its pid is
     // still its own.
     if (auto killed = sys::send_signal(p->pid, sig); !killed) {
-      if (killed.error().code() == ESRCH) return r.fail(Code::kNotFound, "process already finished: not found");
+      if (killed.error().code() == ESRCH)
+        return r.fail(Code::kNotFound, "process already finished: not found");
       return r.fail(Code::kUnknown, "kill exec " + p->exec_id + ": " + killed.error().to_string());
     }
     return reply_empty(r);
@@ -84,7 +87,8 @@ void TaskService::remove(const task::DeleteRequest& req, Responder r) {
       return r.fail(runtime_failed(st.error()));
     }
     for (auto it = c->rootfs_mounts.rbegin(); it != c->rootfs_mounts.rend(); ++it)
-      if (auto u = unmount_all(*it); !u) shim_log::warn("delete " + c->id + ": " + u.error().to_string());
+      if (auto u = unmount_all(*it); !u)
+        shim_log::warn("delete " + c->id + ": " + u.error().to_string());
     c->rootfs_mounts.clear();
     for (auto& [eid, e] : c->execs) e->io.reset();
     oom_.unwatch(c->id);
@@ -140,8 +144,10 @@ void TaskService::update(const task::UpdateTaskRequest& req, Responder r) {
     sys::unlink_quiet(path);
     if (!res) return r.fail(Code::kUnknown, "update " + c->id + ": " + res.error().to_string());
     if (res->exit_code != 0)
-      return r.fail(Code::kUnknown, "update " + c->id + " failed: " +
-                                        (res->err.empty() ? "exit status " + std::to_string(res->exit_code) : res->err));
+      return r.fail(
+          Code::kUnknown,
+          "update " + c->id + " failed: " +
+              (res->err.empty() ? "exit status " + std::to_string(res->exit_code) : res->err));
     reply_empty(r);
   });
 }

@@ -22,7 +22,9 @@ using ttrpc::RpcStatus;
 
 namespace {
 
-std::string bare_type(const std::string& type_url) { return type_url.substr(type_url.rfind('/') + 1); }
+std::string bare_type(const std::string& type_url) {
+  return type_url.substr(type_url.rfind('/') + 1);
+}
 
 struct RuntimeChoice {
   std::string binary_name;
@@ -98,10 +100,12 @@ void TaskCreation::fail(const RpcStatus& why) {
 void TaskCreation::begin() {
   TaskService& s = service_;
   const std::string id = req_.id();
-  if (!valid_identifier(id)) return fail({Code::kInvalidArgument, "create: invalid container id `" + id + "`"});
+  if (!valid_identifier(id))
+    return fail({Code::kInvalidArgument, "create: invalid container id `" + id + "`"});
   if (s.containers_.count(id) || s.creating_.count(id))
     return fail({Code::kAlreadyExists, "container " + id + ": already exists"});
-  if (!req_.checkpoint().empty()) return fail({Code::kUnimplemented, "create from a checkpoint is not supported"});
+  if (!req_.checkpoint().empty())
+    return fail({Code::kUnimplemented, "create from a checkpoint is not supported"});
   if (req_.bundle().empty() || req_.bundle()[0] != '/')
     return fail({Code::kInvalidArgument, "create " + id + ": bundle must be an absolute path"});
 
@@ -112,16 +116,19 @@ void TaskCreation::begin() {
     google::protobuf::Any any;
     if (any.ParseFromString(s.config_.start_options)) choice = parse_options(any);
   }
-  auto binary = resolve_runtime_binary(choice.binary_name.empty() ? s.config_.default_runtime : choice.binary_name);
-  if (!binary) return fail({Code::kFailedPrecondition, "create " + id + ": " + binary.error().to_string()});
+  auto binary = resolve_runtime_binary(choice.binary_name.empty() ? s.config_.default_runtime
+                                                                  : choice.binary_name);
+  if (!binary)
+    return fail({Code::kFailedPrecondition, "create " + id + ": " + binary.error().to_string()});
   // As containerd's runc shim: the root option is joined with the namespace.
-  std::string root = (choice.root.empty() ? s.config_.default_root : choice.root) + "/" + s.config_.ns;
+  std::string root =
+      (choice.root.empty() ? s.config_.default_root : choice.root) + "/" + s.config_.ns;
 
   auto c = c_ = std::make_shared<Container>();
   c->id = id;
   c->bundle = req_.bundle();
-  c->runtime =
-      std::make_unique<Runtime>(s.runner_, RuntimeConfig{*binary, root, c->bundle + "/log.json", choice.systemd_cgroup});
+  c->runtime = std::make_unique<Runtime>(
+      s.runner_, RuntimeConfig{*binary, root, c->bundle + "/log.json", choice.systemd_cgroup});
   if (auto st = write_runtime_record(c->bundle, {*binary, root, choice.systemd_cgroup}); !st)
     shim_log::warn("create " + id + ": " + st.error().to_string());
 
@@ -144,7 +151,8 @@ void TaskCreation::begin() {
   if (auto spec = read_bundle_spec(c->bundle)) {
     c->kill_all_on_exit = !spec->own_pid_namespace;
   } else {
-    shim_log::warn("create " + id + ": " + spec.error().to_string() + "; processes left when the init exits will be killed");
+    shim_log::warn("create " + id + ": " + spec.error().to_string() +
+                   "; processes left when the init exits will be killed");
   }
 
   auto init = c->init = std::make_shared<Process>(ProcessKind::kInit);
@@ -173,9 +181,10 @@ void TaskCreation::create_in_runtime() {
   // With the runtime's command in flight, exits of pids not known yet are
   // kept for its pid file; a failure has no pid to claim them.
   on_failure([&s] { s.forget_early_exits(); });
-  c->runtime->create(c->id, c->bundle, c->bundle + "/" + kInitPidFile, console_ ? console_->path() : "",
-                     c->init->io->runtime_stdio(),
-                     [self = shared_from_this()](const Status& st, const CommandResult&) { self->created(st); });
+  c->runtime->create(
+      c->id, c->bundle, c->bundle + "/" + kInitPidFile, console_ ? console_->path() : "",
+      c->init->io->runtime_stdio(),
+      [self = shared_from_this()](const Status& st, const CommandResult&) { self->created(st); });
   // posix_spawn has returned: the runtime holds its copies of the stdio.
   c->init->io->release_runtime_ends();
 }
@@ -192,7 +201,8 @@ void TaskCreation::created(const Status& st) {
   if (console_) {
     on_failure([init] { (void)sys::send_signal(init->pid, SIGKILL); });
     auto master = console_->take_master();
-    Status attached = master ? init->io->attach_console(std::move(*master)) : Status(master.error());
+    Status attached =
+        master ? init->io->attach_console(std::move(*master)) : Status(master.error());
     if (!attached) return fail(failed("create " + c->id, attached.error()));
   }
   undo_.clear();
@@ -223,7 +233,8 @@ void TaskCreation::created(const Status& st) {
 void TaskService::watch_cgroups(Container& c) {
   auto set = config_.cgroups_of ? config_.cgroups_of(c.init->pid) : cgroups_of_pid(c.init->pid);
   if (!set) {
-    shim_log::warn("container " + c.id + ": its cgroups: " + set.error().to_string() + "; no Stats, no OOM events");
+    shim_log::warn("container " + c.id + ": its cgroups: " + set.error().to_string() +
+                   "; no Stats, no OOM events");
     return;
   }
   c.cgroups = std::move(*set);

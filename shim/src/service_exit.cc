@@ -29,7 +29,8 @@ void TaskService::on_exit(pid_t pid, int wait_status) {
     for (auto& p : procs) {
       if (p->pid != pid || p->state.has_exited()) continue;
       record_exit(*p, wait_status);
-      shim_log::debug("pid " + std::to_string(pid) + " exited with " + std::to_string(p->exit_status));
+      shim_log::debug("pid " + std::to_string(pid) + " exited with " +
+                      std::to_string(p->exit_status));
       process_exited(c, p);
       return;
     }
@@ -59,15 +60,18 @@ void TaskService::process_exited(std::shared_ptr<Container> c, std::shared_ptr<P
   // containerd-shim-runc-v2, kill what is left in the container (`kill
   // --all`: its cgroup) before the exit is reported, so that nothing
   // outlives a container that containerd sees stopped.
-  c->runtime->kill(c->id, SIGKILL, true, [this, c, p, thaw](const Status& st, const CommandResult&) {
-    if (!st && !looks_gone(st.error()))
-      shim_log::warn("container " + c->id + ": kill the processes left after its init: " + st.error().to_string());
-    if (p->state.set_exited()) report_exit(c, p);
-    thaw();
-  });
+  c->runtime->kill(
+      c->id, SIGKILL, true, [this, c, p, thaw](const Status& st, const CommandResult&) {
+        if (!st && !looks_gone(st.error()))
+          shim_log::warn("container " + c->id +
+                         ": kill the processes left after its init: " + st.error().to_string());
+        if (p->state.set_exited()) report_exit(c, p);
+        thaw();
+      });
 }
 
-void TaskService::claim_early_exit(const std::shared_ptr<Container>& c, const std::shared_ptr<Process>& p) {
+void TaskService::claim_early_exit(const std::shared_ptr<Container>& c,
+                                   const std::shared_ptr<Process>& p) {
   auto it = early_exits_.find(p->pid);
   if (it != early_exits_.end()) {
     int status = it->second;
@@ -102,7 +106,8 @@ void TaskService::report_exit(std::shared_ptr<Container> c, std::shared_ptr<Proc
     if (p == c->init) {
       if (auto st = write_exit_record(c->bundle, {p->exit_status, p->exited_at}); !st)
         shim_log::warn(st.error().to_string());
-      shim_log::info("container " + c->id + " exited with status " + std::to_string(p->exit_status));
+      shim_log::info("container " + c->id + " exited with status " +
+                     std::to_string(p->exit_status));
     }
   };
   if (p->io) {

@@ -91,7 +91,8 @@ void TaskService::stats(const task::StatsRequest& req, Responder r) {
   auto found = find(req.id(), "");
   if (!found) return r.fail(refused(found.error()));
   auto& c = *found->container;
-  if (c.cgroups.empty()) return r.fail(Code::kNotFound, "stats " + c.id + ": the container's cgroups are not known");
+  if (c.cgroups.empty())
+    return r.fail(Code::kNotFound, "stats " + c.id + ": the container's cgroups are not known");
   auto metrics = read_metrics(c.cgroups);
   if (!metrics) {
     Code code = metrics.error().code() == ENOENT ? Code::kNotFound : Code::kUnknown;

@@ -10,7 +10,8 @@ using namespace berth::shim;
 
 TEST_CASE("socket path is containerd 1.6's sha256 of address/ns/id") {
   // printf %s /tmp/containerd-ref/containerd.sock/default/b-trace-rm | sha256sum
-  CHECK(socket_path("/run/containerd/s", "/tmp/containerd-ref/containerd.sock", "default", "b-trace-rm") ==
+  CHECK(socket_path("/run/containerd/s", "/tmp/containerd-ref/containerd.sock", "default",
+                    "b-trace-rm") ==
         "/run/containerd/s/ed0dee5377644e66583768570a401a29a05fd160b8c4ad5c9354fd2fcca1914b");
   CHECK(socket_path("/d", "/a/", "ns", "id") == socket_path("/d", "/a", "ns", "id"));
 }
@@ -56,7 +57,8 @@ TEST_CASE("runtime and exit records round-trip through the bundle") {
 }
 
 TEST_CASE("config.json: annotations and the pid namespace") {
-  auto spec = parse_bundle_spec(R"({"ociVersion":"1.0.2","annotations":{"io.kubernetes.cri.sandbox-id":"pod1",
+  auto spec = parse_bundle_spec(
+      R"({"ociVersion":"1.0.2","annotations":{"io.kubernetes.cri.sandbox-id":"pod1",
       "io.kubernetes.cri.container-type":"container"},
       "linux":{"namespaces":[{"type":"mount"},{"type":"pid"},{"type":"network","path":"/proc/1/ns/net"}]}})");
   REQUIRE(spec.ok());
@@ -71,7 +73,8 @@ TEST_CASE("config.json: annotations and the pid namespace") {
   CHECK(shim_group(*spec) == "g7");
   CHECK_FALSE(spec->own_pid_namespace);  // joined by path
 
-  spec = parse_bundle_spec(R"({"process":{"args":["sh"]},"linux":{"namespaces":[{"type":"mount"}]}})");
+  spec =
+      parse_bundle_spec(R"({"process":{"args":["sh"]},"linux":{"namespaces":[{"type":"mount"}]}})");
   REQUIRE(spec.ok());
   CHECK(shim_group(*spec) == "");
   CHECK_FALSE(spec->own_pid_namespace);  // host pid namespace
@@ -89,7 +92,9 @@ TEST_CASE("config.json read from the bundle") {
   REQUIRE(::mkdtemp(tmpl) != nullptr);
   std::string dir = tmpl;
   CHECK_FALSE(read_bundle_spec(dir).ok());
-  REQUIRE(sys::write_file_atomic(dir + "/config.json", R"({"annotations":{"io.containerd.runc.v2.group":"g"}})").ok());
+  REQUIRE(sys::write_file_atomic(dir + "/config.json",
+                                 R"({"annotations":{"io.containerd.runc.v2.group":"g"}})")
+              .ok());
   auto spec = read_bundle_spec(dir);
   REQUIRE(spec.ok());
   CHECK(shim_group(*spec) == "g");

@@ -172,7 +172,9 @@ TEST_CASE("stats: a pure cgroup2 mount reads as v2 Metrics (root, private mount 
   pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
-    if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ::_exit(2);
+    if (::unshare(CLONE_NEWNS) != 0 ||
+        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+      ::_exit(2);
     if (::mount("none", "/sys/fs/cgroup", "cgroup2", 0, nullptr) != 0) ::_exit(3);
     auto set = cgroups_of_pid(::getpid());
     if (!set || !set->unified) ::_exit(4);

@@ -17,7 +17,8 @@ TEST_CASE("containerd 1.6 start command line") {
 }
 
 TEST_CASE("delete with -bundle, -flag=value and --flag forms") {
-  auto f = parse_flags({"--namespace=k8s.io", "-id=abc", "-bundle", "/b", "-debug=false", "delete"});
+  auto f =
+      parse_flags({"--namespace=k8s.io", "-id=abc", "-bundle", "/b", "-debug=false", "delete"});
   REQUIRE(f.ok());
   CHECK(f->ns == "k8s.io");
   CHECK(f->id == "abc");

@@ -58,10 +58,13 @@ TEST_CASE("metrics v1: every controller read") {
   s.cpu.throttled_time = 5000;
   s.pids = {3, 0};
   s.blkio.v1["io_serviced_recursive"] = {};  // scheduler files present but empty
-  s.blkio.v1["throttle.io_service_bytes"] = {
-      {8, 0, "Read", 4096, "/dev/sda"}, {8, 0, "Write", 512, "/dev/sda"}, {8, 16, "Read", 0, "/dev/sdb"}};
-  s.blkio.v1["throttle.io_serviced"] = {{8, 0, "Read", 1, "/dev/sda"}, {8, 0, "Write", 1, "/dev/sda"}};
-  s.blkio.v1["throttle.io_service_bytes_recursive"] = {{8, 0, "Read", 99, ""}};  // runc's, not containerd's
+  s.blkio.v1["throttle.io_service_bytes"] = {{8, 0, "Read", 4096, "/dev/sda"},
+                                             {8, 0, "Write", 512, "/dev/sda"},
+                                             {8, 16, "Read", 0, "/dev/sdb"}};
+  s.blkio.v1["throttle.io_serviced"] = {{8, 0, "Read", 1, "/dev/sda"},
+                                        {8, 0, "Write", 1, "/dev/sda"}};
+  s.blkio.v1["throttle.io_service_bytes_recursive"] = {
+      {8, 0, "Read", 99, ""}};  // runc's, not containerd's
   s.hugetlb["2MB"] = {2097152, 4194304, 1, 0};
 
   auto m = decode_v1(s);
@@ -211,40 +214,80 @@ TEST_CASE("metrics v2: from v2 Stats") {
 TEST_CASE("metrics v1: every memory.stat key maps to its MemoryStat field") {
   using M = io::containerd::cgroups::v1::MemoryStat;
   const std::vector<std::pair<const char*, uint64_t (M::*)() const>> fields = {
-      {"cache", &M::cache}, {"rss", &M::rss}, {"rss_huge", &M::rss_huge}, {"mapped_file", &M::mapped_file},
-      {"dirty", &M::dirty}, {"writeback", &M::writeback}, {"pgpgin", &M::pg_pg_in}, {"pgpgout", &M::pg_pg_out},
-      {"pgfault", &M::pg_fault}, {"pgmajfault", &M::pg_maj_fault}, {"inactive_anon", &M::inactive_anon},
-      {"active_anon", &M::active_anon}, {"inactive_file", &M::inactive_file}, {"active_file", &M::active_file},
-      {"unevictable", &M::unevictable}, {"hierarchical_memory_limit", &M::hierarchical_memory_limit},
-      {"hierarchical_memsw_limit", &M::hierarchical_swap_limit}, {"total_cache", &M::total_cache},
-      {"total_rss", &M::total_rss}, {"total_rss_huge", &M::total_rss_huge},
-      {"total_mapped_file", &M::total_mapped_file}, {"total_dirty", &M::total_dirty},
-      {"total_writeback", &M::total_writeback}, {"total_pgpgin", &M::total_pg_pg_in},
-      {"total_pgpgout", &M::total_pg_pg_out}, {"total_pgfault", &M::total_pg_fault},
-      {"total_pgmajfault", &M::total_pg_maj_fault}, {"total_inactive_anon", &M::total_inactive_anon},
-      {"total_active_anon", &M::total_active_anon}, {"total_inactive_file", &M::total_inactive_file},
-      {"total_active_file", &M::total_active_file}, {"total_unevictable", &M::total_unevictable},
+      {"cache", &M::cache},
+      {"rss", &M::rss},
+      {"rss_huge", &M::rss_huge},
+      {"mapped_file", &M::mapped_file},
+      {"dirty", &M::dirty},
+      {"writeback", &M::writeback},
+      {"pgpgin", &M::pg_pg_in},
+      {"pgpgout", &M::pg_pg_out},
+      {"pgfault", &M::pg_fault},
+      {"pgmajfault", &M::pg_maj_fault},
+      {"inactive_anon", &M::inactive_anon},
+      {"active_anon", &M::active_anon},
+      {"inactive_file", &M::inactive_file},
+      {"active_file", &M::active_file},
+      {"unevictable", &M::unevictable},
+      {"hierarchical_memory_limit", &M::hierarchical_memory_limit},
+      {"hierarchical_memsw_limit", &M::hierarchical_swap_limit},
+      {"total_cache", &M::total_cache},
+      {"total_rss", &M::total_rss},
+      {"total_rss_huge", &M::total_rss_huge},
+      {"total_mapped_file", &M::total_mapped_file},
+      {"total_dirty", &M::total_dirty},
+      {"total_writeback", &M::total_writeback},
+      {"total_pgpgin", &M::total_pg_pg_in},
+      {"total_pgpgout", &M::total_pg_pg_out},
+      {"total_pgfault", &M::total_pg_fault},
+      {"total_pgmajfault", &M::total_pg_maj_fault},
+      {"total_inactive_anon", &M::total_inactive_anon},
+      {"total_active_anon", &M::total_active_anon},
+      {"total_inactive_file", &M::total_inactive_file},
+      {"total_active_file", &M::total_active_file},
+      {"total_unevictable", &M::total_unevictable},
   };
   Stats s;
   s.sources.memory = Source::kV1;
   for (size_t i = 0; i < fields.size(); ++i) s.memory.raw[fields[i].first] = 1000 + i;
   auto m = decode_v1(s);
-  for (size_t i = 0; i < fields.size(); ++i) CHECK_MESSAGE((m.memory().*fields[i].second)() == 1000 + i, fields[i].first);
+  for (size_t i = 0; i < fields.size(); ++i)
+    CHECK_MESSAGE((m.memory().*fields[i].second)() == 1000 + i, fields[i].first);
 }
 
 TEST_CASE("metrics v2: every memory.stat, cpu.stat and memory.events value maps to its field") {
   using M = io::containerd::cgroups::v2::MemoryStat;
   const std::vector<std::pair<const char*, uint64_t (M::*)() const>> mem = {
-      {"anon", &M::anon}, {"file", &M::file}, {"kernel_stack", &M::kernel_stack}, {"slab", &M::slab},
-      {"sock", &M::sock}, {"shmem", &M::shmem}, {"file_mapped", &M::file_mapped}, {"file_dirty", &M::file_dirty},
-      {"file_writeback", &M::file_writeback}, {"anon_thp", &M::anon_thp}, {"inactive_anon", &M::inactive_anon},
-      {"active_anon", &M::active_anon}, {"inactive_file", &M::inactive_file}, {"active_file", &M::active_file},
-      {"unevictable", &M::unevictable}, {"slab_reclaimable", &M::slab_reclaimable},
-      {"slab_unreclaimable", &M::slab_unreclaimable}, {"pgfault", &M::pgfault}, {"pgmajfault", &M::pgmajfault},
-      {"workingset_refault", &M::workingset_refault}, {"workingset_activate", &M::workingset_activate},
-      {"workingset_nodereclaim", &M::workingset_nodereclaim}, {"pgrefill", &M::pgrefill}, {"pgscan", &M::pgscan},
-      {"pgsteal", &M::pgsteal}, {"pgactivate", &M::pgactivate}, {"pgdeactivate", &M::pgdeactivate},
-      {"pglazyfree", &M::pglazyfree}, {"pglazyfreed", &M::pglazyfreed}, {"thp_fault_alloc", &M::thp_fault_alloc},
+      {"anon", &M::anon},
+      {"file", &M::file},
+      {"kernel_stack", &M::kernel_stack},
+      {"slab", &M::slab},
+      {"sock", &M::sock},
+      {"shmem", &M::shmem},
+      {"file_mapped", &M::file_mapped},
+      {"file_dirty", &M::file_dirty},
+      {"file_writeback", &M::file_writeback},
+      {"anon_thp", &M::anon_thp},
+      {"inactive_anon", &M::inactive_anon},
+      {"active_anon", &M::active_anon},
+      {"inactive_file", &M::inactive_file},
+      {"active_file", &M::active_file},
+      {"unevictable", &M::unevictable},
+      {"slab_reclaimable", &M::slab_reclaimable},
+      {"slab_unreclaimable", &M::slab_unreclaimable},
+      {"pgfault", &M::pgfault},
+      {"pgmajfault", &M::pgmajfault},
+      {"workingset_refault", &M::workingset_refault},
+      {"workingset_activate", &M::workingset_activate},
+      {"workingset_nodereclaim", &M::workingset_nodereclaim},
+      {"pgrefill", &M::pgrefill},
+      {"pgscan", &M::pgscan},
+      {"pgsteal", &M::pgsteal},
+      {"pgactivate", &M::pgactivate},
+      {"pgdeactivate", &M::pgdeactivate},
+      {"pglazyfree", &M::pglazyfree},
+      {"pglazyfreed", &M::pglazyfreed},
+      {"thp_fault_alloc", &M::thp_fault_alloc},
       {"thp_collapse_alloc", &M::thp_collapse_alloc},
   };
   Stats s;
@@ -262,13 +305,16 @@ TEST_CASE("metrics v2: every memory.stat, cpu.stat and memory.events value maps 
   s.rdma.current.push_back({"mlx4_0", 2, 2000});
   s.rdma.limit.push_back({"mlx4_0", UINT32_MAX, UINT32_MAX});
   auto m = decode_v2(s);
-  for (size_t i = 0; i < mem.size(); ++i) CHECK_MESSAGE((m.memory().*mem[i].second)() == 100 + i, mem[i].first);
+  for (size_t i = 0; i < mem.size(); ++i)
+    CHECK_MESSAGE((m.memory().*mem[i].second)() == 100 + i, mem[i].first);
   using C = io::containerd::cgroups::v2::CPUStat;
-  const std::vector<uint64_t (C::*)() const> cpu = {&C::usage_usec, &C::user_usec,    &C::system_usec,
-                                                    &C::nr_periods, &C::nr_throttled, &C::throttled_usec};
+  const std::vector<uint64_t (C::*)() const> cpu = {&C::usage_usec,   &C::user_usec,
+                                                    &C::system_usec,  &C::nr_periods,
+                                                    &C::nr_throttled, &C::throttled_usec};
   for (size_t i = 0; i < cpu.size(); ++i) CHECK((m.cpu().*cpu[i])() == 200 + i);
   using E = io::containerd::cgroups::v2::MemoryEvents;
-  const std::vector<uint64_t (E::*)() const> events = {&E::low, &E::high, &E::max, &E::oom, &E::oom_kill};
+  const std::vector<uint64_t (E::*)() const> events = {&E::low, &E::high, &E::max, &E::oom,
+                                                       &E::oom_kill};
   for (size_t i = 0; i < events.size(); ++i) CHECK((m.memory_events().*events[i])() == 300 + i);
   CHECK(m.memory().swap_usage() == 11);
   CHECK(m.memory().swap_limit() == 12);
@@ -283,6 +329,7 @@ TEST_CASE("metrics v2: every memory.stat, cpu.stat and memory.events value maps 
 TEST_CASE("proto writer: varints, strings, packed repeated, empty sub-messages") {
   ProtoWriter inner;
   ProtoWriter w;
-  w.u64(1, 0).u64(2, 300).bytes(3, "hi").message(4, inner).packed_u64(5, std::vector<uint64_t>{1, 128});
+  w.u64(1, 0).u64(2, 300).bytes(3, "hi").message(4, inner).packed_u64(
+      5, std::vector<uint64_t>{1, 128});
   CHECK(w.str() == std::string("\x10\xac\x02\x1a\x02hi\x22\x00\x2a\x03\x01\x80\x01", 14));
 }

@@ -11,7 +11,8 @@
 using namespace berth::shim;
 
 TEST_CASE("overlay rootfs from the snapshotter is one mount with the options as data") {
-  MountSpec m{"overlay", "overlay",
+  MountSpec m{"overlay",
+              "overlay",
               {"index=off", "workdir=/s/426/work", "upperdir=/s/426/fs", "lowerdir=/s/1/fs"}};
   auto plan = plan_mount(m, "/b/rootfs");
   REQUIRE(plan.ok());
@@ -64,8 +65,10 @@ std::string many_layers(int n, const std::string& base) {
 
 TEST_CASE("lowerdirs beyond a page are compacted relative to their common parent") {
   const std::string base = "/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots";
-  MountSpec m{"overlay", "overlay",
-              {"index=off", "workdir=" + base + "/90/work", "upperdir=" + base + "/90/fs", many_layers(80, base)}};
+  MountSpec m{"overlay",
+              "overlay",
+              {"index=off", "workdir=" + base + "/90/work", "upperdir=" + base + "/90/fs",
+               many_layers(80, base)}};
   REQUIRE(m.options[3].size() > 4096);
   auto plan = plan_mount(m, "/b/rootfs");
   REQUIRE_MESSAGE(plan.ok(), plan.error().to_string());
@@ -84,7 +87,9 @@ TEST_CASE("short overlay options are not compacted") {
   auto plan = plan_mount(m, "/b/rootfs");
   REQUIRE(plan.ok());
   CHECK((*plan)[0].chdir.empty());
-  CHECK((*plan)[0].data == "upperdir=/s/snapshots/9/fs,lowerdir=/s/snapshots/3/fs:/s/snapshots/2/fs:/s/snapshots/1/fs");
+  CHECK(
+      (*plan)[0].data ==
+      "upperdir=/s/snapshots/9/fs,lowerdir=/s/snapshots/3/fs:/s/snapshots/2/fs:/s/snapshots/1/fs");
 }
 
 TEST_CASE("compact_lowerdir: common parent, whole directories only") {
@@ -128,12 +133,15 @@ TEST_CASE("a compacted overlay really mounts (root, private mount namespace)") {
     lower += base + "/" + std::string(30, 'l') + std::to_string(i) + "/fs";
   }
   REQUIRE(lower.size() > 4096);
-  MountSpec m{"overlay", "overlay", {"upperdir=" + dir + "/upper", "workdir=" + dir + "/work", lower}};
+  MountSpec m{
+      "overlay", "overlay", {"upperdir=" + dir + "/upper", "workdir=" + dir + "/work", lower}};
   pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
     // A child in its own mount namespace: nothing leaks to the host's.
-    if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ::_exit(2);
+    if (::unshare(CLONE_NEWNS) != 0 ||
+        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+      ::_exit(2);
     auto plan = plan_mount(m, dir + "/rootfs");
     if (!plan || (*plan)[0].chdir.empty()) ::_exit(3);
     char before[4096];
@@ -141,7 +149,8 @@ TEST_CASE("a compacted overlay really mounts (root, private mount namespace)") {
     if (!apply_mount(*plan)) ::_exit(5);
     char after[4096];
     if (!::getcwd(after, sizeof after) || std::string(before) != after) ::_exit(6);  // cwd restored
-    bool ok = berth::sys::exists(dir + "/rootfs/layer1") && berth::sys::exists(dir + "/rootfs/layer60");
+    bool ok =
+        berth::sys::exists(dir + "/rootfs/layer1") && berth::sys::exists(dir + "/rootfs/layer60");
     ::_exit(ok ? 0 : 7);
   }
   int status = 0;

@@ -22,7 +22,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-void pump(loop::Loop& loop, const std::function<bool()>& done, std::chrono::milliseconds limit = 3000ms) {
+void pump(loop::Loop& loop, const std::function<bool()>& done,
+          std::chrono::milliseconds limit = 3000ms) {
   for (auto waited = 0ms; !done() && waited < limit; waited += 10ms) (void)loop.run_once(10ms);
 }
 
@@ -36,7 +37,8 @@ std::string own_memory_cgroup_dir() {
     std::string line = text->substr(pos, end - pos);
     pos = end + 1;
     size_t a = line.find(':'), b = line.find(':', a + 1);
-    if (line.substr(a + 1, b - a - 1) == "memory") return "/sys/fs/cgroup/memory" + line.substr(b + 1);
+    if (line.substr(a + 1, b - a - 1) == "memory")
+      return "/sys/fs/cgroup/memory" + line.substr(b + 1);
   }
   return {};
 }
@@ -60,7 +62,8 @@ TEST_CASE("oom: v2 watch fires when oom_kill goes up, not on other changes") {
 
   // Written in place (inotify IN_MODIFY), as the kernel updates it.
   REQUIRE(sys::write_file(events, "low 0\nhigh 0\nmax 5\noom 0\noom_kill 1\n").ok());
-  pump(*loop, [] { return false; }, 100ms);
+  pump(
+      *loop, [] { return false; }, 100ms);
   CHECK(fired.empty());  // max went up, oom_kill did not
   REQUIRE(sys::write_file(events, "low 0\nhigh 0\nmax 5\noom 1\noom_kill 2\n").ok());
   pump(*loop, [&] { return !fired.empty(); });
@@ -74,7 +77,8 @@ TEST_CASE("oom: v2 watch fires when oom_kill goes up, not on other changes") {
   w.unwatch("c1");
   CHECK_FALSE(w.watching("c1"));
   REQUIRE(sys::write_file(events, "oom_kill 9\n").ok());
-  pump(*loop, [] { return false; }, 100ms);
+  pump(
+      *loop, [] { return false; }, 100ms);
   CHECK(fired.size() == 2);
   (void)sys::remove_all(dir);
 }

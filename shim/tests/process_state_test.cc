@@ -72,13 +72,13 @@ TEST_CASE("illegal transitions are refused (EPERM) with the state in the message
 TEST_CASE("an exit during Start is held until the Start completes") {
   ProcessState p(ProcessKind::kInit);
   REQUIRE(p.begin(Op::kStart).ok());
-  CHECK_FALSE(p.set_exited());         // not visible yet: TaskStart first
+  CHECK_FALSE(p.set_exited());  // not visible yet: TaskStart first
   CHECK(p.has_exited());
   CHECK_FALSE(p.is_stopped());
   CHECK(p.begin(Op::kKill).error().code() == ENOENT);
   CHECK(p.complete(Op::kStart, true));  // now publish the exit
   CHECK(p.id() == S::kStopped);
-  CHECK_FALSE(p.set_exited());         // reported once
+  CHECK_FALSE(p.set_exited());  // reported once
 }
 
 TEST_CASE("a failed Start returns to created; an exit meanwhile still stops it") {

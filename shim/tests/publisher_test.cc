@@ -43,18 +43,19 @@ TEST_CASE("publisher retries until the receiver listens, in order") {
 
   std::vector<std::string> got;
   ttrpc::Server server(*loop);
-  server.register_method(kEvents, "Forward", [&](const ttrpc::IncomingRequest& req, ttrpc::Responder r) {
-    containerd::services::events::ttrpc::v1::ForwardRequest f;
-    REQUIRE(f.ParseFromString(req.payload));
-    CHECK(req.meta("containerd-namespace-ttrpc") == "ns1");
-    CHECK(f.envelope().topic() == "/tasks/start");
-    CHECK(f.envelope().event().type_url() == "containerd.events.TaskStart");
-    CHECK(f.envelope().timestamp().seconds() > 0);
-    containerd::events::TaskStart e;
-    REQUIRE(e.ParseFromString(f.envelope().event().value()));
-    got.push_back(e.container_id());
-    r.reply(google::protobuf::Empty().SerializeAsString());
-  });
+  server.register_method(kEvents, "Forward",
+                         [&](const ttrpc::IncomingRequest& req, ttrpc::Responder r) {
+                           containerd::services::events::ttrpc::v1::ForwardRequest f;
+                           REQUIRE(f.ParseFromString(req.payload));
+                           CHECK(req.meta("containerd-namespace-ttrpc") == "ns1");
+                           CHECK(f.envelope().topic() == "/tasks/start");
+                           CHECK(f.envelope().event().type_url() == "containerd.events.TaskStart");
+                           CHECK(f.envelope().timestamp().seconds() > 0);
+                           containerd::events::TaskStart e;
+                           REQUIRE(e.ParseFromString(f.envelope().event().value()));
+                           got.push_back(e.container_id());
+                           r.reply(google::protobuf::Empty().SerializeAsString());
+                         });
   REQUIRE(server.serve(sys::listen_unix(sock, 4).value()).ok());
   for (int i = 0; i < 200 && pub.delivered() < 3; ++i) (void)loop->run_once(5ms);
   CHECK(got == std::vector<std::string>{"a", "b", "c"});
@@ -74,10 +75,11 @@ TEST_CASE("publisher drops an event a silent receiver never acknowledges") {
   ttrpc::Server server(*loop);
   int calls = 0;
   std::vector<ttrpc::Responder> never;
-  server.register_method(kEvents, "Forward", [&](const ttrpc::IncomingRequest&, ttrpc::Responder r) {
-    ++calls;
-    never.push_back(r);
-  });
+  server.register_method(kEvents, "Forward",
+                         [&](const ttrpc::IncomingRequest&, ttrpc::Responder r) {
+                           ++calls;
+                           never.push_back(r);
+                         });
   REQUIRE(server.serve(sys::listen_unix(sock, 4).value()).ok());
   Publisher::Options o;
   o.timeout = 30ms;

@@ -41,5 +41,6 @@ TEST_CASE("runtime log: lines that are not JSON objects are skipped") {
 }
 
 TEST_CASE("runtime log: CRLF and a last line without a newline") {
-  CHECK(last_error_in_json_log("{\"level\":\"error\",\"msg\":\"a\"}\r\n{\"level\":\"error\",\"msg\":\"b\"}") == "b");
+  CHECK(last_error_in_json_log(
+            "{\"level\":\"error\",\"msg\":\"a\"}\r\n{\"level\":\"error\",\"msg\":\"b\"}") == "b");
 }

@@ -62,7 +62,8 @@ struct Rig {
   // Set before the Rig is built (the service reads it then).
   std::function<Result<CgroupSet>(pid_t)> cgroups_of;
 
-  explicit Rig(std::function<Result<CgroupSet>(pid_t)> fake_cgroups = nullptr) : cgroups_of(std::move(fake_cgroups)) {
+  explicit Rig(std::function<Result<CgroupSet>(pid_t)> fake_cgroups = nullptr)
+      : cgroups_of(std::move(fake_cgroups)) {
     REQUIRE(::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
     char tmpl[] = "/tmp/berth-shim-svc-XXXXXX";
     REQUIRE(::mkdtemp(tmpl) != nullptr);
@@ -136,7 +137,8 @@ struct Rig {
   }
 
   template <class Resp = google::protobuf::Empty>
-  ttrpc::Client::Reply call(const std::string& method, const google::protobuf::MessageLite& req, Resp* resp = nullptr) {
+  ttrpc::Client::Reply call(const std::string& method, const google::protobuf::MessageLite& req,
+                            Resp* resp = nullptr) {
     std::optional<ttrpc::Client::Reply> out;
     call_async(method, req, &out);
     pump_until([&] { return out.has_value(); });
@@ -247,7 +249,8 @@ TEST_CASE("service: create, start, kill, wait, delete, shutdown") {
   CHECK(rig.call("State", sr).status.code == Code::kNotFound);
 
   rig.pump_until([&] { return rig.events.size() >= 4; });
-  CHECK(rig.topics() == std::vector<std::string>{"/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"});
+  CHECK(rig.topics() ==
+        std::vector<std::string>{"/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"});
   for (const auto& e : rig.events) CHECK(e.ns == "testns");
   CHECK(rig.events[2].exit.exit_status() == 143);
   CHECK(rig.events[2].exit.id() == "c1");
@@ -324,8 +327,9 @@ TEST_CASE("service: an exec that exits before its Start returns is still reporte
   CHECK(rig.call("State", del).status.code == Code::kNotFound);
 
   rig.pump_until([&] { return rig.events.size() >= 6; });
-  CHECK(rig.topics() == std::vector<std::string>{"/tasks/create", "/tasks/start", "/tasks/exec-added",
-                                                 "/tasks/exec-started", "/tasks/exit", "/tasks/delete"});
+  CHECK(rig.topics() == std::vector<std::string>{"/tasks/create", "/tasks/start",
+                                                 "/tasks/exec-added", "/tasks/exec-started",
+                                                 "/tasks/exit", "/tasks/delete"});
   CHECK(rig.events[4].exit.id() == "e1");
   CHECK(rig.events[4].exit.exit_status() == 3);
 
@@ -380,13 +384,16 @@ TEST_CASE("service: errors carry codes containerd maps") {
   REQUIRE(rig.call("Delete", del).status.ok());
 }
 
-TEST_CASE("service: a create failing after the runtime's create deletes the container and frees its id") {
+TEST_CASE(
+    "service: a create failing after the runtime's create deletes the container and frees its id") {
   Rig rig;
   std::string b = rig.bundle("rb", "exec sleep 100");
   auto force_deletes = [&] {
     std::string calls = rig.runtime_calls();
     size_t n = 0;
-    for (size_t at = calls.find("delete --force rb\n"); at != std::string::npos; at = calls.find("delete --force rb\n", at + 1)) ++n;
+    for (size_t at = calls.find("delete --force rb\n"); at != std::string::npos;
+         at = calls.find("delete --force rb\n", at + 1))
+      ++n;
     return n;
   };
   // The runtime created it, but its pid file names no pid.
@@ -415,7 +422,8 @@ TEST_CASE("service: a create failing after the runtime's create deletes the cont
   CHECK(rig.call("State", sr).status.code == Code::kNotFound);
 
   // Nothing of either attempt holds the id.
-  REQUIRE_MESSAGE(rig.call("Create", rig.create_request("rb", b)).status.ok(), "create after two rollbacks");
+  REQUIRE_MESSAGE(rig.call("Create", rig.create_request("rb", b)).status.ok(),
+                  "create after two rollbacks");
   task::DeleteRequest del;
   del.set_id("rb");
   REQUIRE(rig.call("Delete", del).status.ok());
@@ -477,7 +485,9 @@ TEST_CASE("service: Stats answers the cgroups Metrics of the container's cgroup"
   REQUIRE(rig.call("Delete", del).status.ok());
 }
 
-TEST_CASE("service: an init without its own pid namespace gets the rest killed before its exit is reported") {
+TEST_CASE(
+    "service: an init without its own pid namespace gets the rest killed before its exit is "
+    "reported") {
   Rig rig;
   // Host pid namespace (no pid entry): kill --all on the init's exit.
   std::string b = rig.bundle("shared", "exit 4", R"({"linux":{"namespaces":[{"type":"mount"}]}})");
@@ -517,7 +527,8 @@ TEST_CASE("service: binary:// logger gets stdout and stderr on fds 3 and 4") {
   Rig rig;
   std::string b = rig.bundle("lg", "echo to-out; echo to-err >&2; exit 0");
   auto req = rig.create_request("lg", b);
-  std::string uri = "binary://" + std::string(BERTH_SHIM_TEST_DATA) + "/fake-logger.sh?dir=" + b + "&x=a%20b";
+  std::string uri =
+      "binary://" + std::string(BERTH_SHIM_TEST_DATA) + "/fake-logger.sh?dir=" + b + "&x=a%20b";
   req.set_stdout(uri);
   req.set_stderr(uri);
   REQUIRE_MESSAGE(rig.call("Create", req).status.ok(), "create with a binary logger");

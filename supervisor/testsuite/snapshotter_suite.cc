@@ -72,7 +72,8 @@ std::string read_file(const std::string& path) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-std::unique_ptr<core::Snapshotter> open(const SnapshotterFactory& factory, const std::string& root) {
+std::unique_ptr<core::Snapshotter> open(const SnapshotterFactory& factory,
+                                        const std::string& root) {
   auto s = factory(root);
   REQUIRE_MESSAGE(s.ok(), why(s));
   return std::move(*s);
@@ -251,7 +252,7 @@ void snapshotter_suite(const SnapshotterFactory& factory) {
       bool key_after;  // the operation's key exists after reopening
     };
     const Case cases[] = {
-        {"create:renamed", false}, {"create:committed", true}, {"commit:updated", false},
+        {"create:renamed", false}, {"create:committed", true},  {"commit:updated", false},
         {"remove:deleted", true},  {"remove:committed", false}, {"remove:renamed", false},
     };
     for (const auto& c : cases) {
@@ -291,7 +292,9 @@ void snapshotter_suite(const SnapshotterFactory& factory) {
     }
   }
 
-  SUBCASE("round trip: write_layer of a changed snapshot, applied onto its parent, gives the same tree") {
+  SUBCASE(
+      "round trip: write_layer of a changed snapshot, applied onto its parent, gives the same "
+      "tree") {
     auto sn = open(factory, root);
     must(sn->prepare("A-active", ""));
     auto adirs = sn->layer_dirs("A-active");
@@ -303,7 +306,10 @@ void snapshotter_suite(const SnapshotterFactory& factory) {
         {.name = "etc/", .type = 0040000, .perm = 0755},
         {.name = "etc/passwd", .data = "root:x:0:0::/root:/bin/sh\n"},
         {.name = "bin/", .type = 0040000, .perm = 0755},
-        {.name = "bin/ping", .perm = 04755, .data = "ping", .xattrs = {{"security.capability", cap}}},
+        {.name = "bin/ping",
+         .perm = 04755,
+         .data = "ping",
+         .xattrs = {{"security.capability", cap}}},
         {.name = "bin/sh", .perm = 0755, .data = "sh"},
         {.name = "bin/link", .hardlink = "bin/sh"},
         {.name = "bin/sym", .type = 0120000, .perm = 0777, .symlink = "sh"},
@@ -330,11 +336,14 @@ void snapshotter_suite(const SnapshotterFactory& factory) {
       bool done = false;
       diff::ApplyOptions o;
       o.whiteouts = mode;
-      auto r = diff::apply_layer(*fd, [&]() -> Result<std::string_view> {
-        if (done) return std::string_view();
-        done = true;
-        return std::string_view(tar);
-      }, o);
+      auto r = diff::apply_layer(
+          *fd,
+          [&]() -> Result<std::string_view> {
+            if (done) return std::string_view();
+            done = true;
+            return std::string_view(tar);
+          },
+          o);
       REQUIRE_MESSAGE(r.ok(), why(r));
       return r->diff_id;
     };
@@ -379,7 +388,8 @@ void snapshotter_suite(const SnapshotterFactory& factory) {
     CHECK(w->size == gz.size());
     auto names = list_tar(gz);
     auto has = [&](const std::string& prefix) {
-      return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return n.starts_with(prefix); });
+      return std::any_of(names.begin(), names.end(),
+                         [&](const std::string& n) { return n.starts_with(prefix); });
     };
     CHECK(has("data/.wh.a "));
     CHECK(has(".wh.gone "));

@@ -30,7 +30,8 @@
 namespace berth::testsuite {
 
 // Opens (or reopens, after a crash) the snapshotter rooted at `root`.
-using SnapshotterFactory = std::function<Result<std::unique_ptr<core::Snapshotter>>(const std::string& root)>;
+using SnapshotterFactory =
+    std::function<Result<std::unique_ptr<core::Snapshotter>>(const std::string& root)>;
 
 void snapshotter_suite(const SnapshotterFactory& factory);
 

@@ -36,7 +36,8 @@ std::string xattrs_of(const std::string& path) {
     if (key.starts_with("trusted.overlay.")) continue;
     char value[65536];
     ssize_t len = ::lgetxattr(path.c_str(), key.c_str(), value, sizeof value);
-    out.push_back(key + "=" + sha256_hex(std::string_view(value, len > 0 ? static_cast<size_t>(len) : 0)));
+    out.push_back(key + "=" +
+                  sha256_hex(std::string_view(value, len > 0 ? static_cast<size_t>(len) : 0)));
   }
   std::sort(out.begin(), out.end());
   std::string s;
@@ -72,10 +73,12 @@ std::string make_tar(const std::vector<TarEntry>& entries) {
       }
       archive_entry_set_size(ae, e.type == AE_IFREG ? static_cast<la_int64_t>(e.data.size()) : 0);
     }
-    for (const auto& [k, v] : e.xattrs) archive_entry_xattr_add_entry(ae, k.c_str(), v.data(), v.size());
+    for (const auto& [k, v] : e.xattrs)
+      archive_entry_xattr_add_entry(ae, k.c_str(), v.data(), v.size());
     REQUIRE(archive_write_header(a, ae) == ARCHIVE_OK);
     if (e.type == AE_IFREG && e.hardlink.empty() && !e.data.empty())
-      REQUIRE(archive_write_data(a, e.data.data(), e.data.size()) == static_cast<la_ssize_t>(e.data.size()));
+      REQUIRE(archive_write_data(a, e.data.data(), e.data.size()) ==
+              static_cast<la_ssize_t>(e.data.size()));
     archive_entry_free(ae);
   }
   REQUIRE(archive_write_close(a) == ARCHIVE_OK);
@@ -94,9 +97,12 @@ std::vector<std::string> list_tar(const std::string& tar) {
     std::string line = archive_entry_pathname(e);
     const char* link = archive_entry_hardlink(e);
     const char* sym = archive_entry_symlink(e);
-    if (link) line += " hardlink " + std::string(link);
-    else if (sym) line += " symlink " + std::string(sym);
-    else line += " " + std::to_string(archive_entry_filetype(e) >> 12);
+    if (link)
+      line += " hardlink " + std::string(link);
+    else if (sym)
+      line += " symlink " + std::string(sym);
+    else
+      line += " " + std::to_string(archive_entry_filetype(e) >> 12);
     out.push_back(line);
   }
   archive_read_free(a);
@@ -105,7 +111,8 @@ std::vector<std::string> list_tar(const std::string& tar) {
 
 std::map<std::string, std::string> describe_tree(const std::string& root) {
   std::map<std::string, std::string> out;
-  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
+       ++it) {
     std::string path = it->path().string();
     struct stat st {};
     REQUIRE(::lstat(path.c_str(), &st) == 0);

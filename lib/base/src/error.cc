@@ -33,9 +33,7 @@ Error sys_error(int code, std::string_view op, std::string_view path) {
   return Error(code, std::move(message), true);
 }
 
-Error sys_error(std::string_view op, std::string_view path) {
-  return sys_error(errno, op, path);
-}
+Error sys_error(std::string_view op, std::string_view path) { return sys_error(errno, op, path); }
 
 Error make_error(std::string message, int code) { return Error(code, std::move(message)); }
 

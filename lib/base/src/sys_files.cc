@@ -179,7 +179,9 @@ Result<std::vector<std::string>> read_dir(std::string_view path, bool dirs_only)
 
 Result<std::vector<std::string>> list_dir(std::string_view path) { return read_dir(path, false); }
 
-Result<std::vector<std::string>> list_subdirs(std::string_view path) { return read_dir(path, true); }
+Result<std::vector<std::string>> list_subdirs(std::string_view path) {
+  return read_dir(path, true);
+}
 
 std::string fd_path(BorrowedFd fd) { return "/proc/self/fd/" + std::to_string(fd.get()); }
 

@@ -88,7 +88,8 @@ Status close_from(int first, std::span<const int> keep) {
   unsigned lo = static_cast<unsigned>(first);
   bool ok = true;
   for (int fd : kept) {
-    if (static_cast<unsigned>(fd) > lo && ::syscall(SYS_close_range, lo, fd - 1, 0) != 0) ok = false;
+    if (static_cast<unsigned>(fd) > lo && ::syscall(SYS_close_range, lo, fd - 1, 0) != 0)
+      ok = false;
     lo = static_cast<unsigned>(fd) + 1;
   }
   if (ok && ::syscall(SYS_close_range, lo, ~0U, 0) == 0) return {};

@@ -87,7 +87,8 @@ Result<UniqueFd> fsmount(BorrowedFd fs, unsigned int attrs, std::string_view wha
 }
 
 Status move_mount_to(BorrowedFd mount, std::string_view target) {
-  if (::move_mount(mount.get(), "", AT_FDCWD, std::string(target).c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
+  if (::move_mount(mount.get(), "", AT_FDCWD, std::string(target).c_str(),
+                   MOVE_MOUNT_F_EMPTY_PATH) != 0)
     return sys_error("move_mount", target);
   return {};
 }

@@ -84,7 +84,8 @@ Result<UnixSocket> unix_socket_for(std::string_view path, std::string_view op) {
   UnixSocket u;
   u.addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof u.addr.sun_path)
-    return make_error(std::string(op) + " `" + std::string(path) + "`: socket path too long", ENAMETOOLONG);
+    return make_error(std::string(op) + " `" + std::string(path) + "`: socket path too long",
+                      ENAMETOOLONG);
   std::memcpy(u.addr.sun_path, path.data(), path.size());
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return sys_error("socket", path);
@@ -159,7 +160,8 @@ Result<UniqueFd> connect_unix_nonblocking(std::string_view path) {
 }
 
 Status shutdown_write(BorrowedFd sock) {
-  if (::shutdown(sock.get(), SHUT_WR) != 0) return sys_error("shutdown", "fd " + std::to_string(sock.get()));
+  if (::shutdown(sock.get(), SHUT_WR) != 0)
+    return sys_error("shutdown", "fd " + std::to_string(sock.get()));
   return {};
 }
 

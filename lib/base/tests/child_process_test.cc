@@ -127,7 +127,9 @@ TEST_CASE("ChildProcess: try_wait is empty while the child runs") {
     REQUIRE(r.ok());
     status = *r;
     if (!status) {
-      struct timespec ms10 {0, 10 * 1000 * 1000};
+      struct timespec ms10 {
+        0, 10 * 1000 * 1000
+      };
       ::nanosleep(&ms10, nullptr);
     }
   }

@@ -270,8 +270,8 @@ Result<Value> parse(std::string_view text, std::string_view source, size_t max_d
   // The event API, not yajl_tree_parse: that one turns comments on, needs a
   // NUL-terminated copy (an embedded NUL would silently end the document)
   // and builds a second tree whose free recurses.
-  std::unique_ptr<yajl_handle_t, decltype(&yajl_free)> handle(
-      yajl_alloc(&kCallbacks, nullptr, &b), &yajl_free);
+  std::unique_ptr<yajl_handle_t, decltype(&yajl_free)> handle(yajl_alloc(&kCallbacks, nullptr, &b),
+                                                              &yajl_free);
   yajl_handle h = handle.get();
   if (!h) return make_error(prefix + ": invalid JSON: out of memory", ENOMEM);
   yajl_status st = yajl_parse(h, reinterpret_cast<const unsigned char*>(text.data()), text.size());

@@ -19,7 +19,8 @@ Result<std::unique_ptr<Loop>> Loop::create() {
   return std::unique_ptr<Loop>(new Loop(std::move(ep), std::move(timer)));
 }
 
-Loop::Loop(UniqueFd epoll, UniqueFd timer) : epoll_(std::move(epoll)), timer_fd_(std::move(timer)) {}
+Loop::Loop(UniqueFd epoll, UniqueFd timer)
+    : epoll_(std::move(epoll)), timer_fd_(std::move(timer)) {}
 
 Result<Loop::Handle> Loop::add(int fd, uint32_t events, IoCallback cb) {
   Handle h = next_handle_++;
@@ -45,7 +46,8 @@ void Loop::remove(Handle h) {
 
 Loop::Handle Loop::add_timer(Duration delay, Task cb) {
   Handle h = next_handle_++;
-  uint64_t deadline = sys::monotonic_ns() + static_cast<uint64_t>(std::max<int64_t>(delay.count(), 0));
+  uint64_t deadline =
+      sys::monotonic_ns() + static_cast<uint64_t>(std::max<int64_t>(delay.count(), 0));
   timers_.emplace(std::make_pair(deadline, h), std::move(cb));
   timer_deadline_.emplace(h, deadline);
   rearm_timer();

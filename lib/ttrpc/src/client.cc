@@ -59,10 +59,10 @@ void Client::call(const std::string& service, const std::string& method, const s
   }
   std::string bytes = req.SerializeAsString();
   if (bytes.size() > kMaxMessage) {
-    later(std::move(cb), Reply{RpcStatus{Code::kResourceExhausted,
-                                         "request of " + std::to_string(bytes.size()) +
-                                             " bytes exceeds the maximum message size"},
-                               {}});
+    later(std::move(cb),
+          Reply{RpcStatus{Code::kResourceExhausted, "request of " + std::to_string(bytes.size()) +
+                                                        " bytes exceeds the maximum message size"},
+                {}});
     return;
   }
   uint32_t sid = next_stream_id_;
@@ -96,16 +96,21 @@ void Client::complete(uint32_t stream_id, Reply reply) {
 
 void Client::on_frame(uint32_t stream_id, std::string payload, bool oversized) {
   if (oversized) {
-    complete(stream_id, Reply{RpcStatus{Code::kResourceExhausted, "response exceeds the maximum message size"}, {}});
+    complete(stream_id,
+             Reply{RpcStatus{Code::kResourceExhausted, "response exceeds the maximum message size"},
+                   {}});
     return;
   }
   ::ttrpc::Response resp;
   if (!resp.ParseFromString(payload)) {
-    complete(stream_id, Reply{RpcStatus{Code::kInternal, "unmarshal response error: invalid protobuf"}, {}});
+    complete(stream_id,
+             Reply{RpcStatus{Code::kInternal, "unmarshal response error: invalid protobuf"}, {}});
     return;
   }
   if (resp.has_status() && resp.status().code() != 0) {
-    complete(stream_id, Reply{RpcStatus{static_cast<Code>(resp.status().code()), resp.status().message()}, {}});
+    complete(
+        stream_id,
+        Reply{RpcStatus{static_cast<Code>(resp.status().code()), resp.status().message()}, {}});
     return;
   }
   complete(stream_id, Reply{RpcStatus::Ok(), std::move(*resp.mutable_payload())});

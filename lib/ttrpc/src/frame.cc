@@ -52,9 +52,9 @@ FrameHeader decode_header(const uint8_t in[kHeaderSize]) {
 
 std::string encode_frame(uint32_t stream_id, MessageType type, std::string_view payload) {
   std::string out(kHeaderSize, '\0');
-  encode_header(FrameHeader{static_cast<uint32_t>(payload.size()), stream_id,
-                            static_cast<uint8_t>(type), 0},
-                reinterpret_cast<uint8_t*>(out.data()));
+  encode_header(
+      FrameHeader{static_cast<uint32_t>(payload.size()), stream_id, static_cast<uint8_t>(type), 0},
+      reinterpret_cast<uint8_t*>(out.data()));
   out.append(payload);
   return out;
 }

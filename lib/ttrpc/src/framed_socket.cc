@@ -7,7 +7,9 @@
 namespace berth::ttrpc {
 
 FramedSocket::FramedSocket(loop::Loop& loop, UniqueFd fd, size_t max_write_buffer)
-    : loop_(loop), fd_(std::move(fd)), max_write_buffer_(max_write_buffer),
+    : loop_(loop),
+      fd_(std::move(fd)),
+      max_write_buffer_(max_write_buffer),
       self_(std::make_shared<FramedSocket*>(this)) {}
 
 FramedSocket::~FramedSocket() { close(); }

@@ -21,7 +21,9 @@ std::string IncomingRequest::meta(std::string_view key) const {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(Server& server, uint64_t id, UniqueFd fd)
-      : server_(server), id_(id), socket_(server.loop_, std::move(fd), server.options_.max_write_buffer) {}
+      : server_(server),
+        id_(id),
+        socket_(server.loop_, std::move(fd), server.options_.max_write_buffer) {}
 
   Status start() {
     return socket_.start([this](FrameReader::Frame&& f) { on_frame(std::move(f)); },
@@ -79,10 +81,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return;
     }
     if (type == MessageType::kResponse) return;  // a server has no calls out
-    if (sid % 2 != 1) return reject(sid, Code::kInvalidArgument, "StreamID must be odd for client initiated streams");
+    if (sid % 2 != 1)
+      return reject(sid, Code::kInvalidArgument,
+                    "StreamID must be odd for client initiated streams");
     if (type != MessageType::kRequest)
-      return reject(sid, Code::kInvalidArgument, "streaming is not supported: message type " +
-                                                     std::to_string(f.header.type));
+      return reject(sid, Code::kInvalidArgument,
+                    "streaming is not supported: message type " + std::to_string(f.header.type));
     if (sid <= last_stream_id_)
       return reject(sid, Code::kInvalidArgument, "StreamID cannot be re-used and must increment");
     last_stream_id_ = sid;
@@ -129,14 +133,16 @@ Server::~Server() {
   close_all();
 }
 
-void Server::register_method(const std::string& service, const std::string& method, Handler handler) {
+void Server::register_method(const std::string& service, const std::string& method,
+                             Handler handler) {
   handlers_[{service, method}] = std::move(handler);
 }
 
 Status Server::serve(UniqueFd listener) {
   BERTH_TRY(sys::set_nonblocking(listener, true));
   listener_ = std::move(listener);
-  listen_watch_ = BERTH_VALUE(loop_.add(listener_.get(), EPOLLIN, [this](uint32_t) { accept_ready(); }));
+  listen_watch_ =
+      BERTH_VALUE(loop_.add(listener_.get(), EPOLLIN, [this](uint32_t) { accept_ready(); }));
   return {};
 }
 
@@ -192,8 +198,9 @@ void Server::dispatch(Connection& conn, uint32_t stream_id, IncomingRequest req)
   if (it == handlers_.end()) {
     bool known_service = false;
     for (const auto& [key, h] : handlers_) known_service |= key.first == req.service;
-    responder.fail(Code::kUnimplemented, known_service ? "method " + req.method + " is not implemented"
-                                                       : "service " + req.service + " is not implemented");
+    responder.fail(Code::kUnimplemented, known_service
+                                             ? "method " + req.method + " is not implemented"
+                                             : "service " + req.service + " is not implemented");
     return;
   }
   it->second(req, responder);

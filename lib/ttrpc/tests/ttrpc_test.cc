@@ -54,9 +54,8 @@ struct Harness {
   FrameReader reader;
 
   Harness() {
-    server.register_method("test.Echo", "Echo", [](const IncomingRequest& req, Responder r) {
-      r.reply(req.payload);
-    });
+    server.register_method("test.Echo", "Echo",
+                           [](const IncomingRequest& req, Responder r) { r.reply(req.payload); });
     server.register_method("test.Echo", "Meta", [](const IncomingRequest& req, Responder r) {
       r.reply(req.meta("containerd-namespace-ttrpc"));
     });
@@ -155,7 +154,8 @@ TEST_CASE("frame reader skips an oversized payload and keeps the stream in sync"
 
 TEST_CASE("server answers a request delivered one byte at a time") {
   Harness h;
-  std::string frame = encode_frame(1, MessageType::kRequest, request_bytes("test.Echo", "Echo", "ping"));
+  std::string frame =
+      encode_frame(1, MessageType::kRequest, request_bytes("test.Echo", "Echo", "ping"));
   for (char c : frame) {
     h.send_raw(std::string_view(&c, 1));
     (void)h.loop->run_once(0ms);
@@ -169,7 +169,8 @@ TEST_CASE("server answers a request delivered one byte at a time") {
 
 TEST_CASE("server passes metadata to handlers") {
   Harness h;
-  h.send_request(1, request_bytes("test.Echo", "Meta", "", {{"containerd-namespace-ttrpc", "k8s.io"}}));
+  h.send_request(
+      1, request_bytes("test.Echo", "Meta", "", {{"containerd-namespace-ttrpc", "k8s.io"}}));
   auto got = h.receive(1);
   REQUIRE(got.size() == 1);
   CHECK(got[0].payload == "k8s.io");
@@ -243,7 +244,8 @@ TEST_CASE("even or reused stream ids are InvalidArgument") {
 TEST_CASE("handlers answer out of order") {
   Harness h;
   std::optional<Responder> held;
-  h.server.register_method("test.Echo", "Hold", [&](const IncomingRequest&, Responder r) { held = r; });
+  h.server.register_method("test.Echo", "Hold",
+                           [&](const IncomingRequest&, Responder r) { held = r; });
   h.send_request(1, request_bytes("test.Echo", "Hold", ""));
   h.send_request(3, request_bytes("test.Echo", "Echo", "second"));
   auto got = h.receive(1);
@@ -261,7 +263,8 @@ TEST_CASE("handlers answer out of order") {
 TEST_CASE("a response to a closed connection is dropped") {
   Harness h;
   std::optional<Responder> held;
-  h.server.register_method("test.Echo", "Hold", [&](const IncomingRequest&, Responder r) { held = r; });
+  h.server.register_method("test.Echo", "Hold",
+                           [&](const IncomingRequest&, Responder r) { held = r; });
   h.send_request(1, request_bytes("test.Echo", "Hold", ""));
   (void)h.receive(0);
   (void)h.loop->run_once(10ms);
@@ -281,7 +284,8 @@ TEST_CASE("replies queued when the peer half-closes are all delivered") {
   std::string payload(100, 'p');
   std::string stream;
   for (uint32_t i = 0; i < kRequests; ++i)
-    stream += encode_frame(2 * i + 1, MessageType::kRequest, request_bytes("test.Echo", "Echo", payload));
+    stream +=
+        encode_frame(2 * i + 1, MessageType::kRequest, request_bytes("test.Echo", "Echo", payload));
   REQUIRE(sys::set_nonblocking(h.peer, true).ok());
   std::vector<uint32_t> answered;
   bool eof = false;
@@ -324,7 +328,8 @@ TEST_CASE("replies queued when the peer half-closes are all delivered") {
 TEST_CASE("a request still held at the half-close is answered, then the connection closes") {
   Harness h;
   std::optional<Responder> held;
-  h.server.register_method("test.Echo", "Hold", [&](const IncomingRequest&, Responder r) { held = r; });
+  h.server.register_method("test.Echo", "Hold",
+                           [&](const IncomingRequest&, Responder r) { held = r; });
   h.send_request(1, request_bytes("test.Echo", "Hold", ""));
   h.send_request(3, request_bytes("test.Echo", "Echo", "now"));
   REQUIRE(sys::shutdown_write(h.peer).ok());
@@ -352,15 +357,18 @@ TEST_CASE("client and server over a unix socket: calls, errors, timeouts") {
   std::string path = std::string(dir) + "/s.sock";
   Server server(*loop);
   std::vector<Responder> held;
-  server.register_method("test.Echo", "Echo", [](const IncomingRequest& req, Responder r) { r.reply(req.payload); });
-  server.register_method("test.Echo", "Hold", [&](const IncomingRequest&, Responder r) { held.push_back(r); });
+  server.register_method("test.Echo", "Echo",
+                         [](const IncomingRequest& req, Responder r) { r.reply(req.payload); });
+  server.register_method("test.Echo", "Hold",
+                         [&](const IncomingRequest&, Responder r) { held.push_back(r); });
   REQUIRE(server.serve(sys::listen_unix(path, 16).value()).ok());
 
   Client client(*loop, path);
   std::vector<std::string> results;
   auto record = [&](std::string tag) {
     return [&results, tag](Client::Reply r) {
-      results.push_back(tag + ":" + (r.status.ok() ? r.payload : std::string(code_name(r.status.code))));
+      results.push_back(tag + ":" +
+                        (r.status.ok() ? r.payload : std::string(code_name(r.status.code))));
     };
   };
   client.call("test.Echo", "Hold", "", {}, 50ms, record("hold"));

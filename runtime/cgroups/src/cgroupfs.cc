@@ -64,9 +64,7 @@ Status write(std::string_view dir, std::string_view file, std::string_view value
   }
   UniqueFd owned(fd);
   ssize_t n;
-  do {
-    n = sys::write(fd, value.data(), value.size());
-  } while (n < 0 && errno == EINTR);
+  do { n = sys::write(fd, value.data(), value.size()); } while (n < 0 && errno == EINTR);
   if (n < 0) return fail(errno);
   // cgroupfs takes a write whole or fails it; a short count means the kernel
   // ignored part of the value, which must not pass unnoticed.
@@ -159,8 +157,7 @@ void sleep_ms(long ms) {
   struct timespec ts {};
   ts.tv_sec = ms / 1000;
   ts.tv_nsec = (ms % 1000) * 1000000L;
-  while (sys::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
+  while (sys::nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 }
 
 int64_t now_ms() {

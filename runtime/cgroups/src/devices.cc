@@ -209,18 +209,10 @@ std::string disassemble(const std::vector<BpfInsn>& program) {
       case BPF_LDX | BPF_MEM | BPF_W:
         line = reg(x.dst) + " = *(u32 *)(" + reg(x.src) + " + " + std::to_string(x.off) + ")";
         break;
-      case BPF_ALU | BPF_AND | BPF_K:
-        line = wreg(x.dst) + " &= " + std::to_string(x.imm);
-        break;
-      case BPF_ALU | BPF_RSH | BPF_K:
-        line = wreg(x.dst) + " >>= " + std::to_string(x.imm);
-        break;
-      case BPF_ALU | BPF_MOV | BPF_X:
-        line = wreg(x.dst) + " = " + wreg(x.src);
-        break;
-      case BPF_ALU | BPF_MOV | BPF_K:
-        line = wreg(x.dst) + " = " + std::to_string(x.imm);
-        break;
+      case BPF_ALU | BPF_AND | BPF_K: line = wreg(x.dst) + " &= " + std::to_string(x.imm); break;
+      case BPF_ALU | BPF_RSH | BPF_K: line = wreg(x.dst) + " >>= " + std::to_string(x.imm); break;
+      case BPF_ALU | BPF_MOV | BPF_X: line = wreg(x.dst) + " = " + wreg(x.src); break;
+      case BPF_ALU | BPF_MOV | BPF_K: line = wreg(x.dst) + " = " + std::to_string(x.imm); break;
       case BPF_JMP32 | BPF_JNE | BPF_K:
         line = "if " + wreg(x.dst) + " != " + std::to_string(x.imm) + " goto +" +
                std::to_string(x.off);
@@ -232,11 +224,8 @@ std::string disassemble(const std::vector<BpfInsn>& program) {
         line = "if " + wreg(x.dst) + " == " + std::to_string(x.imm) + " goto +" +
                std::to_string(x.off);
         break;
-      case BPF_JMP | BPF_EXIT:
-        line = "exit";
-        break;
-      default:
-        line = "unknown opcode " + std::to_string(x.code);
+      case BPF_JMP | BPF_EXIT: line = "exit"; break;
+      default: line = "unknown opcode " + std::to_string(x.code);
     }
     out += std::to_string(i) + ": " + line + "\n";
   }

@@ -162,8 +162,7 @@ void sleep_ms(long ms) {
   struct timespec ts {};
   ts.tv_sec = ms / 1000;
   ts.tv_nsec = (ms % 1000) * 1000000L;
-  while (sys::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
+  while (sys::nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 }
 
 // rmdir of a container's own directory, after the cgroups the container made

@@ -122,9 +122,9 @@ Status enable_controllers(const std::string& mount, const std::string& dir,
     // ones (cpu, pids) succeed but make it a thread root whose normal
     // children then refuse every process (EOPNOTSUPP) -- the caller's own
     // cgroup would be broken for the container and everything else.
-    bool populated = level != mount && !fs::trim(BERTH_VALUE(fs::read_optional(level, "cgroup.procs"))
-                                                     .value_or(""))
-                                             .empty();
+    bool populated =
+        level != mount &&
+        !fs::trim(BERTH_VALUE(fs::read_optional(level, "cgroup.procs")).value_or("")).empty();
     for (const auto& n : required) {
       if (populated && !has_word(enabled, n.controller))
         return make_error(field + "." + n.field + ": cgroup `" + level +

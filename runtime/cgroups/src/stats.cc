@@ -192,13 +192,20 @@ std::map<std::pair<uint64_t, uint64_t>, std::string> device_names(const std::str
 // CFQ's (kernels before 5.0), the throttle layer's (every bio, limit or
 // not), recursive or not.
 constexpr const char* kBlkioFiles[] = {
-    "bfq.io_service_bytes_recursive", "bfq.io_serviced_recursive",
-    "io_service_bytes_recursive",     "io_serviced_recursive",
-    "io_queued_recursive",            "io_service_time_recursive",
-    "io_wait_time_recursive",         "io_merged_recursive",
-    "time_recursive",                 "sectors_recursive",
-    "throttle.io_service_bytes_recursive", "throttle.io_serviced_recursive",
-    "throttle.io_service_bytes",      "throttle.io_serviced",
+    "bfq.io_service_bytes_recursive",
+    "bfq.io_serviced_recursive",
+    "io_service_bytes_recursive",
+    "io_serviced_recursive",
+    "io_queued_recursive",
+    "io_service_time_recursive",
+    "io_wait_time_recursive",
+    "io_merged_recursive",
+    "time_recursive",
+    "sectors_recursive",
+    "throttle.io_service_bytes_recursive",
+    "throttle.io_serviced_recursive",
+    "throttle.io_service_bytes",
+    "throttle.io_serviced",
 };
 
 Status read_blkio_v1(const std::string& dir, const StatsHost& host, BlkioStats& b) {
@@ -241,7 +248,8 @@ Status read_io_v2(const std::string& dir, BlkioStats& b) {
       size_t eq = f[i].find('=');
       if (eq == std::string_view::npos) continue;
       for (auto [key, value] : keys)
-        if (f[i].substr(0, eq) == key) *value = BERTH_VALUE(fs::parse_u64(f[i].substr(eq + 1), path));
+        if (f[i].substr(0, eq) == key)
+          *value = BERTH_VALUE(fs::parse_u64(f[i].substr(eq + 1), path));
     }
     b.io.push_back(e);
   }
@@ -262,7 +270,8 @@ Result<std::vector<RdmaEntry>> rdma_entries(const std::string& dir, std::string_
     for (size_t i = 1; i < f.size(); ++i) {
       size_t eq = f[i].find('=');
       if (eq == std::string_view::npos) continue;
-      uint64_t v = std::min<uint64_t>(BERTH_VALUE(fs::parse_u64(f[i].substr(eq + 1), path)), UINT32_MAX);
+      uint64_t v =
+          std::min<uint64_t>(BERTH_VALUE(fs::parse_u64(f[i].substr(eq + 1), path)), UINT32_MAX);
       if (f[i].substr(0, eq) == "hca_handle") e.hca_handles = static_cast<uint32_t>(v);
       if (f[i].substr(0, eq) == "hca_object") e.hca_objects = static_cast<uint32_t>(v);
     }

@@ -56,18 +56,10 @@ int run(const std::vector<BpfInsn>& p, char type, const char* access, uint32_t m
         REQUIRE(i.src == 1);
         reg[i.dst] = ctx[i.off / 4];
         break;
-      case BPF_ALU | BPF_AND | BPF_K:
-        reg[i.dst] = dst & imm;
-        break;
-      case BPF_ALU | BPF_RSH | BPF_K:
-        reg[i.dst] = dst >> imm;
-        break;
-      case BPF_ALU | BPF_MOV | BPF_X:
-        reg[i.dst] = src;
-        break;
-      case BPF_ALU | BPF_MOV | BPF_K:
-        reg[i.dst] = imm;
-        break;
+      case BPF_ALU | BPF_AND | BPF_K: reg[i.dst] = dst & imm; break;
+      case BPF_ALU | BPF_RSH | BPF_K: reg[i.dst] = dst >> imm; break;
+      case BPF_ALU | BPF_MOV | BPF_X: reg[i.dst] = src; break;
+      case BPF_ALU | BPF_MOV | BPF_K: reg[i.dst] = imm; break;
       case BPF_JMP32 | BPF_JNE | BPF_K:
         if (dst != imm) pc += i.off;
         break;
@@ -77,11 +69,8 @@ int run(const std::vector<BpfInsn>& p, char type, const char* access, uint32_t m
       case BPF_JMP32 | BPF_JEQ | BPF_K:
         if (dst == imm) pc += i.off;
         break;
-      case BPF_JMP | BPF_EXIT:
-        return static_cast<int>(reg[0]);
-      default:
-        FAIL("unexpected opcode " << int(i.code));
-        return -1;
+      case BPF_JMP | BPF_EXIT: return static_cast<int>(reg[0]);
+      default: FAIL("unexpected opcode " << int(i.code)); return -1;
     }
     REQUIRE(pc + 1 <= p.size());
   }

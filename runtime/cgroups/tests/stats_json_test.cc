@@ -90,15 +90,19 @@ TEST_CASE("stats_json: v1 blkio is the first family with entries, in runc's orde
   auto& v1 = s.blkio.v1;
   v1["throttle.io_service_bytes"] = {{8, 0, "Read", 1, ""}};
   v1["throttle.io_serviced"] = {{8, 0, "Read", 2, ""}};
-  CHECK(has(stats_json(s), R"("blkio":{"ioServiceBytesRecursive":[{"major":8,"op":"Read","value":1}],)"
-                           R"("ioServicedRecursive":[{"major":8,"op":"Read","value":2}]})"));
+  CHECK(has(stats_json(s),
+            R"("blkio":{"ioServiceBytesRecursive":[{"major":8,"op":"Read","value":1}],)"
+            R"("ioServicedRecursive":[{"major":8,"op":"Read","value":2}]})"));
   v1["throttle.io_service_bytes_recursive"] = {{8, 0, "Read", 3, ""}};
   v1["throttle.io_serviced_recursive"] = {{8, 0, "Read", 4, ""}};
   v1["bfq.io_service_bytes_recursive"] = {};  // present, empty: skipped
-  CHECK(has(stats_json(s), R"("blkio":{"ioServiceBytesRecursive":[{"major":8,"op":"Read","value":3}],)"
-                           R"("ioServicedRecursive":[{"major":8,"op":"Read","value":4}]})"));
+  CHECK(has(stats_json(s),
+            R"("blkio":{"ioServiceBytesRecursive":[{"major":8,"op":"Read","value":3}],)"
+            R"("ioServicedRecursive":[{"major":8,"op":"Read","value":4}]})"));
   v1["io_service_bytes_recursive"] = {{8, 16, "Write", 5, ""}};
-  CHECK(has(stats_json(s), R"("blkio":{"ioServiceBytesRecursive":[{"major":8,"minor":16,"op":"Write","value":5}]})"));
+  CHECK(has(
+      stats_json(s),
+      R"("blkio":{"ioServiceBytesRecursive":[{"major":8,"minor":16,"op":"Write","value":5}]})"));
   v1["bfq.io_service_bytes_recursive"] = {{8, 0, "Read", 6, ""}};
   CHECK(has(stats_json(s), R"("ioServiceBytesRecursive":[{"major":8,"op":"Read","value":6}])"));
 }
@@ -111,6 +115,8 @@ TEST_CASE("stats_json: v2 io.stat as Read and Write entries") {
   CHECK(has(text, R"("ioServiceBytesRecursive":[{"major":8,"op":"Read","value":4096},)"
                   R"({"major":8,"op":"Write"},{"major":253,"minor":1,"op":"Read","value":1},)"
                   R"({"major":253,"minor":1,"op":"Write","value":2}],)"));
-  CHECK(has(text, R"("ioServicedRecursive":[{"major":8,"op":"Read","value":1},{"major":8,"op":"Write"},)"
-                  R"({"major":253,"minor":1,"op":"Read","value":3},{"major":253,"minor":1,"op":"Write","value":4}]})"));
+  CHECK(has(
+      text,
+      R"("ioServicedRecursive":[{"major":8,"op":"Read","value":1},{"major":8,"op":"Write"},)"
+      R"({"major":253,"minor":1,"op":"Read","value":3},{"major":253,"minor":1,"op":"Write","value":4}]})"));
 }

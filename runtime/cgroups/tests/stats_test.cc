@@ -14,8 +14,8 @@
 using berth::cgroups::oom_kill_count;
 using berth::cgroups::Source;
 using berth::cgroups::Stats;
-using berth::cgroups::StatsHost;
 using berth::cgroups::stats;
+using berth::cgroups::StatsHost;
 using cgtest::FakeHost;
 using cgtest::put;
 
@@ -56,7 +56,8 @@ TEST_CASE("stats hybrid: cpuacct, cpu, memory, pids, blkio, cpuset from v1; huge
   put(h.file("blkio", "blkio.throttle.io_service_bytes_recursive"),
       "8:0 Read 4096\n8:0 Write 8192\n8:0 Total 12288\nTotal 12288\n");
   put(h.file("blkio", "blkio.throttle.io_serviced_recursive"), "8:0 Read 1\n8:0 Write 2\n");
-  put(h.file("blkio", "blkio.throttle.io_service_bytes"), "8:0 Read 4096\n8:16 Read 0\nTotal 4096\n");
+  put(h.file("blkio", "blkio.throttle.io_service_bytes"),
+      "8:0 Read 4096\n8:16 Read 0\nTotal 4096\n");
   put(h.file("cpuset", "cpuset.effective_cpus"), "0-1,3\n");
   put(h.file("cpuset", "cpuset.effective_mems"), "0\n");
   put(h.file("unified", "hugetlb.2MB.current"), "2097152\n");

@@ -24,8 +24,7 @@ Result<Args> Args::parse(const std::vector<std::string>& argv, size_t start,
     const FlagSpec* spec = nullptr;
     for (const auto& s : specs)
       if (body == s.name || (!s.alias.empty() && body == s.alias)) spec = &s;
-    if (spec == nullptr)
-      return make_error(std::string(command) + ": unknown flag `" + a + "`");
+    if (spec == nullptr) return make_error(std::string(command) + ": unknown flag `" + a + "`");
     if (spec->takes_value && !has_value) {
       if (i + 1 >= argv.size())
         return make_error(std::string(command) + ": flag `--" + spec->name + "` needs a value");

@@ -15,8 +15,8 @@
 namespace berth::cli {
 
 struct FlagSpec {
-  std::string name;        // "bundle"
-  std::string alias;       // "b" or ""
+  std::string name;   // "bundle"
+  std::string alias;  // "b" or ""
   bool takes_value = false;
 };
 

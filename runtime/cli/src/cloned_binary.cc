@@ -25,7 +25,7 @@ constexpr int kSeals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
 // segment. Debug sections (most of a RelWithDebInfo binary) come after it
 // and are not copied; 0 when the file is not an ELF we understand.
 off_t loadable_size(int fd, off_t file_size) {
-  Elf64_Ehdr eh {};
+  Elf64_Ehdr eh{};
   if (sys::pread(fd, &eh, sizeof eh, 0) != sizeof eh || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
       eh.e_phentsize != sizeof(Elf64_Phdr))
     return 0;

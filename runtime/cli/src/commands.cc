@@ -35,14 +35,15 @@ Result<std::string> one_id(const Args& a, std::string_view command, size_t max_e
   if (a.positional().empty())
     return make_error(std::string(command) + ": a container id is required", 0);
   if (a.positional().size() > 1 + max_extra)
-    return make_error(std::string(command) + ": unexpected argument `" + a.positional()[1 + max_extra] + "`", 0);
+    return make_error(
+        std::string(command) + ": unexpected argument `" + a.positional()[1 + max_extra] + "`", 0);
   return a.positional()[0];
 }
 
 const std::vector<FlagSpec> kCreateFlags = {
-    {"bundle", "b", true},      {"console-socket", "", true}, {"pid-file", "", true},
-    {"no-pivot", "", false},    {"no-new-keyring", "", false}, {"preserve-fds", "", true},
-    {"detach", "d", false},     {"keep", "", false},
+    {"bundle", "b", true},   {"console-socket", "", true},  {"pid-file", "", true},
+    {"no-pivot", "", false}, {"no-new-keyring", "", false}, {"preserve-fds", "", true},
+    {"detach", "d", false},  {"keep", "", false},
 };
 
 Result<container::CreateOptions> create_options(const Args& a, std::string_view command) {
@@ -143,7 +144,8 @@ int cmd_list(const Globals& g, const Argv& argv, size_t i) {
   } else if (format == "json") {
     std::printf("%s\n", container::state_list_json(*all).c_str());
   } else {
-    std::printf("%-12s %-8s %-10s %-40s %-30s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER");
+    std::printf("%-12s %-8s %-10s %-40s %-30s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED",
+                "OWNER");
     for (const auto& s : *all)
       std::printf("%-12s %-8d %-10s %-40s %-30s %s\n", s.id.c_str(), s.pid,
                   std::string(container::status_name(s.status)).c_str(), s.bundle.c_str(),
@@ -192,7 +194,8 @@ int ps_table(const std::vector<pid_t>& pids, std::vector<std::string> ps_args) {
     std::istringstream row(line);
     for (int col = 0; row >> word; ++col) {
       if (col != pid_col) continue;
-      if (wanted.count(static_cast<pid_t>(std::atoi(word.c_str())))) std::printf("%s\n", line.c_str());
+      if (wanted.count(static_cast<pid_t>(std::atoi(word.c_str()))))
+        std::printf("%s\n", line.c_str());
       break;
     }
   }
@@ -216,7 +219,8 @@ int cmd_ps(const Globals& g, const Argv& argv, size_t i) {
     std::printf("%s\n", w.str().c_str());
     return 0;
   }
-  return ps_table(*pids, std::vector<std::string>(a->positional().begin() + 1, a->positional().end()));
+  return ps_table(*pids,
+                  std::vector<std::string>(a->positional().begin() + 1, a->positional().end()));
 }
 
 int cmd_spec(const Globals&, const Argv& argv, size_t i) {
@@ -237,23 +241,27 @@ int cmd_features(const Globals&, const Argv&, size_t) {
   w.key("ociVersionMin").string("1.0.0");
   w.key("ociVersionMax").string("1.2.0");
   w.key("hooks").begin_array();
-  for (const char* h : {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"})
+  for (const char* h :
+       {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"})
     w.string(h);
   w.end_array();
   w.key("mountOptions").begin_array();
-  for (const char* o : {"async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec",
-                        "lazytime", "mand", "noatime", "nodev", "nodiratime", "noexec", "nolazytime",
-                        "nomand", "norelatime", "nostrictatime", "nosuid", "nosymfollow", "private",
-                        "rbind", "rdev", "rdiratime", "relatime", "remount", "rexec", "rnoatime",
-                        "rnodev", "rnodiratime", "rnoexec", "rnosuid", "rnosymfollow", "ro",
-                        "rprivate", "rro", "rrw", "rshared", "rslave", "rstrictatime", "rsuid",
-                        "rsymfollow", "runbindable", "rw", "shared", "slave", "strictatime", "suid",
-                        "sync", "unbindable"})
+  for (const char* o : {"async",    "atime",       "bind",          "defaults",  "dev",
+                        "diratime", "dirsync",     "exec",          "lazytime",  "mand",
+                        "noatime",  "nodev",       "nodiratime",    "noexec",    "nolazytime",
+                        "nomand",   "norelatime",  "nostrictatime", "nosuid",    "nosymfollow",
+                        "private",  "rbind",       "rdev",          "rdiratime", "relatime",
+                        "remount",  "rexec",       "rnoatime",      "rnodev",    "rnodiratime",
+                        "rnoexec",  "rnosuid",     "rnosymfollow",  "ro",        "rprivate",
+                        "rro",      "rrw",         "rshared",       "rslave",    "rstrictatime",
+                        "rsuid",    "rsymfollow",  "runbindable",   "rw",        "shared",
+                        "slave",    "strictatime", "suid",          "sync",      "unbindable"})
     w.string(o);
   w.end_array();
   w.key("linux").begin_object();
   w.key("namespaces").begin_array();
-  for (const char* n : {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"}) w.string(n);
+  for (const char* n : {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"})
+    w.string(n);
   w.end_array();
   w.key("capabilities").begin_array();
   for (int cap = 0; cap <= CAP_LAST_CAP; ++cap) {
@@ -264,13 +272,24 @@ int cmd_features(const Globals&, const Argv&, size_t) {
     if (upper.rfind("CAP_", 0) == 0) w.string(upper);
   }
   w.end_array();
-  w.key("cgroup").begin_object().key("v1").boolean(true).key("v2").boolean(true)
-      .key("systemd").boolean(false).key("systemdUser").boolean(false).key("rdma").boolean(false).end_object();
+  w.key("cgroup")
+      .begin_object()
+      .key("v1")
+      .boolean(true)
+      .key("v2")
+      .boolean(true)
+      .key("systemd")
+      .boolean(false)
+      .key("systemdUser")
+      .boolean(false)
+      .key("rdma")
+      .boolean(false)
+      .end_object();
   w.key("seccomp").begin_object().key("enabled").boolean(true);
   w.key("actions").begin_array();
-  for (const char* a : {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
-                        "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE",
-                        "SCMP_ACT_TRAP"})
+  for (const char* a : {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL",
+                        "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG",
+                        "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"})
     w.string(a);
   w.end_array();
   w.key("operators").begin_array();
@@ -279,8 +298,8 @@ int cmd_features(const Globals&, const Argv&, size_t) {
     w.string(o);
   w.end_array();
   w.key("archs").begin_array();
-  for (const char* a : {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64",
-                        "SCMP_ARCH_ARM"})
+  for (const char* a :
+       {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"})
     w.string(a);
   w.end_array();
   w.key("knownFlags").begin_array();
@@ -292,11 +311,22 @@ int cmd_features(const Globals&, const Argv&, size_t) {
   w.key("apparmor").begin_object().key("enabled").boolean(false).end_object();
   w.key("selinux").begin_object().key("enabled").boolean(false).end_object();
   w.key("intelRdt").begin_object().key("enabled").boolean(false).end_object();
-  w.key("mountExtensions").begin_object().key("idmap").begin_object().key("enabled").boolean(false)
-      .end_object().end_object();
+  w.key("mountExtensions")
+      .begin_object()
+      .key("idmap")
+      .begin_object()
+      .key("enabled")
+      .boolean(false)
+      .end_object()
+      .end_object();
   w.end_object();
-  w.key("annotations").begin_object().key("org.opencontainers.runc.checkpoint.enabled").string("false")
-      .key("io.github.berth.version").string(BERTH_VERSION).end_object();
+  w.key("annotations")
+      .begin_object()
+      .key("org.opencontainers.runc.checkpoint.enabled")
+      .string("false")
+      .key("io.github.berth.version")
+      .string(BERTH_VERSION)
+      .end_object();
   w.end_object();
   std::printf("%s\n", w.str().c_str());
   return 0;
@@ -304,14 +334,22 @@ int cmd_features(const Globals&, const Argv&, size_t) {
 
 int cmd_exec(const Globals& g, const Argv& argv, size_t i) {
   auto a = Args::parse(argv, i,
-                       {{"process", "p", true},        {"tty", "t", false},
-                        {"console-socket", "", true},  {"cwd", "", true},
-                        {"env", "e", true},            {"user", "u", true},
-                        {"additional-gids", "g", true}, {"cap", "c", true},
-                        {"no-new-privs", "", false},   {"apparmor", "", true},
-                        {"process-label", "", true},   {"detach", "d", false},
-                        {"pid-file", "", true},        {"preserve-fds", "", true},
-                        {"ignore-paused", "", false},  {"cgroup", "", true}},
+                       {{"process", "p", true},
+                        {"tty", "t", false},
+                        {"console-socket", "", true},
+                        {"cwd", "", true},
+                        {"env", "e", true},
+                        {"user", "u", true},
+                        {"additional-gids", "g", true},
+                        {"cap", "c", true},
+                        {"no-new-privs", "", false},
+                        {"apparmor", "", true},
+                        {"process-label", "", true},
+                        {"detach", "d", false},
+                        {"pid-file", "", true},
+                        {"preserve-fds", "", true},
+                        {"ignore-paused", "", false},
+                        {"cgroup", "", true}},
                        "exec");
   if (!a) return fail(a.error());
   if (a->positional().empty()) return fail("exec: a container id is required");
@@ -366,8 +404,12 @@ std::optional<std::string> parse_ram(const std::string& text) {
   if (!unit.empty() && unit.back() == 'b') unit.pop_back();
   if (!unit.empty() && unit.back() == 'i') unit.pop_back();  // "MiB"
   static constexpr std::pair<const char*, double> kUnits[] = {
-      {"", 1}, {"k", 1024.0}, {"m", 1024.0 * 1024}, {"g", 1024.0 * 1024 * 1024},
-      {"t", 1024.0 * 1024 * 1024 * 1024}, {"p", 1024.0 * 1024 * 1024 * 1024 * 1024}};
+      {"", 1},
+      {"k", 1024.0},
+      {"m", 1024.0 * 1024},
+      {"g", 1024.0 * 1024 * 1024},
+      {"t", 1024.0 * 1024 * 1024 * 1024},
+      {"p", 1024.0 * 1024 * 1024 * 1024 * 1024}};
   for (const auto& [name, factor] : kUnits)
     if (unit == name) return std::to_string(static_cast<uint64_t>(value * factor));
   return std::nullopt;
@@ -380,11 +422,13 @@ Result<std::string> update_flags_json(const Args& a) {
     std::string v = a.get(flag);
     if (flag.rfind("memory", 0) == 0 || flag.rfind("kernel-memory", 0) == 0) {
       auto bytes = parse_ram(v);
-      if (!bytes) return make_error("update: --" + std::string(flag) + ": not a size: `" + v + "`", 0);
+      if (!bytes)
+        return make_error("update: --" + std::string(flag) + ": not a size: `" + v + "`", 0);
       return std::optional<std::string>(*bytes);
     }
     size_t i = (!v.empty() && v[0] == '-') ? 1 : 0;
-    if (i == v.size()) return make_error("update: --" + std::string(flag) + ": not a number: `" + v + "`", 0);
+    if (i == v.size())
+      return make_error("update: --" + std::string(flag) + ": not a number: `" + v + "`", 0);
     for (; i < v.size(); ++i)
       if (v[i] < '0' || v[i] > '9')
         return make_error("update: --" + std::string(flag) + ": not a number: `" + v + "`", 0);
@@ -392,8 +436,8 @@ Result<std::string> update_flags_json(const Args& a) {
   };
   json::Writer w;
   w.begin_object();
-  auto section = [&](const char* key, std::initializer_list<std::pair<const char*, const char*>> fields)
-      -> Status {
+  auto section = [&](const char* key,
+                     std::initializer_list<std::pair<const char*, const char*>> fields) -> Status {
     bool any = false;
     for (const auto& [flag, name] : fields) {
       auto v = BERTH_VALUE(number(flag));
@@ -405,21 +449,27 @@ Result<std::string> update_flags_json(const Args& a) {
     if (any) w.end_object();
     return {};
   };
-  BERTH_TRY(section("memory", {{"memory", "limit"}, {"memory-swap", "swap"},
-                               {"memory-reservation", "reservation"}, {"kernel-memory", "kernel"},
+  BERTH_TRY(section("memory", {{"memory", "limit"},
+                               {"memory-swap", "swap"},
+                               {"memory-reservation", "reservation"},
+                               {"kernel-memory", "kernel"},
                                {"kernel-memory-tcp", "kernelTCP"}}));
   BERTH_TRY(section("pids", {{"pids-limit", "limit"}}));
   BERTH_TRY(section("blockIO", {{"blkio-weight", "weight"}}));
   bool cpu = false;
-  for (const char* f : {"cpu-share", "cpu-shares", "cpu-period", "cpu-quota", "cpu-rt-period", "cpu-rt-runtime",
-                        "cpuset-cpus", "cpuset-mems", "cpu-idle", "cpu-burst"})
+  for (const char* f : {"cpu-share", "cpu-shares", "cpu-period", "cpu-quota", "cpu-rt-period",
+                        "cpu-rt-runtime", "cpuset-cpus", "cpuset-mems", "cpu-idle", "cpu-burst"})
     cpu = cpu || a.has(f);
   if (cpu) {
     w.key("cpu").begin_object();
-    for (const auto& [flag, name] :
-         {std::pair{"cpu-share", "shares"}, {"cpu-shares", "shares"}, {"cpu-period", "period"}, {"cpu-quota", "quota"},
-          {"cpu-rt-period", "realtimePeriod"}, {"cpu-rt-runtime", "realtimeRuntime"},
-          {"cpu-idle", "idle"}, {"cpu-burst", "burst"}}) {
+    for (const auto& [flag, name] : {std::pair{"cpu-share", "shares"},
+                                     {"cpu-shares", "shares"},
+                                     {"cpu-period", "period"},
+                                     {"cpu-quota", "quota"},
+                                     {"cpu-rt-period", "realtimePeriod"},
+                                     {"cpu-rt-runtime", "realtimeRuntime"},
+                                     {"cpu-idle", "idle"},
+                                     {"cpu-burst", "burst"}}) {
       auto v = BERTH_VALUE(number(flag));
       if (v) w.key(name).value(*json::parse(*v, "flag"));
     }
@@ -433,11 +483,11 @@ Result<std::string> update_flags_json(const Args& a) {
 
 int cmd_update(const Globals& g, const Argv& argv, size_t i) {
   std::vector<FlagSpec> flags = {{"resources", "r", true}};
-  for (const char* f : {"memory", "memory-swap", "memory-reservation", "kernel-memory",
-                        "kernel-memory-tcp", "pids-limit", "blkio-weight", "cpu-share", "cpu-shares",
-                        "cpu-period", "cpu-quota", "cpu-rt-period", "cpu-rt-runtime",
-                        "cpuset-cpus", "cpuset-mems", "cpu-idle", "cpu-burst", "l3-cache-schema",
-                        "mem-bw-schema"})
+  for (const char* f :
+       {"memory", "memory-swap", "memory-reservation", "kernel-memory", "kernel-memory-tcp",
+        "pids-limit", "blkio-weight", "cpu-share", "cpu-shares", "cpu-period", "cpu-quota",
+        "cpu-rt-period", "cpu-rt-runtime", "cpuset-cpus", "cpuset-mems", "cpu-idle", "cpu-burst",
+        "l3-cache-schema", "mem-bw-schema"})
     flags.push_back({f, "", true});
   auto a = Args::parse(argv, i, flags, "update");
   if (!a) return fail(a.error());
@@ -486,7 +536,8 @@ int cmd_events(const Globals& g, const Argv& argv, size_t i) {
   double value = std::strtod(text.c_str(), &end);
   std::string unit = end ? end : "";
   double ms = unit == "ms" ? value : unit == "s" ? value * 1000 : unit == "m" ? value * 60000 : -1;
-  if (text.empty() || value <= 0 || ms < 1) return fail("events: --interval: not a duration: `" + text + "`");
+  if (text.empty() || value <= 0 || ms < 1)
+    return fail("events: --interval: not a duration: `" + text + "`");
   auto st = container::events(g, *id, static_cast<int>(ms), print_line);
   return st ? 0 : fail(st.error());
 }

@@ -32,14 +32,20 @@ void write_line(std::string_view level, std::string_view message) {
   std::string line;
   if (l.format == LogFormat::kJson) {
     json::Writer w;
-    w.begin_object().key("level").string(level).key("msg").string(message).key("time").string(rfc3339_utc_now()).end_object();
+    w.begin_object()
+        .key("level")
+        .string(level)
+        .key("msg")
+        .string(message)
+        .key("time")
+        .string(rfc3339_utc_now())
+        .end_object();
     line = w.str() + "\n";
   } else {
-    line = "time=\"" + rfc3339_utc_now() + "\" level=" + std::string(level) + " msg=\"" + std::string(message) + "\"\n";
+    line = "time=\"" + rfc3339_utc_now() + "\" level=" + std::string(level) + " msg=\"" +
+           std::string(message) + "\"\n";
   }
-  if (l.fd.valid()) {
-    (void)!sys::write(l.fd.get(), line.data(), line.size());
-  }
+  if (l.fd.valid()) { (void)!sys::write(l.fd.get(), line.data(), line.size()); }
 }
 
 }  // namespace

@@ -14,7 +14,8 @@
 
 namespace {
 
-constexpr const char* kUsage = R"(usage: berth [global options] <command> [options] <container-id> ...
+constexpr const char* kUsage =
+    R"(usage: berth [global options] <command> [options] <container-id> ...
 
 An OCI runtime, command-line compatible with runc.
 
@@ -53,11 +54,16 @@ int main(int argc, char** argv, char** envp) {
   std::vector<std::string> args(argv, argv + argc);
   using berth::cli::FlagSpec;
   const std::vector<FlagSpec> global_flags = {
-      {"root", "", true},           {"log", "", true},     {"log-format", "", true},
-      {"debug", "", false},         {"systemd-cgroup", "", false},
-      {"criu", "", true},           {"rootless", "", true},
+      {"root", "", true},
+      {"log", "", true},
+      {"log-format", "", true},
+      {"debug", "", false},
+      {"systemd-cgroup", "", false},
+      {"criu", "", true},
+      {"rootless", "", true},
       {"cgroup-manager", "", true},
-      {"version", "v", false},      {"help", "h", false},
+      {"version", "v", false},
+      {"help", "h", false},
   };
   auto parsed = berth::cli::Args::parse(args, 1, global_flags, "berth");
   if (!parsed) {
@@ -78,9 +84,9 @@ int main(int argc, char** argv, char** envp) {
     std::fprintf(stderr, "berth: --log-format: must be text or json, got `%s`\n", format.c_str());
     return 1;
   }
-  berth::cli::log_setup(g.get("log"), format == "json" ? berth::cli::LogFormat::kJson
-                                                       : berth::cli::LogFormat::kText,
-                        g.has("debug"));
+  berth::cli::log_setup(
+      g.get("log"), format == "json" ? berth::cli::LogFormat::kJson : berth::cli::LogFormat::kText,
+      g.has("debug"));
   // What a caller (a shim, podman) really asked for: the first thing to
   // compare when berth and runc disagree.
   if (g.has("debug")) {

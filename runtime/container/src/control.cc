@@ -20,8 +20,8 @@ cgroups::Placement placement_of(const StoredState& s) {
   return placement;
 }
 
-Status require(const StoredState& s, ContainerStatus actual, std::initializer_list<ContainerStatus> allowed,
-               std::string_view verb) {
+Status require(const StoredState& s, ContainerStatus actual,
+               std::initializer_list<ContainerStatus> allowed, std::string_view verb) {
   for (auto a : allowed)
     if (a == actual) return {};
   return refused_in_state(verb, s.id, actual);
@@ -39,9 +39,10 @@ std::string event_line(std::string_view type, std::string_view id, const std::st
 }
 
 void sleep_ms(int ms) {
-  struct timespec ts {ms / 1000, (ms % 1000) * 1000000L};
-  while (sys::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
+  struct timespec ts {
+    ms / 1000, (ms % 1000) * 1000000L
+  };
+  while (sys::nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 }
 
 }  // namespace
@@ -50,7 +51,8 @@ Status pause(const Globals& globals, std::string_view id) {
   auto dir = BERTH_VALUE(StateDir::open(globals.root, id));
   auto s = BERTH_VALUE(dir.load());
   if (!has_cgroup(s)) return no_cgroup_error(s, "pause");
-  BERTH_TRY(require(s, current_status(s, dir), {ContainerStatus::kRunning, ContainerStatus::kCreated}, "pause"));
+  BERTH_TRY(require(s, current_status(s, dir),
+                    {ContainerStatus::kRunning, ContainerStatus::kCreated}, "pause"));
   return cgroups::freeze(placement_of(s), true);
 }
 
@@ -66,9 +68,9 @@ Status update(const Globals& globals, std::string_view id, std::string_view reso
               std::string_view field) {
   auto dir = BERTH_VALUE(StateDir::open(globals.root, id));
   auto s = BERTH_VALUE(dir.load());
-  BERTH_TRY(require(s, current_status(s, dir),
-                    {ContainerStatus::kRunning, ContainerStatus::kCreated, ContainerStatus::kPaused},
-                    "update"));
+  BERTH_TRY(require(
+      s, current_status(s, dir),
+      {ContainerStatus::kRunning, ContainerStatus::kCreated, ContainerStatus::kPaused}, "update"));
   if (!has_cgroup(s)) return no_cgroup_error(s, "update");
   auto resources = BERTH_VALUE(cgroups::parse_resources(resources_json, field));
   auto layout = BERTH_VALUE(cgroups::detect_layout());
@@ -78,9 +80,10 @@ Status update(const Globals& globals, std::string_view id, std::string_view reso
 Result<std::string> stats_event(const Globals& globals, std::string_view id) {
   auto dir = BERTH_VALUE(StateDir::open(globals.root, id));
   auto s = BERTH_VALUE(dir.load());
-  BERTH_TRY(require(s, current_status(s, dir),
-                    {ContainerStatus::kRunning, ContainerStatus::kCreated, ContainerStatus::kPaused},
-                    "read stats of"));
+  BERTH_TRY(
+      require(s, current_status(s, dir),
+              {ContainerStatus::kRunning, ContainerStatus::kCreated, ContainerStatus::kPaused},
+              "read stats of"));
   if (!has_cgroup(s)) return no_cgroup_error(s, "read stats of");
   auto layout = BERTH_VALUE(cgroups::detect_layout());
   auto stats = BERTH_VALUE(cgroups::stats(layout, placement_of(s)));

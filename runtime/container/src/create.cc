@@ -96,7 +96,8 @@ Result<CreatedContainer> create_container(const Globals& globals, const CreateOp
     auto hs = h.wait();
     if (!msg) return std::move(msg).error().wrap("create: namespace helper");
     if (msg->type == sync::Type::kError) return sync::decode_error(msg->payload);
-    if (msg->type != sync::Type::kInitPid) return make_error("create: unexpected sync message", EPROTO);
+    if (msg->type != sync::Type::kInitPid)
+      return make_error("create: unexpected sync message", EPROTO);
     (void)hs;
     // H has exited, so the init is our child now (we are its subreaper).
     init = BERTH_VALUE(ChildProcess::adopt(static_cast<pid_t>(std::atoi(msg->payload.c_str()))));
@@ -126,7 +127,8 @@ Result<CreatedContainer> create_container(const Globals& globals, const CreateOp
       BERTH_TRY(os::run_hooks(p.spec.hooks.create_runtime, "createRuntime", state));
       BERTH_TRY(sync::send(channel.first, sync::Type::kHooksDone));
     } else if (msg->type == sync::Type::kConsole) {
-      if (msg->fds.empty()) return make_error("create: console message without a descriptor", EPROTO);
+      if (msg->fds.empty())
+        return make_error("create: console message without a descriptor", EPROTO);
       if (options.console_socket.empty()) {
         console_master = std::move(msg->fds[0]);
       } else {

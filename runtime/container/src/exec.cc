@@ -38,12 +38,13 @@ namespace {
 // The namespaces of `pid` that differ from ours, as CLONE_NEW* flags.
 int differing_namespaces(pid_t pid) {
   static constexpr std::pair<const char*, int> kTypes[] = {
-      {"user", CLONE_NEWUSER}, {"mnt", CLONE_NEWNS},    {"pid", CLONE_NEWPID},
-      {"net", CLONE_NEWNET},   {"ipc", CLONE_NEWIPC},   {"uts", CLONE_NEWUTS},
+      {"user", CLONE_NEWUSER},     {"mnt", CLONE_NEWNS},   {"pid", CLONE_NEWPID},
+      {"net", CLONE_NEWNET},       {"ipc", CLONE_NEWIPC},  {"uts", CLONE_NEWUTS},
       {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME}};
   int flags = 0;
   for (const auto& [name, flag] : kTypes) {
-    struct stat theirs {}, ours {};
+    struct stat theirs {
+    }, ours{};
     std::string p = "/proc/" + std::to_string(pid) + "/ns/" + name;
     std::string s = std::string("/proc/self/ns/") + name;
     if (sys::fstatat(sys::kAtFdcwd, p.c_str(), &theirs, 0) != 0 ||
@@ -96,7 +97,8 @@ Result<spec::Process> exec_process_spec(const ExecOptions& o, const spec::Spec& 
   if (!o.user.empty()) {
     auto colon = o.user.find(':');
     p.user.uid = BERTH_VALUE(parse_u32(o.user.substr(0, colon), "--user"));
-    if (colon != std::string::npos) p.user.gid = BERTH_VALUE(parse_u32(o.user.substr(colon + 1), "--user"));
+    if (colon != std::string::npos)
+      p.user.gid = BERTH_VALUE(parse_u32(o.user.substr(colon + 1), "--user"));
     p.user.additional_gids.clear();
   }
   for (uint32_t g : o.additional_gids) p.user.additional_gids.push_back(g);
@@ -104,8 +106,8 @@ Result<spec::Process> exec_process_spec(const ExecOptions& o, const spec::Spec& 
   if (!o.capabilities.empty()) {
     if (!p.capabilities) p.capabilities = spec::Capabilities{};
     for (const auto& c : o.capabilities) {
-      for (auto* set : {&p.capabilities->bounding, &p.capabilities->effective,
-                        &p.capabilities->permitted})
+      for (auto* set :
+           {&p.capabilities->bounding, &p.capabilities->effective, &p.capabilities->permitted})
         set->push_back(c);
     }
   }
@@ -158,8 +160,9 @@ Result<ExecPlan> plan_process(const ExecOptions& options, const Target& target) 
   plan.proc = BERTH_VALUE(exec_process_spec(options, container));
   BERTH_TRY(os::check_lsm(plan.proc, os::detect_lsm(),
                           options.process_file.empty() ? std::string("config.json: process.")
-                                                         : options.process_file + ": "));
-  if (plan.proc.capabilities) plan.caps = BERTH_VALUE(os::resolve_capabilities(*plan.proc.capabilities));
+                                                       : options.process_file + ": "));
+  if (plan.proc.capabilities)
+    plan.caps = BERTH_VALUE(os::resolve_capabilities(*plan.proc.capabilities));
   BERTH_TRY(os::check_rlimits(plan.proc.rlimits));
   if (container.linux_ && container.linux_->seccomp)
     plan.seccomp = BERTH_VALUE(os::compile_seccomp(*container.linux_->seccomp));
@@ -189,13 +192,16 @@ struct InitNamespaces {
 Result<InitNamespaces> open_init_namespaces(const ExecOptions& options, const Target& target) {
   InitNamespaces ns;
   ns.pidfd = BERTH_VALUE(sys::pidfd_open(target.stored.pid));
-  if (!init_alive(target.stored)) return refused_in_state("exec in", options.id, ContainerStatus::kStopped);
+  if (!init_alive(target.stored))
+    return refused_in_state("exec in", options.id, ContainerStatus::kStopped);
   ns.flags = differing_namespaces(target.stored.pid);
   ns.for_children = ns.flags & (CLONE_NEWPID | CLONE_NEWTIME);
   if (!(ns.flags & CLONE_NEWNS)) {
-    ns.root = BERTH_VALUE(sys::open("/proc/" + std::to_string(target.stored.pid) + "/root", O_PATH | O_DIRECTORY));
+    ns.root = BERTH_VALUE(
+        sys::open("/proc/" + std::to_string(target.stored.pid) + "/root", O_PATH | O_DIRECTORY));
     // The pid must still be the init it was (its start time) after the open.
-    if (!init_alive(target.stored)) return refused_in_state("exec in", options.id, ContainerStatus::kStopped);
+    if (!init_alive(target.stored))
+      return refused_in_state("exec in", options.id, ContainerStatus::kStopped);
   }
   return ns;
 }
@@ -264,7 +270,8 @@ class ForwardedSignals {
   sys::prctl(PR_SET_DUMPABLE, 0);
   sys::prctl(PR_SET_NAME, "berth:[2:EXEC]");
   if (ns.joined_by_child()) {
-    if (auto st = sys::setns(ns.pidfd, ns.joined_by_child(), "init namespaces"); !st) report(st.error());
+    if (auto st = sys::setns(ns.pidfd, ns.joined_by_child(), "init namespaces"); !st)
+      report(st.error());
   }
   if (ns.root.valid()) {
     if (auto st = sys::chroot_into(ns.root, "container root"); !st) report(st.error());

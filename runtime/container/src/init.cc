@@ -74,8 +74,8 @@ class Init {
     if (!p_.options.no_new_keyring) {
       // A fresh session keyring: no key of the caller's reaches the container.
       std::string name = "_ses." + p_.options.id;
-      if (sys::join_session_keyring(name.c_str()) < 0 && errno != ENOSYS &&
-          errno != EPERM && errno != EACCES)
+      if (sys::join_session_keyring(name.c_str()) < 0 && errno != ENOSYS && errno != EPERM &&
+          errno != EACCES)
         return sys_error("join session keyring");
     }
     os::Rootfs rootfs(p_.rootfs);
@@ -83,14 +83,17 @@ class Init {
     if (p_.runtime_hooks) {
       BERTH_TRY(sync::send(sync_, sync::Type::kRunHooks));
       auto done = BERTH_VALUE(sync::receive(sync_));
-      if (done.type != sync::Type::kHooksDone) return make_error("sync: expected hooks done", EPROTO);
+      if (done.type != sync::Type::kHooksDone)
+        return make_error("sync: expected hooks done", EPROTO);
     }
     BERTH_TRY(os::run_hooks(spec.hooks.create_container, "createContainer", go.payload));
     BERTH_TRY(os::apply_sysctl(spec.linux_->sysctl));
     BERTH_TRY(os::apply_hostname(spec));
-    seccomp_conn_ = BERTH_VALUE(connect_seccomp_listener(spec, p_.seccomp ? &*p_.seccomp : nullptr));
+    seccomp_conn_ =
+        BERTH_VALUE(connect_seccomp_listener(spec, p_.seccomp ? &*p_.seccomp : nullptr));
     if (p_.seccomp && p_.seccomp->notify)
-      seccomp_message_ = BERTH_VALUE(os::seccomp_listener_message(go.payload, spec.linux_->seccomp->listener_metadata));
+      seccomp_message_ = BERTH_VALUE(
+          os::seccomp_listener_message(go.payload, spec.linux_->seccomp->listener_metadata));
     BERTH_TRY(rootfs.finish());
     if (proc.terminal) BERTH_TRY(setup_console());
     if (spec.linux_->personality_domain)
@@ -107,7 +110,8 @@ class Init {
     const char* ptmx = sys::access("/dev/pts/ptmx", F_OK) == 0 ? "/dev/pts/ptmx" : "/dev/ptmx";
     auto pty = BERTH_VALUE(os::open_pty(ptmx, p_.spec.process->console_size));
     int fd = pty.master.get();
-    BERTH_TRY(sync::send(sync_, sync::Type::kConsole, pty.slave_path, std::span<const int>(&fd, 1)));
+    BERTH_TRY(
+        sync::send(sync_, sync::Type::kConsole, pty.slave_path, std::span<const int>(&fd, 1)));
     pty.master.reset();
     BERTH_TRY(os::make_controlling_terminal(pty.slave));
     return {};

@@ -46,7 +46,9 @@ Status signal_all(const StoredState& s, int sig) { return cgroups::kill_all(plac
 Status wait_gone(const StoredState& s, std::chrono::milliseconds timeout) {
   auto pidfd = sys::pidfd_open(s.pid);
   if (!pidfd || !init_alive(s)) return {};
-  struct pollfd pfd {pidfd->get(), POLLIN, 0};
+  struct pollfd pfd {
+    pidfd->get(), POLLIN, 0
+  };
   int rc = sys::poll(&pfd, 1, static_cast<int>(timeout.count()));
   if (rc <= 0 && init_alive(s))
     return make_error("container `" + s.id + "`: init did not exit after SIGKILL", ETIMEDOUT);
@@ -65,8 +67,8 @@ Status cleanup(StateDir& dir, const StoredState& s) {
   bool removed = made_all && cgroups::remove(placement).ok();
   // Without its own pid namespace a container's other processes outlive its
   // init: kill what is left in the cgroup, as runc's delete does.
-  if (auto left = removed ? Result<std::vector<pid_t>>(std::vector<pid_t>())
-                          : cgroups::pids(placement);
+  if (auto left =
+          removed ? Result<std::vector<pid_t>>(std::vector<pid_t>()) : cgroups::pids(placement);
       left && !left->empty()) {
     (void)cgroups::kill_all(placement, SIGKILL);
     for (int i = 0; i < 200; ++i) {
@@ -114,7 +116,8 @@ std::string_view status_name(ContainerStatus status) {
 Status validate_id(std::string_view id) {
   if (id.empty()) return make_error("container id: must not be empty");
   if (id.size() > 1024) return make_error("container id: longer than 1024 characters");
-  if (id == "." || id == "..") return make_error("container id: `" + std::string(id) + "` is not allowed");
+  if (id == "." || id == "..")
+    return make_error("container id: `" + std::string(id) + "` is not allowed");
   for (char c : id) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '+' || c == '-' || c == '.';
@@ -137,7 +140,8 @@ Status start_locked(const StateDir& dir, const StoredState& s, const spec::Spec&
   sys::unlinkat(dir.fd().get(), "exec.sock", 0);
   if (!reply) return std::move(reply).error();
   if (!reply->empty()) return make_error("start: " + *reply, EIO);
-  std::string state = hook_state_json(s.id, ContainerStatus::kRunning, s.pid, s.bundle, s.annotations);
+  std::string state =
+      hook_state_json(s.id, ContainerStatus::kRunning, s.pid, s.bundle, s.annotations);
   for (size_t i = 0; i < spec.hooks.poststart.size(); ++i) {
     auto st = os::run_hook(spec.hooks.poststart[i], "poststart", i, state);
     if (!st) std::fprintf(stderr, "berth: warning: %s\n", st.error().to_string().c_str());
@@ -167,8 +171,7 @@ Status kill(const Globals& globals, std::string_view id, int sig, bool all) {
   // Without a cgroup nothing else finds the container's processes: --all
   // reaches the init only (podman sends no --all to such a container).
   if (all && has_cgroup(s)) return signal_all(s, sig);
-  if (current_status(s, dir) == ContainerStatus::kStopped)
-    return not_running_error(s.id);
+  if (current_status(s, dir) == ContainerStatus::kStopped) return not_running_error(s.id);
   return signal_init(s, sig);
 }
 
@@ -189,8 +192,7 @@ Status remove(const Globals& globals, std::string_view id, bool force) {
   auto& s = *loaded;
   auto status = current_status(s, dir);
   if (status != ContainerStatus::kStopped) {
-    if (!force)
-      return refused_in_state("delete", s.id, status, "stop it first, or use --force");
+    if (!force) return refused_in_state("delete", s.id, status, "stop it first, or use --force");
     return destroy_locked(dir, s);
   }
   return cleanup(dir, s);

@@ -30,7 +30,8 @@ Result<std::string> absolute_bundle(const std::string& bundle) {
 // capset fails in the init with a bare EPERM (this host withholds
 // CAP_SYS_RESOURCE from root).
 Status check_capabilities_available(const os::CapabilitySets& sets) {
-  uint64_t wanted = sets.bounding | sets.effective | sets.permitted | sets.inheritable | sets.ambient;
+  uint64_t wanted =
+      sets.bounding | sets.effective | sets.permitted | sets.inheritable | sets.ambient;
   for (int cap = 0; cap < 64; ++cap) {
     if (!(wanted & (uint64_t{1} << cap))) continue;
     int in_bounding = sys::prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
@@ -79,7 +80,8 @@ Status check_no_cgroup_resources(const std::string& raw_json, const std::string&
   if (!resources.is_object()) return {};
   for (const auto& [key, value] : resources.members()) {
     if (key == "devices" || value.is_null()) continue;
-    if ((value.is_object() && value.members().empty()) || (value.is_array() && value.items().empty()))
+    if ((value.is_object() && value.members().empty()) ||
+        (value.is_array() && value.items().empty()))
       continue;
     return make_error(config_path + ": linux.resources." + key +
                           ": needs a cgroup, but berth runs with --cgroup-manager=disabled",
@@ -92,8 +94,7 @@ Status check_no_cgroup_resources(const std::string& raw_json, const std::string&
 
 Result<Prepared> prepare(const Globals& globals, const CreateOptions& options) {
   if (globals.systemd_cgroup)
-    return make_error("--systemd-cgroup: the systemd cgroup driver is not supported yet",
-                      ENOTSUP);
+    return make_error("--systemd-cgroup: the systemd cgroup driver is not supported yet", ENOTSUP);
   BERTH_TRY(validate_id(options.id));
   Prepared p;
   p.options = options;
@@ -131,11 +132,12 @@ Result<Prepared> prepare(const Globals& globals, const CreateOptions& options) {
   const auto& gid_maps = s.linux_->gid_mappings;
   const auto* user_ns = s.find_namespace(spec::NamespaceType::kUser);
   if (user_ns && user_ns->path.empty() && (uid_maps.empty() || gid_maps.empty()))
-    return make_error(config_path + ": linux.uidMappings: a new user namespace needs uid and gid mappings");
+    return make_error(config_path +
+                      ": linux.uidMappings: a new user namespace needs uid and gid mappings");
 
   auto layout = BERTH_VALUE(cgroups::detect_layout());
-  p.resources = BERTH_VALUE(cgroups::parse_resources(s.linux_->resources.raw_json,
-                                                     config_path + ": linux.resources"));
+  p.resources = BERTH_VALUE(
+      cgroups::parse_resources(s.linux_->resources.raw_json, config_path + ": linux.resources"));
   // The device list the cgroup gets, as runc builds it: the config's rules,
   // then the runtime's default allow list. linux.devices entries get no
   // automatic access: a node may exist and still be denied.
@@ -159,15 +161,18 @@ Result<Prepared> prepare(const Globals& globals, const CreateOptions& options) {
   p.runtime_hooks = !s.hooks.prestart.empty() || !s.hooks.create_runtime.empty();
   if (s.linux_->seccomp) {
     p.seccomp = BERTH_VALUE(os::compile_seccomp(*s.linux_->seccomp));
-    for (const auto& w : p.seccomp->warnings) std::fprintf(stderr, "berth: warning: %s\n", w.c_str());
+    for (const auto& w : p.seccomp->warnings)
+      std::fprintf(stderr, "berth: warning: %s\n", w.c_str());
   }
   return p;
 }
 
-Result<UniqueFd> connect_seccomp_listener(const spec::Spec& spec, const os::SeccompProgram* program) {
+Result<UniqueFd> connect_seccomp_listener(const spec::Spec& spec,
+                                          const os::SeccompProgram* program) {
   if (program == nullptr || !program->notify) return UniqueFd();
   const auto& path = spec.linux_->seccomp->listener_path;
-  if (path.empty()) return make_error("linux.seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath");
+  if (path.empty())
+    return make_error("linux.seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath");
   auto conn = sys::connect_unix(path);
   if (!conn) return std::move(conn).error().wrap("linux.seccomp.listenerPath");
   return conn;

@@ -28,8 +28,8 @@ struct Prepared {
   bool has_capabilities = false;
   cgroups::Layout cgroup_layout;
   cgroups::Placement cgroup;
-  cgroups::Resources resources;  // parsed and checked here, applied by create
-  bool runtime_hooks = false;  // prestart or createRuntime hooks present
+  cgroups::Resources resources;               // parsed and checked here, applied by create
+  bool runtime_hooks = false;                 // prestart or createRuntime hooks present
   std::optional<os::SeccompProgram> seccomp;  // compiled here, loaded by the init
 };
 
@@ -44,7 +44,8 @@ struct InitChannels {
 
 // A connection to linux.seccomp.listenerPath, made while host paths are
 // reachable, for a filter with SCMP_ACT_NOTIFY; -1 when not needed.
-Result<UniqueFd> connect_seccomp_listener(const spec::Spec& spec, const os::SeccompProgram* program);
+Result<UniqueFd> connect_seccomp_listener(const spec::Spec& spec,
+                                          const os::SeccompProgram* program);
 
 [[noreturn]] void run_init(const Prepared& prepared, const InitChannels& channels);
 

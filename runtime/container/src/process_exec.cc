@@ -23,8 +23,7 @@ std::string env_value(const std::vector<std::string>& env, std::string_view name
 bool is_executable_file(const std::string& path) {
   struct stat st {};
   return sys::fstatat(sys::kAtFdcwd, path.c_str(), &st, 0) == 0 && S_ISREG(st.st_mode) &&
-         (st.st_mode & 0111) &&
-         sys::access(path.c_str(), X_OK) == 0;
+         (st.st_mode & 0111) && sys::access(path.c_str(), X_OK) == 0;
 }
 
 // HOME from the container's /etc/passwd when the config does not set it.
@@ -63,7 +62,8 @@ Result<std::optional<struct stat>> check_cwd(const std::string& cwd) {
     if (errno == EACCES || errno == EPERM) return std::optional<struct stat>();
     return sys_error("chdir", cwd).wrap("process.cwd");
   }
-  if (!cwd_reachable()) return make_error("process.cwd: `" + cwd + "` is outside the container", EPERM);
+  if (!cwd_reachable())
+    return make_error("process.cwd: `" + cwd + "` is outside the container", EPERM);
   return std::optional<struct stat>(BERTH_VALUE(sys::stat(".")));
 }
 
@@ -98,9 +98,10 @@ Status load_filter(const ExecSecurity& security) {
     if (security.seccomp_listener_conn < 0)
       return make_error("linux.seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath");
     int fd = listener.get();
-    BERTH_TRY_CTX(sys::send_message(BorrowedFd(security.seccomp_listener_conn),
-                                    security.seccomp_listener_message, std::span<const int>(&fd, 1)),
-                  "linux.seccomp.listenerPath");
+    BERTH_TRY_CTX(
+        sys::send_message(BorrowedFd(security.seccomp_listener_conn),
+                          security.seccomp_listener_message, std::span<const int>(&fd, 1)),
+        "linux.seccomp.listenerPath");
     sys::close_fd(security.seccomp_listener_conn);
   }
   return {};

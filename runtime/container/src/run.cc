@@ -15,7 +15,7 @@ namespace berth::container {
 
 namespace {
 
-constexpr int kForwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM,  SIGUSR1,
+constexpr int kForwarded[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGTERM, SIGUSR1,
                               SIGUSR2, SIGPIPE, SIGALRM, SIGCONT, SIGWINCH};
 
 class SignalWatch {

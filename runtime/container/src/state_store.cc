@@ -17,9 +17,7 @@ namespace {
 
 Status lock(BorrowedFd fd, const std::string& path) {
   int rc;
-  do {
-    rc = sys::flock(fd.get(), LOCK_EX);
-  } while (rc != 0 && errno == EINTR);
+  do { rc = sys::flock(fd.get(), LOCK_EX); } while (rc != 0 && errno == EINTR);
   if (rc != 0) return sys_error("lock", path);
   return {};
 }
@@ -107,7 +105,8 @@ Result<StoredState> StateDir::load() const {
   std::string file = path_ + "/state.json";
   auto text = sys::read_file(file, 1 << 20);
   if (!text) {
-    if (text.error().code() == ENOENT) return make_error("container is still being created", EAGAIN);
+    if (text.error().code() == ENOENT)
+      return make_error("container is still being created", EAGAIN);
     return std::move(text).error();
   }
   auto doc = BERTH_VALUE(json::parse(*text, file));

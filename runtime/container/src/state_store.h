@@ -93,5 +93,4 @@ Error not_running_error(std::string_view id);
 Error refused_in_state(std::string_view verb, std::string_view id, ContainerStatus status,
                        std::string_view hint = {});
 
-
 }  // namespace berth::container

@@ -38,9 +38,7 @@ constexpr int kStageExec = 1;
 [[noreturn]] void child_fail(int report_fd, int stage) {
   ChildFailure f{stage, errno};
   ssize_t n;
-  do {
-    n = sys::write(report_fd, &f, sizeof f);
-  } while (n < 0 && errno == EINTR);
+  do { n = sys::write(report_fd, &f, sizeof f); } while (n < 0 && errno == EINTR);
   sys::exit_immediately(127);
 }
 
@@ -89,8 +87,7 @@ class SigpipeBlock {
       ::sigemptyset(&pipe_only);
       ::sigaddset(&pipe_only, SIGPIPE);
       struct timespec zero {};
-      while (sys::sigtimedwait(&pipe_only, nullptr, &zero) == SIGPIPE) {
-      }
+      while (sys::sigtimedwait(&pipe_only, nullptr, &zero) == SIGPIPE) {}
     }
     sys::sigprocmask(SIG_SETMASK, &old_, nullptr);
   }
@@ -222,9 +219,9 @@ Status feed_state_until_exit(const spec::Hook& hook, const ChildProcess& child,
       // The caller's handle kills it: a hook that hangs must not hang the
       // runtime.
       const int secs = *hook.timeout;
-      return make_error(what + ": timed out after " + std::to_string(secs) +
-                            (secs == 1 ? " second" : " seconds"),
-                        ETIMEDOUT);
+      return make_error(
+          what + ": timed out after " + std::to_string(secs) + (secs == 1 ? " second" : " seconds"),
+          ETIMEDOUT);
     }
     const bool exited = (fds[0].revents & POLLIN) != 0;
     if (stdin_write && fds[1].revents != 0) {

@@ -16,18 +16,29 @@ struct FlagOption {
 };
 
 constexpr std::array kFlagOptions{
-    FlagOption{"ro", false, MS_RDONLY},         FlagOption{"rw", true, MS_RDONLY},
-    FlagOption{"nosuid", false, MS_NOSUID},     FlagOption{"suid", true, MS_NOSUID},
-    FlagOption{"nodev", false, MS_NODEV},       FlagOption{"dev", true, MS_NODEV},
-    FlagOption{"noexec", false, MS_NOEXEC},     FlagOption{"exec", true, MS_NOEXEC},
-    FlagOption{"sync", false, MS_SYNCHRONOUS},  FlagOption{"async", true, MS_SYNCHRONOUS},
-    FlagOption{"dirsync", false, MS_DIRSYNC},   FlagOption{"mand", false, MS_MANDLOCK},
-    FlagOption{"nomand", true, MS_MANDLOCK},    FlagOption{"noatime", false, MS_NOATIME},
-    FlagOption{"atime", true, MS_NOATIME},      FlagOption{"nodiratime", false, MS_NODIRATIME},
-    FlagOption{"diratime", true, MS_NODIRATIME}, FlagOption{"relatime", false, MS_RELATIME},
-    FlagOption{"norelatime", true, MS_RELATIME}, FlagOption{"strictatime", false, MS_STRICTATIME},
+    FlagOption{"ro", false, MS_RDONLY},
+    FlagOption{"rw", true, MS_RDONLY},
+    FlagOption{"nosuid", false, MS_NOSUID},
+    FlagOption{"suid", true, MS_NOSUID},
+    FlagOption{"nodev", false, MS_NODEV},
+    FlagOption{"dev", true, MS_NODEV},
+    FlagOption{"noexec", false, MS_NOEXEC},
+    FlagOption{"exec", true, MS_NOEXEC},
+    FlagOption{"sync", false, MS_SYNCHRONOUS},
+    FlagOption{"async", true, MS_SYNCHRONOUS},
+    FlagOption{"dirsync", false, MS_DIRSYNC},
+    FlagOption{"mand", false, MS_MANDLOCK},
+    FlagOption{"nomand", true, MS_MANDLOCK},
+    FlagOption{"noatime", false, MS_NOATIME},
+    FlagOption{"atime", true, MS_NOATIME},
+    FlagOption{"nodiratime", false, MS_NODIRATIME},
+    FlagOption{"diratime", true, MS_NODIRATIME},
+    FlagOption{"relatime", false, MS_RELATIME},
+    FlagOption{"norelatime", true, MS_RELATIME},
+    FlagOption{"strictatime", false, MS_STRICTATIME},
     FlagOption{"nostrictatime", true, MS_STRICTATIME},
-    FlagOption{"lazytime", false, MS_LAZYTIME}, FlagOption{"nolazytime", true, MS_LAZYTIME},
+    FlagOption{"lazytime", false, MS_LAZYTIME},
+    FlagOption{"nolazytime", true, MS_LAZYTIME},
     FlagOption{"nosymfollow", false, 256 /* MS_NOSYMFOLLOW, Linux 5.10 */},
 };
 
@@ -37,9 +48,12 @@ struct PropagationOption {
 };
 
 constexpr std::array kPropagationOptions{
-    PropagationOption{"private", MS_PRIVATE},   PropagationOption{"rprivate", MS_PRIVATE | MS_REC},
-    PropagationOption{"shared", MS_SHARED},     PropagationOption{"rshared", MS_SHARED | MS_REC},
-    PropagationOption{"slave", MS_SLAVE},       PropagationOption{"rslave", MS_SLAVE | MS_REC},
+    PropagationOption{"private", MS_PRIVATE},
+    PropagationOption{"rprivate", MS_PRIVATE | MS_REC},
+    PropagationOption{"shared", MS_SHARED},
+    PropagationOption{"rshared", MS_SHARED | MS_REC},
+    PropagationOption{"slave", MS_SLAVE},
+    PropagationOption{"rslave", MS_SLAVE | MS_REC},
     PropagationOption{"unbindable", MS_UNBINDABLE},
     PropagationOption{"runbindable", MS_UNBINDABLE | MS_REC},
 };
@@ -72,9 +86,8 @@ constexpr std::array kRecursiveOptions{
 }  // namespace
 
 bool MountOptions::needs_bind_remount() const {
-  constexpr unsigned long kRemountable =
-      MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME |
-      MS_STRICTATIME | 256;
+  constexpr unsigned long kRemountable = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME |
+                                         MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME | 256;
   return bind && (flags & kRemountable) != 0;
 }
 

@@ -49,15 +49,15 @@ Result<NamespacePlan> plan_namespaces(const spec::Spec& spec) {
     auto fd = sys::open(ns.path, O_RDONLY);
     if (!fd) return std::move(fd).error().wrap(field);
     int type = sys::ioctl(fd->get(), NS_GET_NSTYPE);
-    if (type < 0)
-      return make_error(field + ": `" + ns.path + "` is not a namespace", EINVAL);
+    if (type < 0) return make_error(field + ": `" + ns.path + "` is not a namespace", EINVAL);
     if (type != spec::namespace_clone_flag(ns.type)) {
       std::string actual = "another";
-      for (auto t : {spec::NamespaceType::kPid, spec::NamespaceType::kNetwork,
-                     spec::NamespaceType::kMount, spec::NamespaceType::kIpc,
-                     spec::NamespaceType::kUts, spec::NamespaceType::kUser,
-                     spec::NamespaceType::kCgroup, spec::NamespaceType::kTime})
-        if (spec::namespace_clone_flag(t) == type) actual = std::string(spec::namespace_type_name(t));
+      for (auto t :
+           {spec::NamespaceType::kPid, spec::NamespaceType::kNetwork, spec::NamespaceType::kMount,
+            spec::NamespaceType::kIpc, spec::NamespaceType::kUts, spec::NamespaceType::kUser,
+            spec::NamespaceType::kCgroup, spec::NamespaceType::kTime})
+        if (spec::namespace_clone_flag(t) == type)
+          actual = std::string(spec::namespace_type_name(t));
       return make_error(field + ": `" + ns.path + "` is a " + actual + " namespace, not " +
                         std::string(spec::namespace_type_name(ns.type)));
     }
@@ -88,8 +88,10 @@ Status write_id_mappings(pid_t pid, const std::vector<spec::IdMapping>& uids,
   };
   std::string base = "/proc/" + std::to_string(pid);
   // One write() each: the kernel accepts a map only in a single write.
-  if (!uids.empty()) BERTH_TRY_CTX(sys::write_file(base + "/uid_map", render(uids)), "linux.uidMappings");
-  if (!gids.empty()) BERTH_TRY_CTX(sys::write_file(base + "/gid_map", render(gids)), "linux.gidMappings");
+  if (!uids.empty())
+    BERTH_TRY_CTX(sys::write_file(base + "/uid_map", render(uids)), "linux.uidMappings");
+  if (!gids.empty())
+    BERTH_TRY_CTX(sys::write_file(base + "/gid_map", render(gids)), "linux.gidMappings");
   return {};
 }
 

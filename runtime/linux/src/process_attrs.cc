@@ -309,8 +309,7 @@ Status check_rlimits(const std::vector<spec::Rlimit>& rlimits) {
       return make_error("process.rlimits: " + r.type + " soft limit " + limit_text(r.soft) +
                         " is above its hard limit " + limit_text(r.hard));
     struct rlimit current {};
-    if (sys::getrlimit(resource, &current) != 0)
-      return sys_error("getrlimit", r.type);
+    if (sys::getrlimit(resource, &current) != 0) return sys_error("getrlimit", r.type);
     // Raising a hard limit needs CAP_SYS_RESOURCE in the initial user
     // namespace, so a user namespace in the container does not help: fail
     // here, before anything exists, rather than in the child.
@@ -345,7 +344,7 @@ Status apply_user(const spec::User& user, bool setgroups_allowed) {
     // Always, even with no additional gids: otherwise the container process
     // keeps the runtime's own supplementary groups.
     if (sys::setgroups(user.additional_gids.size(),
-                    reinterpret_cast<const gid_t*>(user.additional_gids.data())) != 0) {
+                       reinterpret_cast<const gid_t*>(user.additional_gids.data())) != 0) {
       int err = errno;
       return sys_error(
           err, "setgroups (" + std::to_string(user.additional_gids.size()) + " additional gids)");

@@ -94,8 +94,7 @@ Result<MountOf> mount_of(BorrowedFd fd, const std::string& shown) {
   return make_error("mountinfo: no mount " + id + " for `" + shown + "`", ENOENT);
 }
 
-Status mount_setattr_recursive(BorrowedFd fd, uint64_t set, uint64_t clear,
-                               std::string_view what) {
+Status mount_setattr_recursive(BorrowedFd fd, uint64_t set, uint64_t clear, std::string_view what) {
   if (set == 0 && clear == 0) return {};
   struct mount_attr attr {};
   attr.attr_set = set;
@@ -120,7 +119,7 @@ Status bind_remount(BorrowedFd target, unsigned long flags, unsigned long clear,
 // A bind onto /proc or /sys must bring a procfs or sysfs (checked on the
 // opened source, so swapping the path afterwards changes nothing).
 Status check_proc_sys_source(const spec::Mount& m, BorrowedFd source) {
-  unsigned long want = m.destination == "/proc" ? sys::kProcSuperMagic
+  unsigned long want = m.destination == "/proc"  ? sys::kProcSuperMagic
                        : m.destination == "/sys" ? sys::kSysfsMagic
                                                  : 0;
   if (want == 0) return {};
@@ -159,8 +158,9 @@ Result<UniqueFd> make_in_root(BorrowedFd root, const std::string& path, bool dir
     if (nofollow_last) {
       auto st = BERTH_VALUE(sys::fstat(*existing, path));
       if (S_ISLNK(st.st_mode))
-        return make_error("`" + path + "` in the rootfs is a symlink; proc and sysfs may not be mounted there",
-                          ELOOP);
+        return make_error(
+            "`" + path + "` in the rootfs is a symlink; proc and sysfs may not be mounted there",
+            ELOOP);
     }
     return existing;
   }
@@ -195,7 +195,8 @@ Result<UniqueFd> make_in_root(BorrowedFd root, const std::string& path, bool dir
     struct stat st {};
     if (sys::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
       if (S_ISLNK(st.st_mode) && !(last && nofollow_last)) {
-        if (++hops > 40) return make_error("`" + path + "`: too many symlinks in the rootfs", ELOOP);
+        if (++hops > 40)
+          return make_error("`" + path + "`: too many symlinks in the rootfs", ELOOP);
         char buf[4096];
         ssize_t n = sys::readlinkat(dir.get(), name.c_str(), buf, sizeof buf - 1);
         if (n < 0) return sys_error("readlink", shown);
@@ -209,14 +210,16 @@ Result<UniqueFd> make_in_root(BorrowedFd root, const std::string& path, bool dir
         continue;
       }
       if (S_ISLNK(st.st_mode))
-        return make_error("`" + path + "` in the rootfs is a symlink; proc and sysfs may not be mounted there",
-                          ELOOP);
+        return make_error(
+            "`" + path + "` in the rootfs is a symlink; proc and sysfs may not be mounted there",
+            ELOOP);
       if (last) {
         int fd = sys::openat(dir.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) return sys_error("open", shown);
         return UniqueFd(fd);
       }
-      if (!S_ISDIR(st.st_mode)) return make_error("`" + shown + "` in the rootfs is not a directory", ENOTDIR);
+      if (!S_ISDIR(st.st_mode))
+        return make_error("`" + shown + "` in the rootfs is not a directory", ENOTDIR);
     } else if (errno == ENOENT) {
       if (!last || directory) {
         if (sys::mkdirat(dir.get(), name.c_str(), 0755) != 0 && errno != EEXIST)
@@ -248,7 +251,8 @@ Status Rootfs::mount_all() {
   // host's peer groups, so an rshared bind volume is the same peer group on
   // both sides (Kubernetes' Bidirectional); making / rslave first and rshared
   // only after pivot_root left such a volume a slave (shared:N master:M).
-  unsigned long root_flags = plan_.root_propagation != 0 ? plan_.root_propagation : MS_SLAVE | MS_REC;
+  unsigned long root_flags =
+      plan_.root_propagation != 0 ? plan_.root_propagation : MS_SLAVE | MS_REC;
   BERTH_TRY_CTX(sys::mount("", "/", "", root_flags),
                 plan_.root_propagation != 0 ? "linux.rootfsPropagation" : "make / rslave");
 
@@ -292,8 +296,7 @@ Status Rootfs::mount_one(const MountStep& step) {
     auto source = BERTH_VALUE(sys::open(m.source, O_PATH));
     auto sst = BERTH_VALUE(sys::fstat(source, m.source));
     BERTH_TRY(check_proc_sys_source(m, source));
-    auto target =
-        BERTH_VALUE(make_in_root(root_, m.destination, S_ISDIR(sst.st_mode), false));
+    auto target = BERTH_VALUE(make_in_root(root_, m.destination, S_ISDIR(sst.st_mode), false));
     unsigned long flags = MS_BIND | (opts.recursive_bind ? MS_REC : 0);
     BERTH_TRY(sys::mount(sys::fd_path(source), sys::fd_path(target), "", flags));
     // The new mount sits on top of `target`: reopen to reach it.
@@ -324,8 +327,7 @@ Status Rootfs::mount_one(const MountStep& step) {
   if (opts.propagation.empty() && opts.recursive_set == 0 && opts.recursive_clear == 0) return {};
   auto mounted = BERTH_VALUE(sys::open_in_root(root_, m.destination, O_PATH));
   for (unsigned long p : opts.propagation) BERTH_TRY(sys::mount("", sys::fd_path(mounted), "", p));
-  return mount_setattr_recursive(mounted, opts.recursive_set, opts.recursive_clear,
-                                 m.destination);
+  return mount_setattr_recursive(mounted, opts.recursive_set, opts.recursive_clear, m.destination);
 }
 
 Status Rootfs::mount_cgroup(const MountStep& step, BorrowedFd target) {
@@ -345,8 +347,8 @@ Status Rootfs::mount_cgroup(const MountStep& step, BorrowedFd target) {
   auto base = BERTH_VALUE(sys::open_in_root(root_, step.mount.destination, O_PATH | O_DIRECTORY));
   for (const auto& bind : plan_.cgroup_binds) {
     auto source = BERTH_VALUE(sys::open(bind.host_dir, O_PATH | O_DIRECTORY));
-    std::string dest = plan_.pure_cgroup2 ? step.mount.destination
-                                          : step.mount.destination + "/" + bind.name;
+    std::string dest =
+        plan_.pure_cgroup2 ? step.mount.destination : step.mount.destination + "/" + bind.name;
     auto dir = BERTH_VALUE(make_in_root(root_, dest, true, true));
     BERTH_TRY(sys::mount(sys::fd_path(source), sys::fd_path(dir), "", MS_BIND | MS_REC));
     auto mounted = BERTH_VALUE(sys::open_in_root(root_, dest, O_PATH));
@@ -410,9 +412,11 @@ Status Rootfs::create_dev_symlinks() {
   auto dev = BERTH_VALUE(make_in_root(root_, "/dev", true, false));
   (void)dev;
   auto devfd = BERTH_VALUE(sys::open_in_root(root_, "/dev", O_RDONLY | O_DIRECTORY));
-  const std::pair<const char*, const char*> links[] = {
-      {"/proc/self/fd", "fd"},     {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
-      {"/proc/self/fd/2", "stderr"}, {"/proc/kcore", "core"}};
+  const std::pair<const char*, const char*> links[] = {{"/proc/self/fd", "fd"},
+                                                       {"/proc/self/fd/0", "stdin"},
+                                                       {"/proc/self/fd/1", "stdout"},
+                                                       {"/proc/self/fd/2", "stderr"},
+                                                       {"/proc/kcore", "core"}};
   for (const auto& [target, name] : links) {
     if (sys::symlinkat(target, devfd.get(), name) != 0 && errno != EEXIST)
       return sys_error("symlink", std::string("/dev/") + name);

@@ -45,8 +45,10 @@ unsigned long propagation_flags(const std::string& name) {
 // /proc/self/... above all, would let a mount feed the runtime's writes
 // through /proc into a file of the image's or the host's choosing.
 constexpr std::string_view kProcMountAllowList[] = {
-    "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat",
-    "/proc/swaps",   "/proc/uptime",    "/proc/loadavg", "/proc/slabinfo",
+    "/proc/cpuinfo", "/proc/diskstats",
+    "/proc/meminfo", "/proc/stat",
+    "/proc/swaps",   "/proc/uptime",
+    "/proc/loadavg", "/proc/slabinfo",
     "/proc/net/dev", "/proc/sys/kernel/ns_last_pid"};
 
 // Each of these would mount something; in the host's mount namespace that
@@ -75,25 +77,27 @@ Status check_no_mounts_needed(const spec::Spec& spec) {
 Status check_proc_sys_mount(const MountStep& step, std::string_view field) {
   const auto& dest = step.mount.destination;
   std::string where(field);
-  for (auto [dir, fs] : {std::pair<std::string_view, std::string_view>{"/proc", "proc"},
-                         {"/sys", "sysfs"}}) {
+  for (auto [dir, fs] :
+       {std::pair<std::string_view, std::string_view>{"/proc", "proc"}, {"/sys", "sysfs"}}) {
     if (dest != dir) continue;
     // A bind is checked where its source is opened (rootfs.cc): it must be
     // a procfs or sysfs itself.
     if (step.kind == MountKind::kBind || step.mount.type == fs) return {};
-    return make_error(where + ": `" + dest + "` must be " + std::string(fs) + " (type " +
-                          std::string(fs) + " or a bind of one), not " +
-                          (step.mount.type.empty() ? std::string("untyped") : quote_type(step.mount.type)),
-                      EINVAL);
+    return make_error(
+        where + ": `" + dest + "` must be " + std::string(fs) + " (type " + std::string(fs) +
+            " or a bind of one), not " +
+            (step.mount.type.empty() ? std::string("untyped") : quote_type(step.mount.type)),
+        EINVAL);
   }
   if (dest.rfind("/proc/", 0) != 0) return {};
   for (auto allowed : kProcMountAllowList)
     if (dest == allowed) return {};
-  return make_error(where + ": `" + dest +
-                        "` is inside /proc; only files tools like lxcfs emulate may be mounted there "
-                        "(cpuinfo, diskstats, meminfo, stat, swaps, uptime, loadavg, slabinfo, net/dev, "
-                        "sys/kernel/ns_last_pid)",
-                    EINVAL);
+  return make_error(
+      where + ": `" + dest +
+          "` is inside /proc; only files tools like lxcfs emulate may be mounted there "
+          "(cpuinfo, diskstats, meminfo, stat, swaps, uptime, loadavg, slabinfo, net/dev, "
+          "sys/kernel/ns_last_pid)",
+      EINVAL);
 }
 
 std::vector<spec::Device> default_devices() {
@@ -110,8 +114,7 @@ Result<RootfsPlan> plan_rootfs(const spec::Spec& spec, const std::string& bundle
   auto st = sys::stat(plan.rootfs);
   if (!st) return std::move(st).error().wrap("config.json: root.path");
   if (!S_ISDIR(st->st_mode))
-    return make_error("config.json: root.path: `" + plan.rootfs + "` is not a directory",
-                      ENOTDIR);
+    return make_error("config.json: root.path: `" + plan.rootfs + "` is not a directory", ENOTDIR);
   plan.user_namespace = spec.has_namespace(spec::NamespaceType::kUser);
   plan.mount_namespace = spec.has_namespace(spec::NamespaceType::kMount);
   if (!plan.mount_namespace) {
@@ -140,7 +143,8 @@ Result<RootfsPlan> plan_rootfs(const spec::Spec& spec, const std::string& bundle
       step.kind = MountKind::kFilesystem;
     }
     BERTH_TRY(check_proc_sys_mount(step, field));
-    if (step.kind == MountKind::kBind && (step.mount.destination == "/proc" || step.mount.destination == "/sys")) {
+    if (step.kind == MountKind::kBind &&
+        (step.mount.destination == "/proc" || step.mount.destination == "/sys")) {
       // Refused here too, before any side effect; the init checks again on
       // the descriptor it mounts.
       bool proc = step.mount.destination == "/proc";

@@ -46,7 +46,8 @@ TEST_CASE("check_lsm refuses what it cannot apply and accepts empty values") {
   auto st = berth::os::check_lsm(process("docker-default", ""), none, "config.json: process.");
   REQUIRE_FALSE(st.ok());
   CHECK(st.error().message() ==
-        "config.json: process.apparmorProfile: `docker-default`: AppArmor is not enabled on this host");
+        "config.json: process.apparmorProfile: `docker-default`: AppArmor is not enabled on this "
+        "host");
   CHECK(st.error().code() == ENOTSUP);
   st = berth::os::check_lsm(process("", "system_u:system_r:container_t:s0"), none, "p.json: ");
   REQUIRE_FALSE(st.ok());

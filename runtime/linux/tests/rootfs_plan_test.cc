@@ -14,8 +14,8 @@
 using namespace berth;
 
 TEST_CASE("mount options: flags, clears, propagation, data") {
-  auto o = os::parse_mount_options({"nosuid", "noexec", "ro", "rw", "rprivate", "mode=755", "size=64k"},
-                                   "mounts[0].options");
+  auto o = os::parse_mount_options(
+      {"nosuid", "noexec", "ro", "rw", "rprivate", "mode=755", "size=64k"}, "mounts[0].options");
   REQUIRE(o.ok());
   CHECK((o->flags & MS_NOSUID));
   CHECK((o->flags & MS_NOEXEC));
@@ -66,7 +66,8 @@ spec::Spec base_spec() {
 }
 }  // namespace
 
-TEST_CASE("rootfs plan: without a mount namespace nothing is mounted, and what needs it is refused") {
+TEST_CASE(
+    "rootfs plan: without a mount namespace nothing is mounted, and what needs it is refused") {
   TempBundle b;
   auto s = base_spec();
   s.linux_->namespaces.clear();
@@ -205,17 +206,21 @@ TEST_CASE("/proc must be procfs, /sys sysfs, and only emulated files go under /p
   // binds are checked against their source when mounted
   CHECK(os::check_proc_sys_mount(step("/proc", "bind", MountKind::kBind), "mounts[0]").ok());
   CHECK(os::check_proc_sys_mount(step("/proc/meminfo", "bind", MountKind::kBind), "m").ok());
-  CHECK(os::check_proc_sys_mount(step("/proc/sys/kernel/ns_last_pid", "bind", MountKind::kBind), "m").ok());
+  CHECK(
+      os::check_proc_sys_mount(step("/proc/sys/kernel/ns_last_pid", "bind", MountKind::kBind), "m")
+          .ok());
   CHECK(os::check_proc_sys_mount(step("/sys/fs/cgroup", "cgroup", MountKind::kCgroup), "m").ok());
   CHECK(os::check_proc_sys_mount(step("/procfoo", "tmpfs", MountKind::kFilesystem), "m").ok());
 
   auto st = os::check_proc_sys_mount(step("/proc", "tmpfs", MountKind::kFilesystem), "mounts[2]");
   REQUIRE_FALSE(st.ok());
-  CHECK(st.error().message() == "mounts[2]: `/proc` must be proc (type proc or a bind of one), not `tmpfs`");
+  CHECK(st.error().message() ==
+        "mounts[2]: `/proc` must be proc (type proc or a bind of one), not `tmpfs`");
   st = os::check_proc_sys_mount(step("/sys", "tmpfs", MountKind::kFilesystem), "mounts[3]");
   REQUIRE_FALSE(st.ok());
   CHECK(st.error().message().find("`/sys` must be sysfs") != std::string::npos);
-  for (const char* dest : {"/proc/self/oom_score_adj", "/proc/sys", "/proc/1/attr", "/proc/meminfo/x"}) {
+  for (const char* dest :
+       {"/proc/self/oom_score_adj", "/proc/sys", "/proc/1/attr", "/proc/meminfo/x"}) {
     CAPTURE(dest);
     st = os::check_proc_sys_mount(step(dest, "bind", MountKind::kBind), "mounts[4]");
     REQUIRE_FALSE(st.ok());
@@ -240,7 +245,8 @@ TEST_CASE("plan_rootfs refuses a bind of an ordinary directory onto /proc or /sy
     s.mounts.push_back(m);
     auto plan = os::plan_rootfs(s, bundle);
     REQUIRE_FALSE(plan.ok());
-    CHECK(plan.error().message().find("config.json: mounts[0].source: `" + bundle + "/fake` is not") == 0);
+    CHECK(plan.error().message().find("config.json: mounts[0].source: `" + bundle +
+                                      "/fake` is not") == 0);
     // the host's own /proc and /sys are what a bind there may bring
     s.mounts[0].source = dest;
     CHECK(os::plan_rootfs(s, bundle).ok());

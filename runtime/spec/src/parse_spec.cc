@@ -20,7 +20,8 @@ bool semver_identifiers(std::string_view s, bool prerelease) {
   size_t i = 0;
   while (true) {
     size_t dot = s.find('.', i);
-    std::string_view id = s.substr(i, dot == std::string_view::npos ? std::string_view::npos : dot - i);
+    std::string_view id =
+        s.substr(i, dot == std::string_view::npos ? std::string_view::npos : dot - i);
     if (id.empty()) return false;
     bool numeric = true;
     for (char c : id) {
@@ -61,9 +62,11 @@ Status check_oci_version(const Reader& r, const std::string& v) {
     if (dot != std::string_view::npos) core = core.substr(dot + 1);
   }
   if (!ok)
-    return r.error("ociVersion", quote(v) + " is not a SemVer 2.0 version (" + std::string(kSupported) + ")");
+    return r.error("ociVersion",
+                   quote(v) + " is not a SemVer 2.0 version (" + std::string(kSupported) + ")");
   if (parts[0] != "1")
-    return r.error("ociVersion", "version " + quote(v) + " is not supported (" + std::string(kSupported) + ")");
+    return r.error("ociVersion",
+                   "version " + quote(v) + " is not supported (" + std::string(kSupported) + ")");
   return {};
 }
 

@@ -295,8 +295,8 @@ TEST_CASE("ociVersion must be SemVer 2.0 with major version 1") {
     CAPTURE(v);
     parse_ok(std::string(R"({"ociVersion": ")") + v + "\"}");
   }
-  for (const char* v : {"invalid", "1", "1.2", "1.2.0.0", "v1.2.0", "01.2.0", "1.02.0",
-                        "1.2.0-", "1.2.0-rc..1", "1.2.0-01", "1.2.0+", "1.2.0 ", "1.2.x"}) {
+  for (const char* v : {"invalid", "1", "1.2", "1.2.0.0", "v1.2.0", "01.2.0", "1.02.0", "1.2.0-",
+                        "1.2.0-rc..1", "1.2.0-01", "1.2.0+", "1.2.0 ", "1.2.x"}) {
     CAPTURE(v);
     parse_fails(std::string(R"({"ociVersion": ")") + v + "\"}",
                 {"ociVersion: \"", "is not a SemVer 2.0 version", "1.0.0 to 1.2.x"});

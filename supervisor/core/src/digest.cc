@@ -50,12 +50,16 @@ std::string digest_of(std::string_view bytes) {
 Status validate_digest(std::string_view digest, std::string_view what) {
   constexpr std::string_view kPrefix = "sha256:";
   if (digest.substr(0, kPrefix.size()) != kPrefix)
-    return make_error(std::string(what) + " `" + std::string(digest) + "`: unsupported digest algorithm (want sha256)");
+    return make_error(std::string(what) + " `" + std::string(digest) +
+                      "`: unsupported digest algorithm (want sha256)");
   std::string_view hex = digest.substr(kPrefix.size());
-  if (hex.size() != 64) return make_error(std::string(what) + " `" + std::string(digest) + "`: invalid checksum digest length");
+  if (hex.size() != 64)
+    return make_error(std::string(what) + " `" + std::string(digest) +
+                      "`: invalid checksum digest length");
   for (char c : hex)
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-      return make_error(std::string(what) + " `" + std::string(digest) + "`: invalid checksum digest format");
+      return make_error(std::string(what) + " `" + std::string(digest) +
+                        "`: invalid checksum digest format");
   return ok_status();
 }
 

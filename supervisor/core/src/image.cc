@@ -38,7 +38,8 @@ class Reader {
     for (size_t i = 0; i < v->items().size(); ++i) {
       const Value& item = v->items()[i];
       if (!item.is_string())
-        return error(std::string(join(path, key)) + "[" + std::to_string(i) + "]", "expected a string");
+        return error(std::string(join(path, key)) + "[" + std::to_string(i) + "]",
+                     "expected a string");
       out.push_back(item.as_string());
     }
     return out;
@@ -73,7 +74,8 @@ class Reader {
     Descriptor d;
     d.media_type = BERTH_VALUE(string(v, path, "mediaType", true));
     d.digest = BERTH_VALUE(string(v, path, "digest", true));
-    if (!is_digest(d.digest)) return error(join(path, "digest"), "not a valid digest: `" + d.digest + "`");
+    if (!is_digest(d.digest))
+      return error(join(path, "digest"), "not a valid digest: `" + d.digest + "`");
     const Value* size = v.get("size");
     if (!size) return error(join(path, "size"), "missing");
     if (!size->as_i64() || *size->as_i64() < 0)
@@ -97,8 +99,12 @@ class Reader {
     const Value* v = doc.get("schemaVersion");
     if (!v) return error("schemaVersion", "missing");
     if (!v->as_i64()) return error("schemaVersion", "expected an integer");
-    if (*v->as_i64() == 1) return error("schemaVersion", "Docker image manifest schema 1 is not supported (deprecated and unsigned content cannot be verified); push the image again with a current client");
-    if (*v->as_i64() != 2) return error("schemaVersion", "unsupported version " + std::to_string(*v->as_i64()));
+    if (*v->as_i64() == 1)
+      return error("schemaVersion",
+                   "Docker image manifest schema 1 is not supported (deprecated and unsigned "
+                   "content cannot be verified); push the image again with a current client");
+    if (*v->as_i64() != 2)
+      return error("schemaVersion", "unsupported version " + std::to_string(*v->as_i64()));
     return {};
   }
 
@@ -130,10 +136,10 @@ Result<std::string> media_type_of(const Reader& r, const Value& doc, std::string
   DocumentKind k = kind_of(mt);
   if (k == DocumentKind::kSchema1)
     return r.error("mediaType", "Docker image manifest schema 1 is not supported (`" + mt + "`)");
-  if (!mt.empty() && k != want)
-    return r.error("mediaType", "unexpected media type `" + mt + "`");
+  if (!mt.empty() && k != want) return r.error("mediaType", "unexpected media type `" + mt + "`");
   if (!served_as.empty() && kind_of(served_as) != DocumentKind::kUnknown && kind_of(served_as) != k)
-    return r.error("mediaType", "document says `" + mt + "` but was served as `" + std::string(served_as) + "`");
+    return r.error("mediaType",
+                   "document says `" + mt + "` but was served as `" + std::string(served_as) + "`");
   return mt;
 }
 
@@ -142,7 +148,8 @@ Result<std::string> media_type_of(const Reader& r, const Value& doc, std::string
 DocumentKind kind_of(std::string_view mt) {
   if (mt == media::kOciIndex || mt == media::kDockerManifestList) return DocumentKind::kIndex;
   if (mt == media::kOciManifest || mt == media::kDockerManifest) return DocumentKind::kManifest;
-  if (mt == media::kDockerSchema1 || mt == media::kDockerSchema1Signed) return DocumentKind::kSchema1;
+  if (mt == media::kDockerSchema1 || mt == media::kDockerSchema1Signed)
+    return DocumentKind::kSchema1;
   if (mt == media::kOciConfig || mt == media::kDockerConfig) return DocumentKind::kConfig;
   if (layer_compression(mt).ok()) return DocumentKind::kLayer;
   return DocumentKind::kUnknown;
@@ -157,7 +164,8 @@ Result<Compression> layer_compression(std::string_view mt) {
     if (t == base + "+gzip") return Compression::kGzip;
     if (t == base + "+zstd") return Compression::kZstd;
   }
-  if (t == media::kDockerLayerGzip || t == "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip")
+  if (t == media::kDockerLayerGzip ||
+      t == "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip")
     return Compression::kGzip;
   if (t == "application/vnd.docker.image.rootfs.diff.tar") return Compression::kNone;
   return make_error("`" + t + "` is not a layer media type");
@@ -173,7 +181,8 @@ DocumentKind sniff_document(std::string_view text, std::string_view served_as) {
   return kind_of(served_as);
 }
 
-Result<Manifest> parse_manifest(std::string_view text, std::string_view served_as, std::string_view source) {
+Result<Manifest> parse_manifest(std::string_view text, std::string_view served_as,
+                                std::string_view source) {
   Value doc = BERTH_VALUE(parse_document(text, source, kMaxManifestSize));
   Reader r(source);
   if (doc.get("fsLayers") || doc.get("signatures"))
@@ -186,7 +195,8 @@ Result<Manifest> parse_manifest(std::string_view text, std::string_view served_a
   if (!config) return r.error("config", "missing");
   m.config = BERTH_VALUE(r.descriptor(*config, "config"));
   const Value* layers = doc.get("layers");
-  if (!layers || !layers->is_array()) return r.error("layers", layers ? "expected an array" : "missing");
+  if (!layers || !layers->is_array())
+    return r.error("layers", layers ? "expected an array" : "missing");
   for (size_t i = 0; i < layers->items().size(); ++i) {
     std::string path = "layers[" + std::to_string(i) + "]";
     Descriptor d = BERTH_VALUE(r.descriptor(layers->items()[i], path));
@@ -198,7 +208,8 @@ Result<Manifest> parse_manifest(std::string_view text, std::string_view served_a
   return m;
 }
 
-Result<Index> parse_index(std::string_view text, std::string_view served_as, std::string_view source) {
+Result<Index> parse_index(std::string_view text, std::string_view served_as,
+                          std::string_view source) {
   Value doc = BERTH_VALUE(parse_document(text, source, kMaxManifestSize));
   Reader r(source);
   BERTH_TRY(r.schema_version(doc));
@@ -206,9 +217,11 @@ Result<Index> parse_index(std::string_view text, std::string_view served_as, std
   idx.media_type = BERTH_VALUE(media_type_of(r, doc, served_as, DocumentKind::kIndex));
   if (idx.media_type.empty()) idx.media_type = std::string(media::kOciIndex);
   const Value* list = doc.get("manifests");
-  if (!list || !list->is_array()) return r.error("manifests", list ? "expected an array" : "missing");
+  if (!list || !list->is_array())
+    return r.error("manifests", list ? "expected an array" : "missing");
   for (size_t i = 0; i < list->items().size(); ++i)
-    idx.manifests.push_back(BERTH_VALUE(r.descriptor(list->items()[i], "manifests[" + std::to_string(i) + "]")));
+    idx.manifests.push_back(
+        BERTH_VALUE(r.descriptor(list->items()[i], "manifests[" + std::to_string(i) + "]")));
   idx.annotations = BERTH_VALUE(r.string_map(doc, "", "annotations"));
   return idx;
 }
@@ -238,13 +251,15 @@ Result<ImageConfig> parse_config(std::string_view text, std::string_view source)
     if (const Value* e = cfg->get("ArgsEscaped"); e && e->is_bool()) c.args_escaped = e->as_bool();
   }
   const Value* rootfs = doc.get("rootfs");
-  if (!rootfs || !rootfs->is_object()) return r.error("rootfs", rootfs ? "expected an object" : "missing");
+  if (!rootfs || !rootfs->is_object())
+    return r.error("rootfs", rootfs ? "expected an object" : "missing");
   std::string type = BERTH_VALUE(r.string(*rootfs, "rootfs", "type", true));
   if (type != "layers") return r.error("rootfs.type", "expected \"layers\", got \"" + type + "\"");
   c.diff_ids = BERTH_VALUE(r.strings(*rootfs, "rootfs", "diff_ids"));
   for (size_t i = 0; i < c.diff_ids.size(); ++i)
     if (!is_digest(c.diff_ids[i]))
-      return r.error("rootfs.diff_ids[" + std::to_string(i) + "]", "not a valid digest: `" + c.diff_ids[i] + "`");
+      return r.error("rootfs.diff_ids[" + std::to_string(i) + "]",
+                     "not a valid digest: `" + c.diff_ids[i] + "`");
   if (const Value* h = doc.get("history"); h && !h->is_null()) {
     if (!h->is_array()) return r.error("history", "expected an array");
     size_t non_empty = 0;
@@ -257,15 +272,17 @@ Result<ImageConfig> parse_config(std::string_view text, std::string_view source)
       entry.created_by = BERTH_VALUE(r.string(e, path, "created_by", false));
       entry.author = BERTH_VALUE(r.string(e, path, "author", false));
       entry.comment = BERTH_VALUE(r.string(e, path, "comment", false));
-      if (const Value* el = e.get("empty_layer"); el && el->is_bool()) entry.empty_layer = el->as_bool();
+      if (const Value* el = e.get("empty_layer"); el && el->is_bool())
+        entry.empty_layer = el->as_bool();
       if (!entry.empty_layer) ++non_empty;
       c.history.push_back(std::move(entry));
     }
     // The spec: history entries that are not empty_layer line up with the
     // layers; more of them than layers means the document is inconsistent.
     if (non_empty > c.diff_ids.size())
-      return r.error("history", std::to_string(non_empty) + " entries with a layer, but rootfs has " +
-                                     std::to_string(c.diff_ids.size()) + " layers");
+      return r.error("history", std::to_string(non_empty) +
+                                    " entries with a layer, but rootfs has " +
+                                    std::to_string(c.diff_ids.size()) + " layers");
   }
   c.raw = std::move(doc);
   return c;

@@ -15,15 +15,16 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-constexpr std::array kOperatingSystems = {"linux",   "windows", "darwin", "freebsd", "netbsd",
-                                          "openbsd", "solaris", "illumos", "aix",    "dragonfly",
-                                          "android", "plan9",   "js",     "ios",     "wasip1"};
-constexpr std::array kArchitectures = {"amd64",  "386",    "arm",   "arm64",   "ppc64le", "ppc64",
-                                       "s390x",  "riscv64", "mips",  "mipsle",  "mips64",  "mips64le",
-                                       "loong64", "wasm"};
+constexpr std::array kOperatingSystems = {"linux",   "windows", "darwin",  "freebsd", "netbsd",
+                                          "openbsd", "solaris", "illumos", "aix",     "dragonfly",
+                                          "android", "plan9",   "js",      "ios",     "wasip1"};
+constexpr std::array kArchitectures = {"amd64",  "386",      "arm",     "arm64", "ppc64le",
+                                       "ppc64",  "s390x",    "riscv64", "mips",  "mipsle",
+                                       "mips64", "mips64le", "loong64", "wasm"};
 
 bool known_os(std::string_view os) {
-  return std::find(kOperatingSystems.begin(), kOperatingSystems.end(), os) != kOperatingSystems.end();
+  return std::find(kOperatingSystems.begin(), kOperatingSystems.end(), os) !=
+         kOperatingSystems.end();
 }
 bool known_arch(const std::string& arch) {
   return std::find(kArchitectures.begin(), kArchitectures.end(), arch) != kArchitectures.end() ||
@@ -58,8 +59,10 @@ Platform normalize(Platform p) {
     p.architecture = "arm";
     p.variant = "v6";
   } else if (a == "arm") {
-    if (p.variant.empty() || p.variant == "7") p.variant = "v7";
-    else if (p.variant == "5" || p.variant == "6" || p.variant == "8") p.variant = "v" + p.variant;
+    if (p.variant.empty() || p.variant == "7")
+      p.variant = "v7";
+    else if (p.variant == "5" || p.variant == "6" || p.variant == "8")
+      p.variant = "v" + p.variant;
   } else if (a == "i386") {
     p.architecture = "386";
     p.variant.clear();
@@ -72,7 +75,8 @@ Result<Platform> parse_platform(std::string_view text) {
   size_t start = 0;
   for (;;) {
     size_t slash = text.find('/', start);
-    parts.emplace_back(text.substr(start, slash == std::string_view::npos ? text.npos : slash - start));
+    parts.emplace_back(
+        text.substr(start, slash == std::string_view::npos ? text.npos : slash - start));
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }

@@ -54,7 +54,8 @@ bool valid_domain(std::string_view d) {
     size_t close = d.find(']');
     if (close == std::string_view::npos) return false;
     std::string_view v6 = d.substr(1, close - 1);
-    if (v6.empty() || v6.find_first_not_of("0123456789abcdefABCDEF:.") != std::string_view::npos) return false;
+    if (v6.empty() || v6.find_first_not_of("0123456789abcdefABCDEF:.") != std::string_view::npos)
+      return false;
     std::string_view rest = d.substr(close + 1);
     return rest.empty() || (rest.front() == ':' && valid_port(rest.substr(1)));
   }
@@ -67,7 +68,8 @@ bool valid_domain(std::string_view d) {
   size_t start = 0;
   while (start <= host.size()) {
     size_t dot = host.find('.', start);
-    std::string_view label = host.substr(start, dot == std::string_view::npos ? host.npos : dot - start);
+    std::string_view label =
+        host.substr(start, dot == std::string_view::npos ? host.npos : dot - start);
     if (label.empty() || label.front() == '-' || label.back() == '-') return false;
     for (char c : label)
       if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
@@ -154,13 +156,15 @@ Result<Reference> parse_reference(std::string_view text, bool default_tag) {
   size_t start = 0;
   for (;;) {
     size_t next = path.find('/', start);
-    std::string_view component = path.substr(start, next == std::string_view::npos ? path.npos : next - start);
+    std::string_view component =
+        path.substr(start, next == std::string_view::npos ? path.npos : next - start);
     if (!valid_path_component(component)) return invalid(text);
     if (next == std::string_view::npos) break;
     start = next + 1;
   }
   ref.path = std::string(path);
-  if (ref.domain == kDockerHub && ref.path.find('/') == std::string::npos) ref.path = "library/" + ref.path;
+  if (ref.domain == kDockerHub && ref.path.find('/') == std::string::npos)
+    ref.path = "library/" + ref.path;
   if (ref.name().size() > kMaxNameLength)
     return invalid(text, "repository name must not be more than 255 characters");
   if (default_tag && ref.tag.empty() && ref.digest.empty()) ref.tag = "latest";

@@ -18,7 +18,8 @@ std::string_view to_string(SnapshotKind kind) {
 std::vector<std::string> chain_ids(const std::vector<std::string>& diff_ids) {
   std::vector<std::string> out;
   out.reserve(diff_ids.size());
-  for (const auto& id : diff_ids) out.push_back(out.empty() ? id : digest_of(out.back() + " " + id));
+  for (const auto& id : diff_ids)
+    out.push_back(out.empty() ? id : digest_of(out.back() + " " + id));
   return out;
 }
 

@@ -30,9 +30,10 @@ TEST_CASE("platforms normalise as containerd's do") {
 }
 
 TEST_CASE("bad platforms are named") {
-  CHECK(p("") .starts_with("ERR: invalid platform ``"));
+  CHECK(p("").starts_with("ERR: invalid platform ``"));
   CHECK(p("linux/") == "ERR: invalid platform `linux/`: empty component");
-  CHECK(p("linux/amd64/v2/x") == "ERR: invalid platform `linux/amd64/v2/x`: too many components (os/architecture/variant)");
+  CHECK(p("linux/amd64/v2/x") ==
+        "ERR: invalid platform `linux/amd64/v2/x`: too many components (os/architecture/variant)");
   CHECK(p("plan10") == "ERR: invalid platform `plan10`: unknown operating system or architecture");
   CHECK(p("linux/z80") == "ERR: invalid platform `linux/z80`: unknown architecture `z80`");
   CHECK(p("beos/amd64") == "ERR: invalid platform `beos/amd64`: unknown operating system `beos`");

@@ -33,7 +33,8 @@ TEST_CASE("docker's normalisation of names") {
   CHECK(norm("[::1]:5000/app:v1") == "[::1]:5000/app:v1");
   CHECK(norm("quay.io/a/b/c") == "quay.io/a/b/c:latest");
   CHECK(norm("ab-c__d/e--f.g") == "docker.io/ab-c__d/e--f.g:latest");
-  CHECK(norm("a.b_c/d").starts_with("ERR: invalid reference format: bad registry host"));  // has a dot: a host
+  CHECK(norm("a.b_c/d").starts_with(
+      "ERR: invalid reference format: bad registry host"));  // has a dot: a host
 }
 
 TEST_CASE("tags and digests") {
@@ -42,10 +43,12 @@ TEST_CASE("tags and digests") {
   CHECK(norm("localhost:5000/app@" + kDigest) == "localhost:5000/app@" + kDigest);
   CHECK(norm("busybox", false) == "docker.io/library/busybox");
   CHECK(norm("busybox:" + std::string(128, 't')).find("ERR") == std::string::npos);
-  CHECK(norm("busybox:" + std::string(129, 't')).starts_with("ERR: invalid reference format: bad tag"));
+  CHECK(norm("busybox:" + std::string(129, 't'))
+            .starts_with("ERR: invalid reference format: bad tag"));
   CHECK(norm("busybox:.x").starts_with("ERR: invalid reference format: bad tag"));
   CHECK(norm("busybox@sha256:abc").starts_with("ERR: invalid reference format: bad digest"));
-  CHECK(norm("busybox@sha256:" + std::string(64, 'A')).starts_with("ERR: invalid reference format: bad digest"));
+  CHECK(norm("busybox@sha256:" + std::string(64, 'A'))
+            .starts_with("ERR: invalid reference format: bad digest"));
 }
 
 TEST_CASE("familiar forms, as docker prints them") {
@@ -56,9 +59,11 @@ TEST_CASE("familiar forms, as docker prints them") {
 }
 
 TEST_CASE("bad references: docker's words, the reference named") {
-  CHECK(norm("") .starts_with("ERR: invalid reference format"));
-  CHECK(norm("Busybox") == "ERR: invalid reference format: repository name must be lowercase (`Busybox`)");
-  CHECK(norm("user/App").starts_with("ERR: invalid reference format: repository name must be lowercase"));
+  CHECK(norm("").starts_with("ERR: invalid reference format"));
+  CHECK(norm("Busybox") ==
+        "ERR: invalid reference format: repository name must be lowercase (`Busybox`)");
+  CHECK(norm("user/App")
+            .starts_with("ERR: invalid reference format: repository name must be lowercase"));
   CHECK(norm("UPPER.io/app") == "UPPER.io/app:latest");  // a registry host may have upper case
   CHECK(norm("-app").starts_with("ERR: invalid reference format"));
   CHECK(norm("app-").starts_with("ERR: invalid reference format"));

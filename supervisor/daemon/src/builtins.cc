@@ -50,7 +50,9 @@ namespace {
 class OneCredential final : public core::CredentialStore {
  public:
   explicit OneCredential(core::Credentials c) : c_(std::move(c)) {}
-  Result<std::optional<core::Credentials>> get(std::string_view) override { return std::optional(c_); }
+  Result<std::optional<core::Credentials>> get(std::string_view) override {
+    return std::optional(c_);
+  }
   Status store(std::string_view, const core::Credentials&) override { return ok_status(); }
   Status erase(std::string_view) override { return ok_status(); }
 
@@ -63,32 +65,42 @@ class OwningRegistry final : public core::Registry {
  public:
   OwningRegistry(std::unique_ptr<core::CredentialStore> creds, const remotes::HostsConfig& hosts)
       : creds_(std::move(creds)), client_(hosts, *creds_) {}
-  Result<core::ResolvedManifest> resolve(const core::Reference& r) override { return client_.resolve(r); }
+  Result<core::ResolvedManifest> resolve(const core::Reference& r) override {
+    return client_.resolve(r);
+  }
   Result<std::string> fetch_manifest(const core::Reference& r, const core::Descriptor& d) override {
     return client_.fetch_manifest(r, d);
   }
-  Status fetch_blob(const core::Reference& r, const core::Descriptor& d, int64_t o, const core::ByteSink& s) override {
+  Status fetch_blob(const core::Reference& r, const core::Descriptor& d, int64_t o,
+                    const core::ByteSink& s) override {
     return client_.fetch_blob(r, d, o, s);
   }
-  Result<bool> blob_exists(const core::Reference& r, const core::Descriptor& d) override { return client_.blob_exists(r, d); }
-  Result<bool> mount_blob(const core::Reference& r, const core::Descriptor& d, const core::Reference& f) override {
+  Result<bool> blob_exists(const core::Reference& r, const core::Descriptor& d) override {
+    return client_.blob_exists(r, d);
+  }
+  Result<bool> mount_blob(const core::Reference& r, const core::Descriptor& d,
+                          const core::Reference& f) override {
     return client_.mount_blob(r, d, f);
   }
   Status push_blob(const core::Reference& r, const core::Descriptor& d, const core::ByteSource& s,
                    const std::function<void(int64_t)>& p) override {
     return client_.push_blob(r, d, s, p);
   }
-  Status push_manifest(const core::Reference& r, std::string_view t, std::string_view m, std::string_view b) override {
+  Status push_manifest(const core::Reference& r, std::string_view t, std::string_view m,
+                       std::string_view b) override {
     return client_.push_manifest(r, t, m, b);
   }
-  Result<std::vector<std::string>> list_tags(const core::Reference& r) override { return client_.list_tags(r); }
-  Status check_login(std::string_view h, const core::Credentials& c) override { return client_.check_login(h, c); }
+  Result<std::vector<std::string>> list_tags(const core::Reference& r) override {
+    return client_.list_tags(r);
+  }
+  Status check_login(std::string_view h, const core::Credentials& c) override {
+    return client_.check_login(h, c);
+  }
 
  private:
   std::unique_ptr<core::CredentialStore> creds_;
   remotes::RegistryClient client_;
 };
-
 
 std::string default_auth_config() {
   const char* home = std::getenv("HOME");
@@ -111,11 +123,14 @@ Result<std::unique_ptr<Builtins>> Builtins::open(const Config& config) {
     snapshotter = "native";
   }
   if (snapshotter == "overlayfs") {
-    p.snapshotter = BERTH_VALUE(snapshots::OverlaySnapshotter::open(config.root + "/snapshots/overlayfs"));
+    p.snapshotter =
+        BERTH_VALUE(snapshots::OverlaySnapshotter::open(config.root + "/snapshots/overlayfs"));
   } else if (snapshotter == "native") {
-    p.snapshotter = BERTH_VALUE(snapshots::NativeSnapshotter::open(config.root + "/snapshots/native"));
+    p.snapshotter =
+        BERTH_VALUE(snapshots::NativeSnapshotter::open(config.root + "/snapshots/native"));
   } else {
-    return make_error("config: snapshotter: unknown snapshotter `" + snapshotter + "` (overlayfs, native)");
+    return make_error("config: snapshotter: unknown snapshotter `" + snapshotter +
+                      "` (overlayfs, native)");
   }
   p.events = std::make_unique<events::Exchange>();
   p.auth_config = config.auth_config.empty() ? default_auth_config() : config.auth_config;
@@ -128,18 +143,22 @@ Result<std::unique_ptr<Builtins>> Builtins::open(const Config& config) {
   options.max_concurrent_downloads = config.max_concurrent_downloads;
   options.platform = core::host_platform();
   auto* plugins = &p;
-  images::RegistryFactory registries = [plugins](const std::optional<core::Credentials>& creds)
-      -> std::unique_ptr<core::Registry> {
+  images::RegistryFactory registries =
+      [plugins](const std::optional<core::Credentials>& creds) -> std::unique_ptr<core::Registry> {
     std::unique_ptr<core::CredentialStore> store;
-    if (creds) store = std::make_unique<OneCredential>(*creds);
-    else store = std::make_unique<remotes::DockerConfigStore>(plugins->auth_config);
+    if (creds)
+      store = std::make_unique<OneCredential>(*creds);
+    else
+      store = std::make_unique<remotes::DockerConfigStore>(plugins->auth_config);
     return std::make_unique<OwningRegistry>(std::move(store), plugins->hosts);
   };
   p.image_service = std::make_unique<images::ImageService>(
-      images::Stores{*p.content, *p.snapshotter, *p.images, *p.leases, *p.events}, registries, options);
+      images::Stores{*p.content, *p.snapshotter, *p.images, *p.leases, *p.events}, registries,
+      options);
 
   auto& ctx = b->ctx_;
-  ctx.info = {"0.1.0", config.root, config.state, config.address, std::string(p.snapshotter->name())};
+  ctx.info = {"0.1.0", config.root, config.state, config.address,
+              std::string(p.snapshotter->name())};
   ctx.content = p.content.get();
   ctx.snapshotter = p.snapshotter.get();
   ctx.images = p.images.get();

@@ -42,7 +42,8 @@ Result<UniqueFd> lock_root(const std::string& root) {
       ssize_t n = sys::pread(fd.get(), buf, sizeof buf - 1, 0);
       std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "?";
       while (!pid.empty() && pid.back() == '\n') pid.pop_back();
-      return make_error("another berthd (pid " + pid + ") is running with root `" + root + "`", EBUSY);
+      return make_error("another berthd (pid " + pid + ") is running with root `" + root + "`",
+                        EBUSY);
     }
     return sys_error("lock", path);
   }
@@ -67,11 +68,10 @@ int run(int argc, char** argv) {
   app.set_version_flag("--version", std::string("berthd ") + kVersion);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
+  } catch (const CLI::ParseError& e) { return app.exit(e); }
   Config config;
-  auto loaded = load_config(config_path.empty() ? kDefaultConfig : config_path, !config_path.empty(), config);
+  auto loaded =
+      load_config(config_path.empty() ? kDefaultConfig : config_path, !config_path.empty(), config);
   if (!loaded.ok()) return fail(loaded.error().to_string());
   if (!root.empty()) config.root = root;
   if (!state.empty()) config.state = state;
@@ -84,15 +84,16 @@ int run(int argc, char** argv) {
     if (p->empty() || (*p)[0] != '/') return fail("paths must be absolute: `" + *p + "`");
 
   auto level = spdlog::level::from_str(config.log_level);
-  if (level == spdlog::level::off && config.log_level != "off") return fail("--log-level: unknown level `" + config.log_level + "`");
+  if (level == spdlog::level::off && config.log_level != "off")
+    return fail("--log-level: unknown level `" + config.log_level + "`");
   try {
     std::shared_ptr<spdlog::logger> logger;
-    if (config.log_file.empty()) logger = spdlog::stderr_logger_mt("berthd");
-    else logger = spdlog::basic_logger_mt("berthd", config.log_file);
+    if (config.log_file.empty())
+      logger = spdlog::stderr_logger_mt("berthd");
+    else
+      logger = spdlog::basic_logger_mt("berthd", config.log_file);
     spdlog::set_default_logger(logger);
-  } catch (const spdlog::spdlog_ex& e) {
-    return fail(std::string("log file: ") + e.what());
-  }
+  } catch (const spdlog::spdlog_ex& e) { return fail(std::string("log file: ") + e.what()); }
   spdlog::set_level(level);
 
   // Blocked before any thread exists, so every thread inherits the mask
@@ -137,12 +138,13 @@ int run(int argc, char** argv) {
   auto server = builder.BuildAndStart();
   sys::umask(old_umask);
   if (!server) return fail("cannot listen on `" + socket_path + "`");
-  if (sys::fchownat(AT_FDCWD, socket_path.c_str(), 0, gid, 0) != 0 || !sys::chmod(socket_path, 0660).ok()) {
+  if (sys::fchownat(AT_FDCWD, socket_path.c_str(), 0, gid, 0) != 0 ||
+      !sys::chmod(socket_path, 0660).ok()) {
     server->Shutdown();
     return fail("socket `" + socket_path + "`: cannot set owner and mode");
   }
-  spdlog::info("berthd {} serving on {} (root {}, snapshotter {})", kVersion, socket_path, config.root,
-               (*builtins)->context().info.snapshotter);
+  spdlog::info("berthd {} serving on {} (root {}, snapshotter {})", kVersion, socket_path,
+               config.root, (*builtins)->context().info.snapshotter);
 
   std::thread waiter([&] {
     int sig = 0;

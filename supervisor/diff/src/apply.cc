@@ -40,10 +40,12 @@ Result<CleanPath> clean(std::string_view name, const ApplyOptions& o) {
   size_t start = 0;
   while (start <= name.size()) {
     size_t slash = name.find('/', start);
-    std::string_view c = name.substr(start, slash == std::string_view::npos ? name.npos : slash - start);
+    std::string_view c =
+        name.substr(start, slash == std::string_view::npos ? name.npos : slash - start);
     if (c == "..") return make_error("path escapes the layer root (`..`)", EPERM);
     if (c.size() > o.max_component)
-      return make_error("path component longer than " + std::to_string(o.max_component) + " bytes", ENAMETOOLONG);
+      return make_error("path component longer than " + std::to_string(o.max_component) + " bytes",
+                        ENAMETOOLONG);
     if (!c.empty() && c != ".") parts.push_back(c);
     if (slash == std::string_view::npos) break;
     start = slash + 1;
@@ -85,28 +87,31 @@ class Applier {
         const char* target = archive_entry_symlink(e);
         if (!target) return make_error("symlink without a target");
         if (sys::symlinkat(target, parent.get(), name) != 0) return sys_error("symlinkat");
-        if (sys::fchownat(parent.get(), name, archive_entry_uid(e), archive_entry_gid(e), AT_SYMLINK_NOFOLLOW) != 0)
+        if (sys::fchownat(parent.get(), name, archive_entry_uid(e), archive_entry_gid(e),
+                          AT_SYMLINK_NOFOLLOW) != 0)
           return sys_error("lchown");
         return set_times(parent.get(), name, e);
       }
       case AE_IFCHR:
       case AE_IFBLK:
       case AE_IFIFO: {
-        if (type != AE_IFIFO && !o_.allow_devices) return make_error("device nodes are not allowed in this layer", EPERM);
-        dev_t dev = type == AE_IFIFO ? 0 : makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
+        if (type != AE_IFIFO && !o_.allow_devices)
+          return make_error("device nodes are not allowed in this layer", EPERM);
+        dev_t dev =
+            type == AE_IFIFO ? 0 : makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
         if (sys::mknodat(parent.get(), name, type | (archive_entry_perm(e) & 07777), dev) != 0)
           return sys_error("mknodat");
         // The node was just made here and is not a symlink: fchmodat's
         // following of links cannot lead anywhere else.
-        if (sys::fchownat(parent.get(), name, archive_entry_uid(e), archive_entry_gid(e), AT_SYMLINK_NOFOLLOW) != 0)
+        if (sys::fchownat(parent.get(), name, archive_entry_uid(e), archive_entry_gid(e),
+                          AT_SYMLINK_NOFOLLOW) != 0)
           return sys_error("chown");
-        if (sys::fchmodat(parent.get(), name, archive_entry_perm(e) & 07777, 0) != 0) return sys_error("chmod");
+        if (sys::fchmodat(parent.get(), name, archive_entry_perm(e) & 07777, 0) != 0)
+          return sys_error("chmod");
         return set_times(parent.get(), name, e);
       }
-      case AE_IFSOCK:
-        return {};  // a socket in a layer is meaningless: skipped, as docker does
-      default:
-        return make_error("unsupported entry type " + std::to_string(type));
+      case AE_IFSOCK: return {};  // a socket in a layer is meaningless: skipped, as docker does
+      default: return make_error("unsupported entry type " + std::to_string(type));
     }
   }
 
@@ -117,7 +122,8 @@ class Applier {
       if (!p || p->base.empty()) continue;
       auto parent = open_dir(p->dir, false);
       if (!parent) return std::move(parent).error().wrap("entry `" + it->first + "`");
-      if (sys::utimensat(parent->get(), p->base.c_str(), it->second.data(), AT_SYMLINK_NOFOLLOW) != 0)
+      if (sys::utimensat(parent->get(), p->base.c_str(), it->second.data(), AT_SYMLINK_NOFOLLOW) !=
+          0)
         return sys_error("utimensat", it->first);
     }
     return {};
@@ -136,7 +142,8 @@ class Applier {
     size_t start = 0;
     while (start <= dir.size()) {
       size_t slash = dir.find('/', start);
-      std::string comp = dir.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+      std::string comp =
+          dir.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
       sofar += (sofar.empty() ? "" : "/") + comp;
       auto next = sys::open_in_root(BorrowedFd(root_), sofar, O_PATH | O_DIRECTORY);
       if (!next && next.error().code() == ENOENT) {
@@ -149,9 +156,12 @@ class Applier {
           char target[4096];
           ssize_t n = sys::readlinkat(cur.get(), comp.c_str(), target, sizeof target - 1);
           if (n < 0) return sys_error("readlink", sofar);
-          if (++link_depth_ > kMaxLinkDepth) return make_error("too many levels of symbolic links", ELOOP);
-          std::string parent_dir = sofar.size() > comp.size() ? sofar.substr(0, sofar.size() - comp.size() - 1) : "";
-          BERTH_TRY(open_dir(in_root(parent_dir, std::string_view(target, static_cast<size_t>(n))), true));
+          if (++link_depth_ > kMaxLinkDepth)
+            return make_error("too many levels of symbolic links", ELOOP);
+          std::string parent_dir =
+              sofar.size() > comp.size() ? sofar.substr(0, sofar.size() - comp.size() - 1) : "";
+          BERTH_TRY(open_dir(in_root(parent_dir, std::string_view(target, static_cast<size_t>(n))),
+                             true));
           --link_depth_;
           next = sys::open_in_root(BorrowedFd(root_), sofar, O_PATH | O_DIRECTORY);
         } else {
@@ -168,7 +178,8 @@ class Applier {
 
   // Makes room for a new entry: whatever is at the name goes, except a
   // directory that a directory entry only re-describes.
-  Status clear_slot(const UniqueFd& parent, const std::string& name, bool new_is_dir, bool* keep_dir) {
+  Status clear_slot(const UniqueFd& parent, const std::string& name, bool new_is_dir,
+                    bool* keep_dir) {
     struct stat st {};
     if (sys::fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT) return {};
@@ -186,7 +197,8 @@ class Applier {
     if (sys::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
       return errno == ENOENT ? Status() : sys_error("stat", name);
     if (!S_ISDIR(st.st_mode)) {
-      if (sys::unlinkat(parent, name.c_str(), 0) != 0 && errno != ENOENT) return sys_error("unlink", name);
+      if (sys::unlinkat(parent, name.c_str(), 0) != 0 && errno != ENOENT)
+        return sys_error("unlink", name);
       return {};
     }
     int fd = sys::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
@@ -234,18 +246,21 @@ class Applier {
 
   Status hard_link(const UniqueFd& parent, const std::string& name, const char* target_name) {
     auto target = clean(target_name, o_);
-    if (!target) return std::move(target).error().wrap("hard link target `" + std::string(target_name) + "`");
+    if (!target)
+      return std::move(target).error().wrap("hard link target `" + std::string(target_name) + "`");
     if (target->base.empty()) return make_error("hard link to the layer root");
     // The target's directory is resolved in-root and linkat does not follow
     // a final symlink: a link can only name an inode inside the root.
     auto tparent = open_dir(target->dir, false);
-    if (!tparent) return std::move(tparent).error().wrap("hard link target `" + std::string(target_name) + "`");
+    if (!tparent)
+      return std::move(tparent).error().wrap("hard link target `" + std::string(target_name) + "`");
     if (sys::linkat(tparent->get(), target->base.c_str(), parent.get(), name.c_str(), 0) != 0)
       return sys_error("link to", target_name);
     return {};
   }
 
-  Status regular_file(struct archive* tar, struct archive_entry* e, const UniqueFd& parent, const char* name) {
+  Status regular_file(struct archive* tar, struct archive_entry* e, const UniqueFd& parent,
+                      const char* name) {
     int raw = sys::openat(parent.get(), name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
     if (raw < 0) return sys_error("create");
     UniqueFd fd(raw);
@@ -256,7 +271,8 @@ class Applier {
     for (;;) {
       int r = archive_read_data_block(tar, &block, &size, &offset);
       if (r == ARCHIVE_EOF) break;
-      if (r != ARCHIVE_OK) return make_error(std::string("reading data: ") + archive_error_text(tar), EIO);
+      if (r != ARCHIVE_OK)
+        return make_error(std::string("reading data: ") + archive_error_text(tar), EIO);
       // Sparse entries: a hole is a seek, as GNU tar writes them.
       if (offset != written && sys::lseek(fd.get(), offset, SEEK_SET) < 0) return sys_error("seek");
       BERTH_TRY(sys::write_all(fd, std::string_view(static_cast<const char*>(block), size), name));
@@ -269,8 +285,8 @@ class Applier {
     return set_times(parent.get(), name, e);
   }
 
-  Status directory(struct archive_entry* e, const UniqueFd& parent, const char* name, const std::string& full,
-                   bool existed) {
+  Status directory(struct archive_entry* e, const UniqueFd& parent, const char* name,
+                   const std::string& full, bool existed) {
     if (!existed && sys::mkdirat(parent.get(), name, 0700) != 0) return sys_error("mkdir");
     int raw = sys::openat(parent.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
     if (raw < 0) return sys_error("open");
@@ -297,7 +313,9 @@ class Applier {
         // A filesystem without that namespace loses only that attribute;
         // a capability that cannot be set is an error (the binary would
         // run without the privilege its image gave it).
-        if ((errno == ENOTSUP || errno == EOPNOTSUPP) && std::string_view(xname) != "security.capability") continue;
+        if ((errno == ENOTSUP || errno == EOPNOTSUPP) &&
+            std::string_view(xname) != "security.capability")
+          continue;
         return sys_error("setxattr", xname);
       }
     }
@@ -307,8 +325,11 @@ class Applier {
   static Status set_times(int parent, const char* name, struct archive_entry* e) {
     std::array<struct timespec, 2> t{};
     t[1] = {archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
-    t[0] = archive_entry_atime_is_set(e) ? timespec{archive_entry_atime(e), archive_entry_atime_nsec(e)} : t[1];
-    if (sys::utimensat(parent, name, t.data(), AT_SYMLINK_NOFOLLOW) != 0) return sys_error("utimensat");
+    t[0] = archive_entry_atime_is_set(e)
+               ? timespec{archive_entry_atime(e), archive_entry_atime_nsec(e)}
+               : t[1];
+    if (sys::utimensat(parent, name, t.data(), AT_SYMLINK_NOFOLLOW) != 0)
+      return sys_error("utimensat");
     return {};
   }
 
@@ -320,7 +341,8 @@ class Applier {
       size_t start = 0;
       while (start <= path.size()) {
         size_t slash = path.find('/', start);
-        std::string_view c = path.substr(start, slash == std::string_view::npos ? path.npos : slash - start);
+        std::string_view c =
+            path.substr(start, slash == std::string_view::npos ? path.npos : slash - start);
         if (c == "..") {
           if (!parts.empty()) parts.pop_back();
         } else if (!c.empty() && c != ".") {
@@ -347,7 +369,8 @@ class Applier {
 
 }  // namespace
 
-Result<ApplyResult> apply_layer(BorrowedFd root, const ChunkSource& source, const ApplyOptions& options) {
+Result<ApplyResult> apply_layer(BorrowedFd root, const ChunkSource& source,
+                                const ApplyOptions& options) {
   LayerStream stream(source, options);
   BERTH_TRY(stream.open());
   Applier applier(root, options);
@@ -363,12 +386,14 @@ Result<ApplyResult> apply_layer(BorrowedFd root, const ChunkSource& source, cons
     }
     if (++result.entries > options.max_entries)
       return make_error(options.label + ": more than " + std::to_string(options.max_entries) +
-                        " entries (limit max_entries)", EFBIG);
+                            " entries (limit max_entries)",
+                        EFBIG);
     const char* name = archive_entry_pathname(e);
     auto st = applier.entry(stream.tar(), e);
     if (!st) {
       if (stream.failure()) return *stream.failure();
-      return make_error(options.label + ": entry `" + std::string(name ? name : "") + "`: " + st.error().to_string(),
+      return make_error(options.label + ": entry `" + std::string(name ? name : "") +
+                            "`: " + st.error().to_string(),
                         st.error().code());
     }
   }

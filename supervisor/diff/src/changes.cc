@@ -15,7 +15,9 @@ namespace {
 
 constexpr std::string_view kOverlayXattrs = "trusted.overlay.";
 
-std::string join(const std::string& dir, const std::string& name) { return dir.empty() ? name : dir + "/" + name; }
+std::string join(const std::string& dir, const std::string& name) {
+  return dir.empty() ? name : dir + "/" + name;
+}
 
 struct Scanned {
   struct stat st {};
@@ -25,7 +27,8 @@ struct Scanned {
 
 // The entry's attributes through "/proc/self/fd/<dir>/<name>" with the l*
 // calls: links and device nodes are never opened or followed.
-Result<std::vector<std::pair<std::string, std::string>>> read_xattrs(int dir, const std::string& name,
+Result<std::vector<std::pair<std::string, std::string>>> read_xattrs(int dir,
+                                                                     const std::string& name,
                                                                      const std::string& shown) {
   std::string path = sys::fd_path(BorrowedFd(dir)) + "/" + name;
   std::vector<std::pair<std::string, std::string>> out;
@@ -56,7 +59,8 @@ Result<std::vector<std::pair<std::string, std::string>>> read_xattrs(int dir, co
 
 Result<Scanned> scan(int dir, const std::string& name, const std::string& rel) {
   Scanned s;
-  if (sys::fstatat(dir, name.c_str(), &s.st, AT_SYMLINK_NOFOLLOW) != 0) return sys_error("stat", rel);
+  if (sys::fstatat(dir, name.c_str(), &s.st, AT_SYMLINK_NOFOLLOW) != 0)
+    return sys_error("stat", rel);
   if (S_ISLNK(s.st.st_mode)) {
     std::string buf(4096, '\0');
     ssize_t n = sys::readlinkat(dir, name.c_str(), buf.data(), buf.size());
@@ -102,7 +106,8 @@ Change marker(Change::Kind kind, std::string path, const struct stat& like) {
 Status walk_overlay(int dir, const std::string& rel, std::vector<Change>& out) {
   // Emitted names decide the order: `.wh.x` sorts where `.wh.x` belongs,
   // not where `x` did.
-  std::map<std::string, std::pair<std::string, Scanned>> children;  // emitted name → (real name, scan)
+  std::map<std::string, std::pair<std::string, Scanned>>
+      children;  // emitted name → (real name, scan)
   for (const auto& name : BERTH_VALUE(sorted_names(dir))) {
     std::string path = join(rel, name);
     Scanned s = BERTH_VALUE(scan(dir, name, path));
@@ -127,7 +132,8 @@ Status walk_overlay(int dir, const std::string& rel, std::vector<Change>& out) {
       if (k == "trusted.overlay.opaque") {
         opaque = S_ISDIR(s.st.st_mode) && v == "y";
       } else if (k == "trusted.overlay.redirect" || k == "trusted.overlay.metacopy") {
-        return core::unsupported("entry `" + path + "`: " + k + " (overlayfs redirect_dir/metacopy) is not supported");
+        return core::unsupported("entry `" + path + "`: " + k +
+                                 " (overlayfs redirect_dir/metacopy) is not supported");
       }
     }
     s.xattrs = std::move(kept);
@@ -147,10 +153,13 @@ Status walk_overlay(int dir, const std::string& rel, std::vector<Change>& out) {
 bool same(const Scanned& a, const Scanned& b) {
   const struct stat &x = a.st, &y = b.st;
   if ((x.st_mode & S_IFMT) != (y.st_mode & S_IFMT)) return false;
-  if ((x.st_mode & 07777) != (y.st_mode & 07777) || x.st_uid != y.st_uid || x.st_gid != y.st_gid) return false;
+  if ((x.st_mode & 07777) != (y.st_mode & 07777) || x.st_uid != y.st_uid || x.st_gid != y.st_gid)
+    return false;
   if (x.st_rdev != y.st_rdev || a.link != b.link || a.xattrs != b.xattrs) return false;
-  if (S_ISDIR(x.st_mode)) return true;  // a dir's size and mtime follow its children, compared one by one
-  return x.st_size == y.st_size && x.st_mtim.tv_sec == y.st_mtim.tv_sec && x.st_mtim.tv_nsec == y.st_mtim.tv_nsec;
+  if (S_ISDIR(x.st_mode))
+    return true;  // a dir's size and mtime follow its children, compared one by one
+  return x.st_size == y.st_size && x.st_mtim.tv_sec == y.st_mtim.tv_sec &&
+         x.st_mtim.tv_nsec == y.st_mtim.tv_nsec;
 }
 
 // Everything under `dir` (upper) is new.
@@ -170,8 +179,10 @@ Status walk_added(int dir, const std::string& rel, std::vector<Change>& out) {
 }
 
 Status walk_native(int upper, int lower, const std::string& rel, std::vector<Change>& out) {
-  std::map<std::string, std::pair<std::string, bool>> children;  // emitted name → (real name, in upper)
-  for (const auto& name : BERTH_VALUE(sorted_names(upper))) children.emplace(name, std::make_pair(name, true));
+  std::map<std::string, std::pair<std::string, bool>>
+      children;  // emitted name → (real name, in upper)
+  for (const auto& name : BERTH_VALUE(sorted_names(upper)))
+    children.emplace(name, std::make_pair(name, true));
   for (const auto& name : BERTH_VALUE(sorted_names(lower))) {
     struct stat st {};
     if (sys::fstatat(upper, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) continue;
@@ -183,7 +194,8 @@ Status walk_native(int upper, int lower, const std::string& rel, std::vector<Cha
     std::string path = join(rel, name);
     if (!in_upper) {
       struct stat st {};
-      if (sys::fstatat(lower, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return sys_error("stat", path);
+      if (sys::fstatat(lower, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return sys_error("stat", path);
       out.push_back(marker(Change::Kind::kWhiteout, join(rel, emitted), st));
       continue;
     }
@@ -213,7 +225,8 @@ Status walk_native(int upper, int lower, const std::string& rel, std::vector<Cha
     BERTH_TRY(walk_native(usub.get(), lsub.get(), path, out));
     // The dir goes before its children: written when it changed itself or
     // when something under it did (its entry carries its metadata).
-    if (changed || out.size() > at) out.insert(out.begin() + static_cast<ptrdiff_t>(at), entry(path, std::move(u)));
+    if (changed || out.size() > at)
+      out.insert(out.begin() + static_cast<ptrdiff_t>(at), entry(path, std::move(u)));
   }
   return {};
 }

@@ -19,7 +19,7 @@ struct Change {
   Kind kind = Kind::kEntry;
   std::string path;  // relative to the layer root, no leading "./"
   struct stat st {};
-  std::string link;  // symlink target
+  std::string link;                                         // symlink target
   std::vector<std::pair<std::string, std::string>> xattrs;  // sorted by name
 };
 

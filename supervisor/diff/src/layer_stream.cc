@@ -44,7 +44,8 @@ Status LayerStream::open() {
   archive_read_support_filter_gzip(outer_);
   archive_read_support_filter_zstd(outer_);
   archive_read_support_format_raw(outer_);
-  if (archive_read_open(outer_, this, nullptr, &LayerStream::read_compressed, nullptr) != ARCHIVE_OK) {
+  if (archive_read_open(outer_, this, nullptr, &LayerStream::read_compressed, nullptr) !=
+      ARCHIVE_OK) {
     if (failure_) return *failure_;
     return make_error(options_.label + ": " + archive_error_text(outer_));
   }
@@ -93,15 +94,18 @@ la_ssize_t LayerStream::pull_tar(const void** buf) {
   tar_size_ += static_cast<uint64_t>(n);
   if (tar_size_ > options_.max_bytes) {
     failure_ = make_error(options_.label + ": more than " + std::to_string(options_.max_bytes) +
-                          " bytes uncompressed (limit max_bytes)", EFBIG);
+                              " bytes uncompressed (limit max_bytes)",
+                          EFBIG);
     return -1;
   }
   // A decompression bomb: far more output than any real layer gives for
   // its input. Checked as it grows, so the bomb never reaches the disk.
   if (tar_size_ > options_.ratio_slack && tar_size_ > options_.max_ratio * compressed_size_) {
-    failure_ = make_error(options_.label + ": expands more than " + std::to_string(options_.max_ratio) +
-                          " times (" + std::to_string(compressed_size_) + " compressed bytes gave " +
-                          std::to_string(tar_size_) + "): refusing a decompression bomb", EFBIG);
+    failure_ =
+        make_error(options_.label + ": expands more than " + std::to_string(options_.max_ratio) +
+                       " times (" + std::to_string(compressed_size_) + " compressed bytes gave " +
+                       std::to_string(tar_size_) + "): refusing a decompression bomb",
+                   EFBIG);
     return -1;
   }
   EVP_DigestUpdate(sha_, buf_.get(), static_cast<size_t>(n));
@@ -119,7 +123,8 @@ Result<std::string> LayerStream::finish() {
   }
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (EVP_DigestFinal_ex(sha_, md, &len) != 1) return make_error(options_.label + ": sha256 failed");
+  if (EVP_DigestFinal_ex(sha_, md, &len) != 1)
+    return make_error(options_.label + ": sha256 failed");
   return "sha256:" + hex(md, len);
 }
 

@@ -30,7 +30,9 @@ class LayerStream {
   LayerStream& operator=(const LayerStream&) = delete;
 
   Status open();
-  struct archive* tar() { return inner_; }
+  struct archive* tar() {
+    return inner_;
+  }
   // Reads what the tar reader left (end-of-archive blocks, padding) so the
   // digest covers the whole uncompressed stream; returns "sha256:…".
   Result<std::string> finish();

@@ -65,7 +65,8 @@ class Output {
       // No timestamp in the gzip header: the same tree, the same digest.
       archive_write_set_filter_option(gz_.get(), "gzip", "timestamp", nullptr);
       archive_write_set_bytes_in_last_block(gz_.get(), 1);
-      if (archive_write_open(gz_.get(), this, nullptr, &Output::on_compressed, nullptr) != ARCHIVE_OK)
+      if (archive_write_open(gz_.get(), this, nullptr, &Output::on_compressed, nullptr) !=
+          ARCHIVE_OK)
         return make_error(std::string("gzip writer: ") + archive_error_text(gz_.get()), EIO);
       std::unique_ptr<struct archive_entry, EntryFree> e(archive_entry_new());
       archive_entry_set_pathname(e.get(), "layer.tar");
@@ -85,12 +86,15 @@ class Output {
     return {};
   }
 
-  struct archive* tar() { return tar_.get(); }
+  struct archive* tar() {
+    return tar_.get();
+  }
   const std::optional<Error>& failure() const { return failure_; }
 
   Status close() {
     if (archive_write_close(tar_.get()) != ARCHIVE_OK) return error(tar_.get(), "closing tar");
-    if (gz_ && archive_write_close(gz_.get()) != ARCHIVE_OK) return error(gz_.get(), "closing gzip");
+    if (gz_ && archive_write_close(gz_.get()) != ARCHIVE_OK)
+      return error(gz_.get(), "closing gzip");
     return {};
   }
 
@@ -115,7 +119,8 @@ class Output {
     o->tar_size_ += n;
     if (!o->gz_) return o->emit(buf, n);
     la_ssize_t w = archive_write_data(o->gz_.get(), buf, n);
-    if (w < 0 && !o->failure_) o->failure_ = make_error(std::string("gzip: ") + archive_error_text(o->gz_.get()), EIO);
+    if (w < 0 && !o->failure_)
+      o->failure_ = make_error(std::string("gzip: ") + archive_error_text(o->gz_.get()), EIO);
     return w < 0 ? -1 : static_cast<la_ssize_t>(n);
   }
   static la_ssize_t on_compressed(struct archive*, void* self, const void* buf, size_t n) {
@@ -159,7 +164,8 @@ class Writer {
     archive_entry_set_perm(e.get(), st.st_mode & 07777);
     archive_entry_set_uid(e.get(), st.st_uid);
     archive_entry_set_gid(e.get(), st.st_gid);
-    for (const auto& [k, v] : c.xattrs) archive_entry_xattr_add_entry(e.get(), k.c_str(), v.data(), v.size());
+    for (const auto& [k, v] : c.xattrs)
+      archive_entry_xattr_add_entry(e.get(), k.c_str(), v.data(), v.size());
     if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
       auto [it, fresh] = links_.emplace(std::make_pair(st.st_dev, st.st_ino), c.path);
       if (!fresh) {
@@ -175,16 +181,13 @@ class Writer {
         archive_entry_set_size(e.get(), st.st_size);
         BERTH_TRY(header(e.get(), c.path));
         return data(c);
-      case S_IFLNK:
-        archive_entry_set_symlink(e.get(), c.link.c_str());
-        break;
+      case S_IFLNK: archive_entry_set_symlink(e.get(), c.link.c_str()); break;
       case S_IFCHR:
       case S_IFBLK:
         archive_entry_set_rdevmajor(e.get(), major(st.st_rdev));
         archive_entry_set_rdevminor(e.get(), minor(st.st_rdev));
         break;
-      default:
-        break;
+      default: break;
     }
     archive_entry_set_size(e.get(), 0);
     return header(e.get(), c.path);
@@ -204,9 +207,11 @@ class Writer {
     std::unique_ptr<char[]> buf(new char[64 << 10]);
     int64_t left = c.st.st_size;
     while (left > 0) {
-      auto r = sys::read_some(fd, buf.get(), static_cast<size_t>(std::min<int64_t>(left, 64 << 10)));
+      auto r =
+          sys::read_some(fd, buf.get(), static_cast<size_t>(std::min<int64_t>(left, 64 << 10)));
       if (r.n < 0) return sys_error(r.err, "read", c.path);
-      if (r.n == 0) return make_error("entry `" + c.path + "`: file shrank while the layer was written", EIO);
+      if (r.n == 0)
+        return make_error("entry `" + c.path + "`: file shrank while the layer was written", EIO);
       la_ssize_t w = archive_write_data(out_.tar(), buf.get(), static_cast<size_t>(r.n));
       if (w < 0) return out_.error(out_.tar(), "entry `" + c.path + "`");
       left -= r.n;
@@ -221,9 +226,11 @@ class Writer {
 
 }  // namespace
 
-Result<WriteResult> write_layer(const core::LayerDirs& dirs, const WriteOptions& options, const LayerSink& sink) {
+Result<WriteResult> write_layer(const core::LayerDirs& dirs, const WriteOptions& options,
+                                const LayerSink& sink) {
   auto changes = collect_changes(dirs);
-  if (!changes) return std::move(changes).error().wrap(options.label + " from `" + dirs.upper + "`");
+  if (!changes)
+    return std::move(changes).error().wrap(options.label + " from `" + dirs.upper + "`");
   UniqueFd root = BERTH_VALUE(sys::open(dirs.upper, O_PATH | O_DIRECTORY));
   Output out(sink);
   BERTH_TRY_CTX(out.open(options.gzip), options.label);

@@ -74,10 +74,12 @@ std::string make_tar(const std::vector<Entry>& entries, Comp comp = Comp::kNone)
       }
       archive_entry_set_size(ae, e.type == AE_IFREG ? static_cast<la_int64_t>(e.data.size()) : 0);
     }
-    for (const auto& [k, v] : e.xattrs) archive_entry_xattr_add_entry(ae, k.c_str(), v.data(), v.size());
+    for (const auto& [k, v] : e.xattrs)
+      archive_entry_xattr_add_entry(ae, k.c_str(), v.data(), v.size());
     REQUIRE(archive_write_header(a, ae) == ARCHIVE_OK);
     if (e.type == AE_IFREG && e.hardlink.empty() && !e.data.empty())
-      REQUIRE(archive_write_data(a, e.data.data(), e.data.size()) == static_cast<la_ssize_t>(e.data.size()));
+      REQUIRE(archive_write_data(a, e.data.data(), e.data.size()) ==
+              static_cast<la_ssize_t>(e.data.size()));
     archive_entry_free(ae);
   }
   archive_write_close(a);
@@ -98,7 +100,8 @@ struct Sandbox {
   }
   ~Sandbox() { fs::remove_all(dir); }
 
-  Result<ApplyResult> apply(const std::string& layer, ApplyOptions o = {}, size_t chunk = 64 << 10) {
+  Result<ApplyResult> apply(const std::string& layer, ApplyOptions o = {},
+                            size_t chunk = 64 << 10) {
     auto fd = sys::open(root.string(), O_RDONLY | O_DIRECTORY);
     REQUIRE(fd.ok());
     size_t pos = 0;
@@ -160,7 +163,8 @@ TEST_CASE("a layer's entries land with their types, owners, modes, times and xat
   CHECK(lstat_of(s.root / "etc/hostname").st_mtime == 1'000'000'000);
 }
 
-TEST_CASE("the diffID is the sha256 of the uncompressed tar, whatever the compression and chunking") {
+TEST_CASE(
+    "the diffID is the sha256 of the uncompressed tar, whatever the compression and chunking") {
   std::string tar = make_tar(kTree);
   std::string want = "sha256:" + sha256_hex(tar);
   for (Comp c : {Comp::kNone, Comp::kGzip, Comp::kZstd}) {
@@ -178,9 +182,11 @@ TEST_CASE("the diffID is the sha256 of the uncompressed tar, whatever the compre
 TEST_CASE("no entry escapes the root") {
   SUBCASE("`..` is refused, naming the layer and the entry") {
     Sandbox s;
-    auto r = s.apply(make_tar({{.name = "a/../../decoy", .data = "pwned"}}), {.label = "layer sha256:abc"});
+    auto r = s.apply(make_tar({{.name = "a/../../decoy", .data = "pwned"}}),
+                     {.label = "layer sha256:abc"});
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().message().starts_with("layer sha256:abc: entry `a/../../decoy`: path escapes the layer root"));
+    CHECK(r.error().message().starts_with(
+        "layer sha256:abc: entry `a/../../decoy`: path escapes the layer root"));
     CHECK_FALSE(fs::exists(s.dir / "decoy"));
   }
   SUBCASE("absolute names are relative to the root") {
@@ -191,10 +197,11 @@ TEST_CASE("no entry escapes the root") {
   SUBCASE("a symlinked parent resolves inside the root") {
     Sandbox s;
     std::ofstream(s.dir / "decoy") << "original";
-    auto r = s.apply(make_tar({{.name = "esc", .type = AE_IFLNK, .symlink = ".."},  // outside: the sandbox dir
-                               {.name = "abs", .type = AE_IFLNK, .symlink = s.dir.string()},
-                               {.name = "esc/decoy", .data = "pwned"},
-                               {.name = "abs/decoy2", .data = "pwned"}}));
+    auto r = s.apply(
+        make_tar({{.name = "esc", .type = AE_IFLNK, .symlink = ".."},  // outside: the sandbox dir
+                  {.name = "abs", .type = AE_IFLNK, .symlink = s.dir.string()},
+                  {.name = "esc/decoy", .data = "pwned"},
+                  {.name = "abs/decoy2", .data = "pwned"}}));
     REQUIRE_MESSAGE(r.ok(), r.error().to_string());
     CHECK(s.read(s.dir / "decoy") == "original");
     CHECK(s.read(s.root / "decoy") == "pwned");  // "esc" is the root itself, seen from inside
@@ -214,8 +221,9 @@ TEST_CASE("no entry escapes the root") {
   SUBCASE("hard links reach only inodes inside the root") {
     Sandbox s;
     std::ofstream(s.dir / "decoy") << "original";
-    auto through_symlink = s.apply(make_tar({{.name = "esc", .type = AE_IFLNK, .symlink = s.dir.string()},
-                                             {.name = "h", .hardlink = "esc/decoy"}}));
+    auto through_symlink =
+        s.apply(make_tar({{.name = "esc", .type = AE_IFLNK, .symlink = s.dir.string()},
+                          {.name = "h", .hardlink = "esc/decoy"}}));
     CHECK_FALSE(through_symlink.ok());  // esc/decoy is <root>/<tmp>/decoy: absent
     CHECK(lstat_of(s.dir / "decoy").st_nlink == 1);
     Sandbox s2;
@@ -226,7 +234,8 @@ TEST_CASE("no entry escapes the root") {
     // A link to a symlink links the symlink itself, inside the root.
     Sandbox s3;
     REQUIRE(s3.apply(make_tar({{.name = "sl", .type = AE_IFLNK, .symlink = "/etc/passwd"},
-                               {.name = "h", .hardlink = "sl"}})).ok());
+                               {.name = "h", .hardlink = "sl"}}))
+                .ok());
     CHECK(fs::is_symlink(s3.root / "h"));
   }
 }
@@ -256,7 +265,10 @@ TEST_CASE("whiteouts: overlay devices and opaque xattrs, or removals in native m
     std::ofstream(s.root / "d/lower-file") << "lower";
     ApplyOptions o;
     o.whiteouts = WhiteoutMode::kNative;
-    auto r = s.apply(make_tar({{.name = "d/new", .data = "upper"}, {.name = "d/.wh..wh..opq"}, {.name = ".wh.gone"}}), o);
+    auto r = s.apply(
+        make_tar(
+            {{.name = "d/new", .data = "upper"}, {.name = "d/.wh..wh..opq"}, {.name = ".wh.gone"}}),
+        o);
     REQUIRE_MESSAGE(r.ok(), r.error().to_string());
     CHECK_FALSE(fs::exists(s.root / "gone"));
     CHECK_FALSE(fs::exists(s.root / "d/old"));
@@ -269,7 +281,8 @@ TEST_CASE("replacing entries: a directory stays a directory, anything else is re
   Sandbox s;
   fs::create_directories(s.root / "d/child");
   std::ofstream(s.root / "f") << "old";
-  auto r = s.apply(make_tar({{.name = "d", .type = AE_IFDIR, .perm = 0700}, {.name = "f", .type = AE_IFDIR}}));
+  auto r = s.apply(
+      make_tar({{.name = "d", .type = AE_IFDIR, .perm = 0700}, {.name = "f", .type = AE_IFDIR}}));
   REQUIRE_MESSAGE(r.ok(), r.error().to_string());
   CHECK(fs::exists(s.root / "d/child"));
   CHECK((lstat_of(s.root / "d").st_mode & 0777) == 0700);
@@ -285,7 +298,8 @@ TEST_CASE("device nodes can be refused") {
   o.label = "layer L";
   auto r = s.apply(make_tar({{.name = "dev/sda", .type = AE_IFBLK, .major = 8}}), o);
   REQUIRE_FALSE(r.ok());
-  CHECK(r.error().message() == "layer L: entry `dev/sda`: device nodes are not allowed in this layer");
+  CHECK(r.error().message() ==
+        "layer L: entry `dev/sda`: device nodes are not allowed in this layer");
 }
 
 TEST_CASE("bombs and broken streams stop with an error naming the limit") {
@@ -302,7 +316,8 @@ TEST_CASE("bombs and broken streams stop with an error naming the limit") {
     ApplyOptions o;
     o.ratio_slack = 1 << 20;
     o.max_ratio = 100;
-    std::string gz = make_tar({{.name = "zeros", .data = std::string(32 << 20, '\0')}}, Comp::kGzip);
+    std::string gz =
+        make_tar({{.name = "zeros", .data = std::string(32 << 20, '\0')}}, Comp::kGzip);
     REQUIRE(gz.size() < (1 << 20));
     auto r = s.apply(gz, o);
     REQUIRE_FALSE(r.ok());
@@ -337,7 +352,9 @@ TEST_CASE("bombs and broken streams stop with an error naming the limit") {
     Sandbox s;
     auto fd = sys::open(s.root.string(), O_RDONLY | O_DIRECTORY);
     REQUIRE(fd.ok());
-    ChunkSource broken = []() -> Result<std::string_view> { return make_error("connection reset", ECONNRESET); };
+    ChunkSource broken = []() -> Result<std::string_view> {
+      return make_error("connection reset", ECONNRESET);
+    };
     auto r = apply_layer(*fd, broken, {.label = "layer X"});
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().message().find("connection reset") != std::string::npos);

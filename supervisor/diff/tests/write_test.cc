@@ -70,9 +70,16 @@ TEST_CASE("overlay upper: whiteouts, opaque dirs, hard links, long names, sorted
   CHECK(r->diff_id == "sha256:" + sha256_hex(tar));
   CHECK(r->digest == r->diff_id);
   CHECK(r->size == tar.size());
-  const auto want_list = std::vector<std::string>{
-                                        "a/ 4", "a/.wh.gone 8", "a/x 8", "b 8", "c hardlink b", "long/ 4",
-                                        long_name + " 8", "opq/ 4", "opq/.wh..wh..opq 8", "opq/kept 8"};
+  const auto want_list = std::vector<std::string>{"a/ 4",
+                                                  "a/.wh.gone 8",
+                                                  "a/x 8",
+                                                  "b 8",
+                                                  "c hardlink b",
+                                                  "long/ 4",
+                                                  long_name + " 8",
+                                                  "opq/ 4",
+                                                  "opq/.wh..wh..opq 8",
+                                                  "opq/kept 8"};
   CHECK_MESSAGE(testsuite::list_tar(tar) == want_list, joined(testsuite::list_tar(tar)));
 
   // Applied to a fresh dir in overlay mode it reproduces the upper.
@@ -81,11 +88,13 @@ TEST_CASE("overlay upper: whiteouts, opaque dirs, hard links, long names, sorted
   auto fd = sys::open(back, O_RDONLY | O_DIRECTORY);
   REQUIRE(fd.ok());
   bool done = false;
-  auto applied = diff::apply_layer(*fd, [&]() -> Result<std::string_view> {
-    if (done) return std::string_view();
-    done = true;
-    return std::string_view(tar);
-  }, {});
+  auto applied = diff::apply_layer(*fd,
+                                   [&]() -> Result<std::string_view> {
+                                     if (done) return std::string_view();
+                                     done = true;
+                                     return std::string_view(tar);
+                                   },
+                                   {});
   REQUIRE(applied.ok());
   CHECK(applied->diff_id == r->diff_id);
   auto want = testsuite::describe_tree(up);
@@ -131,9 +140,9 @@ TEST_CASE("an upper using redirect_dir is refused; a sink error stops the write"
 
   fs::remove_all(up + "/moved");
   put(up + "/f", "f");
-  auto failed = diff::write_layer({up, {}, core::WhiteoutStyle::kOverlay}, {}, [](std::string_view) -> Status {
-    return make_error("store `x`: disk full", ENOSPC);
-  });
+  auto failed = diff::write_layer(
+      {up, {}, core::WhiteoutStyle::kOverlay}, {},
+      [](std::string_view) -> Status { return make_error("store `x`: disk full", ENOSPC); });
   REQUIRE(!failed.ok());
   CHECK(failed.error().code() == ENOSPC);
 }
@@ -162,8 +171,8 @@ TEST_CASE("native: upper compared with the parent's tree") {
   std::string tar;
   auto r = write({up, {low}, core::WhiteoutStyle::kNative}, &tar);
   REQUIRE_MESSAGE(r.ok(), err(r));
-  const auto want_list = std::vector<std::string>{
-                                        ".wh.deldir 8", ".wh.deleted 8", "added/ 4", "added/deep/ 4",
-                                        "added/deep/f 8", "dir/ 4", "dir/changed 8"};
+  const auto want_list =
+      std::vector<std::string>{".wh.deldir 8",   ".wh.deleted 8", "added/ 4",     "added/deep/ 4",
+                               "added/deep/f 8", "dir/ 4",        "dir/changed 8"};
   CHECK_MESSAGE(testsuite::list_tar(tar) == want_list, joined(testsuite::list_tar(tar)));
 }

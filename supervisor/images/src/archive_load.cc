@@ -46,7 +46,9 @@ Result<std::string> clean_path(std::string_view path) {
     if (j == std::string_view::npos) j = path.size();
     std::string_view c = path.substr(i, j - i);
     if (c == "..") {
-      if (parts.empty()) return core::invalid_argument("archive entry `" + std::string(path) + "` leaves the archive");
+      if (parts.empty())
+        return core::invalid_argument("archive entry `" + std::string(path) +
+                                      "` leaves the archive");
       parts.pop_back();
     } else if (!c.empty() && c != ".") {
       parts.emplace_back(c);
@@ -89,17 +91,21 @@ Result<std::string> media_type_of_layer(core::ContentStore& content, const std::
   auto fd = BERTH_VALUE(content.open_blob(digest));
   unsigned char magic[4] = {};
   ssize_t n = sys::pread(fd.get(), magic, sizeof magic, 0);
-  if (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) return std::string(core::media::kOciLayerGzip);
+  if (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+    return std::string(core::media::kOciLayerGzip);
   if (n == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd)
     return std::string(core::media::kOciLayerZstd);
   return std::string(core::media::kOciLayer);
 }
 
-const json::Value* member(const json::Value& v, std::string_view key) { return v.is_object() ? v.get(key) : nullptr; }
+const json::Value* member(const json::Value& v, std::string_view key) {
+  return v.is_object() ? v.get(key) : nullptr;
+}
 
 }  // namespace
 
-Result<std::vector<std::string>> ImageService::load(std::string_view ns, const ChunkReader& in, const ProgressSink& progress) {
+Result<std::vector<std::string>> ImageService::load(std::string_view ns, const ChunkReader& in,
+                                                    const ProgressSink& progress) {
   std::shared_lock gc(gc_mu_);
   auto lease = BERTH_VALUE(new_lease(ns, "load"));
   ScopeGuard drop_lease_guard([&] { drop_lease(ns, lease); });
@@ -112,7 +118,8 @@ Result<std::vector<std::string>> ImageService::load(std::string_view ns, const C
     ReadCtx ctx{&in, ok_status()};
     if (archive_read_open(a, &ctx, nullptr, read_cb, nullptr) != ARCHIVE_OK) {
       if (!ctx.status.ok()) return std::move(ctx.status).error();
-      return core::invalid_argument(std::string("load: not a tar archive: ") + archive_error_string(a));
+      return core::invalid_argument(std::string("load: not a tar archive: ") +
+                                    archive_error_string(a));
     }
     struct archive_entry* e = nullptr;
     for (;;) {
@@ -120,7 +127,8 @@ Result<std::vector<std::string>> ImageService::load(std::string_view ns, const C
       if (r == ARCHIVE_EOF) break;
       if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
         if (!ctx.status.ok()) return std::move(ctx.status).error();
-        return core::invalid_argument(std::string("load: reading the archive: ") + archive_error_string(a));
+        return core::invalid_argument(std::string("load: reading the archive: ") +
+                                      archive_error_string(a));
       }
       auto path = BERTH_VALUE(clean_path(archive_entry_pathname(e)));
       if (const char* hard = archive_entry_hardlink(e)) {
@@ -130,7 +138,8 @@ Result<std::vector<std::string>> ImageService::load(std::string_view ns, const C
       auto type = archive_entry_filetype(e);
       if (type == AE_IFLNK) {
         std::string target = archive_entry_symlink(e);
-        index.links[path] = BERTH_VALUE(clean_path(target[0] == '/' ? target : dir_of(path) + "/" + target));
+        index.links[path] =
+            BERTH_VALUE(clean_path(target[0] == '/' ? target : dir_of(path) + "/" + target));
         continue;
       }
       if (type != AE_IFREG) continue;
@@ -145,7 +154,8 @@ Result<std::vector<std::string>> ImageService::load(std::string_view ns, const C
         if (rr == ARCHIVE_EOF) break;
         if (rr != ARCHIVE_OK) {
           if (!ctx.status.ok()) return std::move(ctx.status).error();
-          return core::invalid_argument("load: archive file `" + path + "`: " + archive_error_string(a));
+          return core::invalid_argument("load: archive file `" + path +
+                                        "`: " + archive_error_string(a));
         }
         std::string_view bytes(static_cast<const char*>(buf), len);
         digester.update(bytes);
@@ -158,7 +168,8 @@ Result<std::vector<std::string>> ImageService::load(std::string_view ns, const C
       // OCI layouts name blobs by digest: a file that is not what its name
       // says is a corrupt (or forged) archive.
       if (path.rfind("blobs/sha256/", 0) == 0 && "sha256:" + path.substr(13) != blob.digest)
-        return core::data_loss("load: archive file `" + path + "` does not match its digest (it is " + blob.digest + ")");
+        return core::data_loss("load: archive file `" + path +
+                               "` does not match its digest (it is " + blob.digest + ")");
       index.files[path] = blob;
     }
   }
@@ -188,21 +199,30 @@ Result<std::vector<std::string>> ImageService::load(std::string_view ns, const C
         for (const auto& t : tags->items())
           if (t.is_string()) {
             auto ref = core::parse_reference(t.as_string());
-            if (!ref) return core::invalid_argument("load: manifest.json: RepoTags `" + t.as_string() + "`: " + ref.error().message());
+            if (!ref)
+              return core::invalid_argument("load: manifest.json: RepoTags `" + t.as_string() +
+                                            "`: " + ref.error().message());
             names.push_back(ref->str());
           }
       tags_by_config[cfg_blob.digest] = names;
       if (index.files.count("index.json")) continue;  // the OCI index has the original manifests
       // Legacy docker-archive: a manifest is made from the files.
       json::Writer w;
-      w.begin_object().key("schemaVersion").integer(2).key("mediaType").string(core::media::kOciManifest);
+      w.begin_object()
+          .key("schemaVersion")
+          .integer(2)
+          .key("mediaType")
+          .string(core::media::kOciManifest);
       w.key("config").begin_object().key("mediaType").string(core::media::kOciConfig);
       w.key("digest").string(cfg_blob.digest).key("size").integer(cfg_blob.size).end_object();
       w.key("layers").begin_array();
       for (const auto& l : layers->items()) {
-        if (!l.is_string()) return core::invalid_argument("load: manifest.json: Layers: expected strings");
+        if (!l.is_string())
+          return core::invalid_argument("load: manifest.json: Layers: expected strings");
         auto lb = BERTH_VALUE(index.resolve(BERTH_VALUE(clean_path(l.as_string()))));
-        w.begin_object().key("mediaType").string(BERTH_VALUE(media_type_of_layer(stores_.content, lb.digest)));
+        w.begin_object()
+            .key("mediaType")
+            .string(BERTH_VALUE(media_type_of_layer(stores_.content, lb.digest)));
         w.key("digest").string(lb.digest).key("size").integer(lb.size).end_object();
       }
       w.end_array().end_object();
@@ -214,7 +234,8 @@ Result<std::vector<std::string>> ImageService::load(std::string_view ns, const C
   if (index.files.count("index.json")) {
     auto idx_blob = BERTH_VALUE(index.resolve("index.json"));
     auto text = BERTH_VALUE(stores_.content.read_blob(idx_blob.digest, core::kMaxManifestSize));
-    auto idx = BERTH_VALUE(core::parse_index(text, core::media::kOciIndex, "archive file `index.json`"));
+    auto idx =
+        BERTH_VALUE(core::parse_index(text, core::media::kOciIndex, "archive file `index.json`"));
     for (const auto& d : idx.manifests) {
       Loaded l{d, {}};
       auto name = d.annotations.find("io.containerd.image.name");
@@ -225,14 +246,16 @@ Result<std::vector<std::string>> ImageService::load(std::string_view ns, const C
       } else if (ref_name != d.annotations.end()) {
         // A full reference, or just a tag (skopeo's oci-archive:x:tag).
         auto ref = core::parse_reference(ref_name->second);
-        if (ref && ref_name->second.find_first_of("/:") != std::string::npos) l.names.push_back(ref->str());
+        if (ref && ref_name->second.find_first_of("/:") != std::string::npos)
+          l.names.push_back(ref->str());
       }
       l.target.annotations.clear();
       l.target.platform.reset();
       images.push_back(std::move(l));
     }
   }
-  if (images.empty()) return core::invalid_argument("load: the archive has neither manifest.json nor index.json");
+  if (images.empty())
+    return core::invalid_argument("load: the archive has neither manifest.json nor index.json");
 
   std::vector<std::string> loaded;
   for (auto& img : images) {
@@ -255,7 +278,8 @@ Result<std::vector<std::string>> ImageService::load(std::string_view ns, const C
       BERTH_TRY(put_record(ns, record));
       auto ref = core::parse_reference(n, false);
       bool named = ref && n.rfind(kDanglingPrefix, 0) != 0;
-      std::string shown = named ? "Loaded image: " + ref->familiar() : "Loaded image ID: " + v->config_desc.digest;
+      std::string shown =
+          named ? "Loaded image: " + ref->familiar() : "Loaded image ID: " + v->config_desc.digest;
       loaded.push_back(shown);
       if (progress) progress({{}, shown, 0, 0, {}});
     }

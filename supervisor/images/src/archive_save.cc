@@ -60,7 +60,8 @@ class TarOut {
     std::string buf(1 << 20, '\0');
     int64_t left = size;
     while (left > 0) {
-      ssize_t n = sys::read(fd, buf.data(), static_cast<size_t>(std::min<int64_t>(left, buf.size())));
+      ssize_t n =
+          sys::read(fd, buf.data(), static_cast<size_t>(std::min<int64_t>(left, buf.size())));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return make_error("save: blob `" + path + "` is shorter than its size", EIO);
       BERTH_TRY(data(std::string_view(buf.data(), static_cast<size_t>(n))));
@@ -99,7 +100,8 @@ class TarOut {
 
 }  // namespace
 
-Status ImageService::save(std::string_view ns, const std::vector<std::string>& refs, const ChunkWriter& out) {
+Status ImageService::save(std::string_view ns, const std::vector<std::string>& refs,
+                          const ChunkWriter& out) {
   if (refs.empty()) return core::invalid_argument("save: no image named");
   struct Entry {
     ImageView view;
@@ -118,12 +120,14 @@ Status ImageService::save(std::string_view ns, const std::vector<std::string>& r
       entries.push_back({std::move(v), {}});
       it = by_id.find(entries.back().view.config_desc.digest);
     }
-    if (!tag.empty()) entries[it->second].tags.push_back(tag);
+    if (!tag.empty())
+      entries[it->second].tags.push_back(tag);
     else if (!ref || !ref->digest.empty() || v.record.name != ref->str()) {
       // Saved by ID: docker keeps every tag of the image.
       auto names = BERTH_VALUE(names_of(ns, entries[it->second].view.config_desc.digest));
       for (const auto& n : names)
-        if (n.find('@') == std::string::npos && n.rfind(kDanglingPrefix, 0) != 0) entries[it->second].tags.push_back(n);
+        if (n.find('@') == std::string::npos && n.rfind(kDanglingPrefix, 0) != 0)
+          entries[it->second].tags.push_back(n);
     }
   }
   std::shared_lock gc(gc_mu_);
@@ -138,7 +142,11 @@ Status ImageService::save(std::string_view ns, const std::vector<std::string>& r
     return tar.add_fd("blobs/sha256/" + std::string(core::digest_hex(digest)), fd.get(), info.size);
   };
   json::Writer index;
-  index.begin_object().key("schemaVersion").integer(2).key("mediaType").string(core::media::kOciIndex);
+  index.begin_object()
+      .key("schemaVersion")
+      .integer(2)
+      .key("mediaType")
+      .string(core::media::kOciIndex);
   index.key("manifests").begin_array();
   json::Writer manifest_json;
   manifest_json.begin_array();
@@ -161,12 +169,15 @@ Status ImageService::save(std::string_view ns, const std::vector<std::string>& r
         index.key("io.containerd.image.name").string(n);
         if (ref) index.key("org.opencontainers.image.ref.name").string(ref->tag);
         index.end_object();
-        if (ref) repositories[ref->familiar_name()][ref->tag] = std::string(core::digest_hex(v.config_desc.digest));
+        if (ref)
+          repositories[ref->familiar_name()][ref->tag] =
+              std::string(core::digest_hex(v.config_desc.digest));
       }
       index.end_object();
     }
     manifest_json.begin_object();
-    manifest_json.key("Config").string("blobs/sha256/" + std::string(core::digest_hex(v.config_desc.digest)));
+    manifest_json.key("Config").string("blobs/sha256/" +
+                                       std::string(core::digest_hex(v.config_desc.digest)));
     manifest_json.key("RepoTags").begin_array();
     for (const auto& n : e.tags) {
       auto ref = core::parse_reference(n);
@@ -174,7 +185,8 @@ Status ImageService::save(std::string_view ns, const std::vector<std::string>& r
     }
     manifest_json.end_array();
     manifest_json.key("Layers").begin_array();
-    for (const auto& l : v.manifest.layers) manifest_json.string("blobs/sha256/" + std::string(core::digest_hex(l.digest)));
+    for (const auto& l : v.manifest.layers)
+      manifest_json.string("blobs/sha256/" + std::string(core::digest_hex(l.digest)));
     manifest_json.end_array();
     manifest_json.end_object();
   }

@@ -29,7 +29,8 @@ Result<json::Value> command_value(const std::string& arg) {
     auto v = json::parse(arg, "change");
     if (v && v->is_array()) return std::move(*v);
   }
-  return json::Value::array({json::Value::string("/bin/sh"), json::Value::string("-c"), json::Value::string(arg)});
+  return json::Value::array(
+      {json::Value::string("/bin/sh"), json::Value::string("-c"), json::Value::string(arg)});
 }
 
 struct Changes {
@@ -40,7 +41,8 @@ struct Changes {
 
 Status apply_change(const std::string& change, Changes& c) {
   auto sp = change.find_first_of(" \t");
-  std::string verb = change.substr(0, sp), arg = sp == std::string::npos ? "" : trim(change.substr(sp));
+  std::string verb = change.substr(0, sp),
+              arg = sp == std::string::npos ? "" : trim(change.substr(sp));
   for (auto& ch : verb) ch = static_cast<char>(toupper(ch));
   auto set = [&](const std::string& key, json::Value v) {
     for (auto& kv : c.config)
@@ -51,13 +53,19 @@ Status apply_change(const std::string& change, Changes& c) {
     c.config.emplace_back(key, std::move(v));
   };
   if (verb == "CMD" || verb == "ENTRYPOINT" || verb == "SHELL") {
-    set(verb == "CMD" ? "Cmd" : verb == "SHELL" ? "Shell" : "Entrypoint", BERTH_VALUE(command_value(arg)));
+    set(verb == "CMD"     ? "Cmd"
+        : verb == "SHELL" ? "Shell"
+                          : "Entrypoint",
+        BERTH_VALUE(command_value(arg)));
   } else if (verb == "ENV") {
     auto eq = arg.find('=');
     auto ws = arg.find_first_of(" \t");
-    if (eq != std::string::npos && (ws == std::string::npos || eq < ws)) c.env.push_back(arg);
-    else if (ws != std::string::npos) c.env.push_back(arg.substr(0, ws) + "=" + trim(arg.substr(ws)));
-    else return core::invalid_argument("ENV names can not be blank: " + change);
+    if (eq != std::string::npos && (ws == std::string::npos || eq < ws))
+      c.env.push_back(arg);
+    else if (ws != std::string::npos)
+      c.env.push_back(arg.substr(0, ws) + "=" + trim(arg.substr(ws)));
+    else
+      return core::invalid_argument("ENV names can not be blank: " + change);
   } else if (verb == "WORKDIR") {
     set("WorkingDir", json::Value::string(arg));
   } else if (verb == "USER") {
@@ -66,7 +74,8 @@ Status apply_change(const std::string& change, Changes& c) {
     set("StopSignal", json::Value::string(arg));
   } else if (verb == "LABEL") {
     auto eq = arg.find('=');
-    if (eq == std::string::npos) return core::invalid_argument("LABEL must have the form key=value: " + change);
+    if (eq == std::string::npos)
+      return core::invalid_argument("LABEL must have the form key=value: " + change);
     std::string v = arg.substr(eq + 1);
     if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
     c.labels.emplace_back(arg.substr(0, eq), json::Value::string(v));
@@ -92,12 +101,14 @@ std::string rfc3339_now() {
 
 }  // namespace
 
-Result<std::string> ImageService::import(std::string_view ns, const ImportRequest& request, const ChunkReader& in) {
+Result<std::string> ImageService::import(std::string_view ns, const ImportRequest& request,
+                                         const ChunkReader& in) {
   std::optional<core::Reference> ref;
   if (!request.ref.empty()) {
     auto r = core::parse_reference(request.ref);
     if (!r) return core::invalid_argument(r.error().message());
-    if (!r->digest.empty()) return core::invalid_argument("import: a reference with a digest cannot be a tag");
+    if (!r->digest.empty())
+      return core::invalid_argument("import: a reference with a digest cannot be a tag");
     ref = *r;
   }
   Changes changes;
@@ -128,9 +139,10 @@ Result<std::string> ImageService::import(std::string_view ns, const ImportReques
   auto fd = BERTH_VALUE(stores_.content.open_blob(layer.digest));
   unsigned char magic[4] = {};
   ssize_t n = sys::pread(fd.get(), magic, sizeof magic, 0);
-  layer.media_type = (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) ? std::string(core::media::kOciLayerGzip)
-                     : (n == 4 && magic[0] == 0x28 && magic[1] == 0xb5) ? std::string(core::media::kOciLayerZstd)
-                                                                         : std::string(core::media::kOciLayer);
+  layer.media_type =
+      (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)   ? std::string(core::media::kOciLayerGzip)
+      : (n == 4 && magic[0] == 0x28 && magic[1] == 0xb5) ? std::string(core::media::kOciLayerZstd)
+                                                         : std::string(core::media::kOciLayer);
   // 2. Unpacked into a snapshot; its diffID names it.
   std::string key = "extract-" + random_hex(6) + "-import";
   BERTH_TRY(stores_.snapshotter.prepare(key, ""));
@@ -138,7 +150,8 @@ Result<std::string> ImageService::import(std::string_view ns, const ImportReques
   auto dirs = BERTH_VALUE(stores_.snapshotter.layer_dirs(key));
   auto root = BERTH_VALUE(sys::open(dirs.upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   diff::ApplyOptions opts;
-  opts.whiteouts = dirs.whiteouts == core::WhiteoutStyle::kOverlay ? diff::WhiteoutMode::kOverlay : diff::WhiteoutMode::kNative;
+  opts.whiteouts = dirs.whiteouts == core::WhiteoutStyle::kOverlay ? diff::WhiteoutMode::kOverlay
+                                                                   : diff::WhiteoutMode::kNative;
   opts.label = "import";
   auto applied = BERTH_VALUE(diff::apply_layer(root, diff::fd_source(fd.get()), opts));
   auto existing = stores_.snapshotter.stat(applied.diff_id);
@@ -150,7 +163,11 @@ Result<std::string> ImageService::import(std::string_view ns, const ImportReques
   // 3. Config and manifest.
   std::string created = rfc3339_now();
   json::Writer cfg;
-  cfg.begin_object().key("architecture").string(platform.architecture).key("os").string(platform.os);
+  cfg.begin_object()
+      .key("architecture")
+      .string(platform.architecture)
+      .key("os")
+      .string(platform.os);
   if (!platform.variant.empty()) cfg.key("variant").string(platform.variant);
   cfg.key("created").string(created);
   cfg.key("config").begin_object();
@@ -164,25 +181,53 @@ Result<std::string> ImageService::import(std::string_view ns, const ImportReques
   if (!changes.ports.empty()) cfg.key("ExposedPorts").value(json::Value::object(changes.ports));
   if (!changes.volumes.empty()) cfg.key("Volumes").value(json::Value::object(changes.volumes));
   cfg.end_object();
-  cfg.key("rootfs").begin_object().key("type").string("layers").key("diff_ids").begin_array().string(applied.diff_id);
+  cfg.key("rootfs")
+      .begin_object()
+      .key("type")
+      .string("layers")
+      .key("diff_ids")
+      .begin_array()
+      .string(applied.diff_id);
   cfg.end_array().end_object();
-  cfg.key("history").begin_array().begin_object().key("created").string(created).key("created_by").string("");
+  cfg.key("history")
+      .begin_array()
+      .begin_object()
+      .key("created")
+      .string(created)
+      .key("created_by")
+      .string("");
   if (!request.message.empty()) cfg.key("comment").string(request.message);
   cfg.end_object().end_array().end_object();
   if (!cfg.ok()) return make_error("import: could not encode the config");
   auto config = BERTH_VALUE(store_blob(stores_.content, core::media::kOciConfig, cfg.str()));
   json::Writer m;
-  m.begin_object().key("schemaVersion").integer(2).key("mediaType").string(core::media::kOciManifest);
-  m.key("config").begin_object().key("mediaType").string(config.media_type).key("digest").string(config.digest);
+  m.begin_object()
+      .key("schemaVersion")
+      .integer(2)
+      .key("mediaType")
+      .string(core::media::kOciManifest);
+  m.key("config")
+      .begin_object()
+      .key("mediaType")
+      .string(config.media_type)
+      .key("digest")
+      .string(config.digest);
   m.key("size").integer(config.size).end_object();
   m.key("layers").begin_array().begin_object().key("mediaType").string(layer.media_type);
-  m.key("digest").string(layer.digest).key("size").integer(layer.size).end_object().end_array().end_object();
+  m.key("digest")
+      .string(layer.digest)
+      .key("size")
+      .integer(layer.size)
+      .end_object()
+      .end_array()
+      .end_object();
   auto manifest = BERTH_VALUE(store_blob(stores_.content, core::media::kOciManifest, m.str()));
   core::Image record;
   record.name = ref ? ref->str() : std::string(kDanglingPrefix) + manifest.digest;
   record.target = manifest;
   auto usage = stores_.snapshotter.usage(applied.diff_id);
-  record.labels[std::string(kLabelUnpackedSize)] = std::to_string(usage ? usage->size : int64_t(applied.tar_size));
+  record.labels[std::string(kLabelUnpackedSize)] =
+      std::to_string(usage ? usage->size : int64_t(applied.tar_size));
   record.created_at = record.updated_at = now_seconds();
   BERTH_TRY(put_record(ns, record));
   return config.digest;

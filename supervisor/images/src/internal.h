@@ -29,7 +29,7 @@ inline constexpr std::string_view kDanglingPrefix = "berth-dangling@";
 struct ImageService::PullState {
   std::mutex mu;
   std::map<std::string, std::shared_future<Status>> inflight;  // by blob digest
-  std::mutex unpack_mu;  // one unpack of a chain at a time
+  std::mutex unpack_mu;                                        // one unpack of a chain at a time
 };
 
 std::string json_quote(std::string_view s);
@@ -37,9 +37,11 @@ std::string random_hex(size_t bytes);
 int64_t now_seconds();
 // Seconds since the epoch of an RFC 3339 time ("created"), 0 when unparsable.
 int64_t parse_time(std::string_view rfc3339);
-Result<core::Descriptor> select_manifest(core::ContentStore& content, const core::Descriptor& target,
+Result<core::Descriptor> select_manifest(core::ContentStore& content,
+                                         const core::Descriptor& target,
                                          const core::Platform& platform);
 // Writes `bytes` as a blob; returns its descriptor (digest, size).
-Result<core::Descriptor> store_blob(core::ContentStore& content, std::string_view media_type, std::string_view bytes);
+Result<core::Descriptor> store_blob(core::ContentStore& content, std::string_view media_type,
+                                    std::string_view bytes);
 
 }  // namespace berth::images

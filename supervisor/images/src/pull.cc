@@ -3,7 +3,8 @@
 // store AND unpacked into its snapshot as its bytes arrive:
 //
 //   registry ──curl──▶ download thread ──▶ content ingest (resumable, digest-checked at commit)
-//                                     └──▶ LayerPipe ──▶ unpacker (in order: layer n needs n-1 committed)
+//                                     └──▶ LayerPipe ──▶ unpacker (in order: layer n needs n-1
+//                                     committed)
 //
 // The pipe holds chunks until the unpacker of that layer starts; a layer
 // whose unpacker is still waiting for an earlier layer spills (the pipe
@@ -113,7 +114,9 @@ class LayerPipe {
   Status status_;
 };
 
-std::string short_id(std::string_view digest) { return std::string(core::digest_hex(digest).substr(0, 12)); }
+std::string short_id(std::string_view digest) {
+  return std::string(core::digest_hex(digest).substr(0, 12));
+}
 
 // Serialises progress from download threads onto the caller's sink.
 class LockedProgress {
@@ -134,9 +137,15 @@ class LockedProgress {
 
 class Puller {
  public:
-  Puller(ImageService& svc, std::string_view ns, core::Registry& registry, const core::Reference& ref,
-         const core::Platform& platform, const ProgressSink& progress, const std::atomic<bool>& cancel)
-      : svc_(svc), ns_(ns), registry_(registry), ref_(ref), platform_(platform), progress_(progress),
+  Puller(ImageService& svc, std::string_view ns, core::Registry& registry,
+         const core::Reference& ref, const core::Platform& platform, const ProgressSink& progress,
+         const std::atomic<bool>& cancel)
+      : svc_(svc),
+        ns_(ns),
+        registry_(registry),
+        ref_(ref),
+        platform_(platform),
+        progress_(progress),
         cancel_(cancel) {}
 
   Result<std::string> run();
@@ -146,7 +155,8 @@ class Puller {
   Status download(const core::Descriptor& layer, LayerPipe& pipe);
   Status download_once(const core::Descriptor& layer, LayerPipe& pipe);
   Status check_cancel() const {
-    if (cancel_.load() || failed_.load()) return core::canceled("pull " + ref_.familiar() + ": canceled");
+    if (cancel_.load() || failed_.load())
+      return core::canceled("pull " + ref_.familiar() + ": canceled");
     return ok_status();
   }
 
@@ -160,21 +170,25 @@ class Puller {
   std::atomic<bool> failed_{false};
 };
 
-Result<std::string> Puller::fetch_small(const core::Descriptor& d, size_t limit, std::string_view what) {
+Result<std::string> Puller::fetch_small(const core::Descriptor& d, size_t limit,
+                                        std::string_view what) {
   if (d.size < 0 || static_cast<size_t>(d.size) > limit)
-    return core::invalid_argument(std::string(what) + " " + d.digest + ": size " + std::to_string(d.size) +
-                                  " exceeds the limit of " + std::to_string(limit));
+    return core::invalid_argument(std::string(what) + " " + d.digest + ": size " +
+                                  std::to_string(d.size) + " exceeds the limit of " +
+                                  std::to_string(limit));
   auto have = svc_.stores().content.read_blob(d.digest, limit);
   if (have) return std::move(*have);
   std::string body;
   BERTH_TRY(registry_.fetch_blob(ref_, d, 0, [&](std::string_view bytes) -> Status {
     if (body.size() + bytes.size() > static_cast<size_t>(d.size))
-      return core::data_loss(std::string(what) + " " + d.digest + ": more bytes than its descriptor's size");
+      return core::data_loss(std::string(what) + " " + d.digest +
+                             ": more bytes than its descriptor's size");
     body.append(bytes);
     return ok_status();
   }));
   if (core::digest_of(body) != d.digest)
-    return core::data_loss(std::string(what) + " " + d.digest + ": digest mismatch (got " + core::digest_of(body) + ")");
+    return core::data_loss(std::string(what) + " " + d.digest + ": digest mismatch (got " +
+                           core::digest_of(body) + ")");
   BERTH_TRY(store_blob(svc_.stores().content, d.media_type, body));
   return body;
 }
@@ -261,29 +275,36 @@ Result<std::string> Puller::run() {
   core::Descriptor manifest_desc = resolved.descriptor;
   std::string manifest_text = resolved.body;
   if (core::kind_of(manifest_desc.media_type) == core::DocumentKind::kIndex) {
-    auto index = BERTH_VALUE(core::parse_index(resolved.body, manifest_desc.media_type, "index " + manifest_desc.digest));
+    auto index = BERTH_VALUE(core::parse_index(resolved.body, manifest_desc.media_type,
+                                               "index " + manifest_desc.digest));
     std::optional<core::Descriptor> chosen;
     for (const auto& m : index.manifests)
-      if (core::kind_of(m.media_type) == core::DocumentKind::kManifest && (!m.platform || core::platform_matches(platform_, *m.platform))) {
+      if (core::kind_of(m.media_type) == core::DocumentKind::kManifest &&
+          (!m.platform || core::platform_matches(platform_, *m.platform))) {
         chosen = m;
         break;
       }
-    if (!chosen) return core::not_found("no matching manifest for " + platform_.str() + " in the manifest list entries");
+    if (!chosen)
+      return core::not_found("no matching manifest for " + platform_.str() +
+                             " in the manifest list entries");
     manifest_desc = *chosen;
     manifest_text = BERTH_VALUE(registry_.fetch_manifest(ref_, manifest_desc));
     BERTH_TRY(store_blob(stores.content, manifest_desc.media_type, manifest_text));
   }
-  auto manifest = BERTH_VALUE(core::parse_manifest(manifest_text, manifest_desc.media_type, "manifest " + manifest_desc.digest));
+  auto manifest = BERTH_VALUE(core::parse_manifest(manifest_text, manifest_desc.media_type,
+                                                   "manifest " + manifest_desc.digest));
   auto config_text = BERTH_VALUE(fetch_small(manifest.config, core::kMaxConfigSize, "config"));
   auto config = BERTH_VALUE(core::parse_config(config_text, "config " + manifest.config.digest));
   if (config.diff_ids.size() != manifest.layers.size())
     return core::invalid_argument("config " + manifest.config.digest + ": rootfs.diff_ids has " +
                                   std::to_string(config.diff_ids.size()) + " entries for " +
                                   std::to_string(manifest.layers.size()) + " layers");
-  if (!core::platform_matches(platform_, core::Platform{config.os, config.architecture, config.variant}))
-    return core::not_found("image " + ref_.familiar() + " is for " + config.os + "/" + config.architecture +
-                           ", not " + platform_.str());
-  for (const auto& l : manifest.layers) BERTH_TRY_CTX(core::layer_compression(l.media_type), "layer " + l.digest);
+  if (!core::platform_matches(platform_,
+                              core::Platform{config.os, config.architecture, config.variant}))
+    return core::not_found("image " + ref_.familiar() + " is for " + config.os + "/" +
+                           config.architecture + ", not " + platform_.str());
+  for (const auto& l : manifest.layers)
+    BERTH_TRY_CTX(core::layer_compression(l.media_type), "layer " + l.digest);
   auto chains = core::chain_ids(config.diff_ids);
 
   size_t n = manifest.layers.size();
@@ -293,11 +314,16 @@ Result<std::string> Puller::run() {
     auto s = stores.snapshotter.stat(chains[i]);
     present[i] = s && s->kind == core::SnapshotKind::kCommitted;
     fresh = fresh || !present[i];
-    progress_({short_id(manifest.layers[i].digest), present[i] ? "Already exists" : "Pulling fs layer", 0, 0, {}});
+    progress_({short_id(manifest.layers[i].digest),
+               present[i] ? "Already exists" : "Pulling fs layer",
+               0,
+               0,
+               {}});
   }
   std::vector<std::unique_ptr<LayerPipe>> pipes;
   for (size_t i = 0; i < n; ++i) pipes.push_back(std::make_unique<LayerPipe>());
-  std::counting_semaphore<64> slots(std::max(1, std::min(64, svc_.options().max_concurrent_downloads)));
+  std::counting_semaphore<64> slots(
+      std::max(1, std::min(64, svc_.options().max_concurrent_downloads)));
   std::vector<std::thread> threads;
   for (size_t i = 0; i < n; ++i) {
     if (present[i]) {
@@ -401,12 +427,18 @@ Result<std::string> Puller::run() {
   bool same = previous && previous->target.digest == record.target.digest;
   BERTH_TRY(svc_.put_record(ns_, record));
   progress_({{}, "Digest: " + resolved.descriptor.digest, 0, 0, {}});
-  progress_({{}, std::string("Status: ") + (same && !fresh ? "Image is up to date for " : "Downloaded newer image for ") +
-                     ref_.familiar(), 0, 0, {}});
+  progress_({{},
+             std::string("Status: ") +
+                 (same && !fresh ? "Image is up to date for " : "Downloaded newer image for ") +
+                 ref_.familiar(),
+             0,
+             0,
+             {}});
   return record.name;
 }
 
-Result<std::string> ImageService::pull(std::string_view ns, const PullRequest& request, const ProgressSink& progress,
+Result<std::string> ImageService::pull(std::string_view ns, const PullRequest& request,
+                                       const ProgressSink& progress,
                                        const std::atomic<bool>& cancel) {
   auto ref = core::parse_reference(request.ref, !request.all_tags);
   if (!ref) return core::invalid_argument(ref.error().message());

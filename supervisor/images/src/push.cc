@@ -13,13 +13,15 @@
 namespace berth::images {
 namespace {
 
-std::string short_id(std::string_view digest) { return std::string(core::digest_hex(digest).substr(0, 12)); }
+std::string short_id(std::string_view digest) {
+  return std::string(core::digest_hex(digest).substr(0, 12));
+}
 
 }  // namespace
 
 Status ImageService::push(std::string_view ns, std::string_view text, bool all_tags,
-                          const std::optional<core::Credentials>& credentials, const ProgressSink& progress,
-                          const std::atomic<bool>& cancel) {
+                          const std::optional<core::Credentials>& credentials,
+                          const ProgressSink& progress, const std::atomic<bool>& cancel) {
   auto ref = core::parse_reference(text, !all_tags);
   if (!ref) return core::invalid_argument(ref.error().message());
   std::vector<core::Image> records;
@@ -30,7 +32,9 @@ Status ImageService::push(std::string_view ns, std::string_view text, bool all_t
     if (all_tags || r.name == ref->str()) records.push_back(r);
   }
   if (records.empty()) {
-    if (all_tags) return core::not_found("An image does not exist locally with the tag: " + ref->familiar_name());
+    if (all_tags)
+      return core::not_found("An image does not exist locally with the tag: " +
+                             ref->familiar_name());
     return core::not_found("An image does not exist locally with the tag: " + ref->familiar());
   }
   // Repositories on the same registry that hold these blobs already.
@@ -59,19 +63,20 @@ Status ImageService::push(std::string_view ns, std::string_view text, bool all_t
     if (progress) progress({id, "Preparing", 0, 0, {}});
     auto fd = BERTH_VALUE(stores_.content.open_blob(d.digest));
     std::string buf;
-    BERTH_TRY_CTX(registry->push_blob(*ref, d,
-                                      [&](int64_t offset, size_t max) -> Result<std::string_view> {
-                                        if (cancel.load()) return core::canceled("push canceled");
-                                        buf.resize(max);
-                                        ssize_t n;
-                                        do n = sys::pread(fd.get(), buf.data(), max, offset);
-                                        while (n < 0 && errno == EINTR);
-                                        if (n < 0) return sys_error("read blob", d.digest);
-                                        return std::string_view(buf.data(), static_cast<size_t>(n));
-                                      },
-                                      [&](int64_t sent) {
-                                        if (progress) progress({id, "Pushing", sent, d.size, {}});
-                                      }),
+    BERTH_TRY_CTX(registry->push_blob(
+                      *ref, d,
+                      [&](int64_t offset, size_t max) -> Result<std::string_view> {
+                        if (cancel.load()) return core::canceled("push canceled");
+                        buf.resize(max);
+                        ssize_t n;
+                        do n = sys::pread(fd.get(), buf.data(), max, offset);
+                        while (n < 0 && errno == EINTR);
+                        if (n < 0) return sys_error("read blob", d.digest);
+                        return std::string_view(buf.data(), static_cast<size_t>(n));
+                      },
+                      [&](int64_t sent) {
+                        if (progress) progress({id, "Pushing", sent, d.size, {}});
+                      }),
                   "blob " + d.digest);
     if (progress) progress({id, "Pushed", 0, 0, {}});
     return ok_status();
@@ -87,7 +92,8 @@ Status ImageService::push(std::string_view ns, std::string_view text, bool all_t
     auto rr = BERTH_VALUE(core::parse_reference(r.name, false));
     if (core::kind_of(r.target.media_type) == core::DocumentKind::kIndex) {
       auto body = BERTH_VALUE(stores_.content.read_blob(r.target.digest, core::kMaxManifestSize));
-      auto index = BERTH_VALUE(core::parse_index(body, r.target.media_type, "index " + r.target.digest));
+      auto index =
+          BERTH_VALUE(core::parse_index(body, r.target.media_type, "index " + r.target.digest));
       for (const auto& m : index.manifests) {
         // Only the platforms that were pulled are here; a registry refuses
         // an index whose children it lacks, which is the right error.
@@ -99,7 +105,11 @@ Status ImageService::push(std::string_view ns, std::string_view text, bool all_t
       BERTH_TRY(push_manifest(r.target, rr.tag));
     }
     if (progress)
-      progress({{}, rr.tag + ": digest: " + r.target.digest + " size: " + std::to_string(r.target.size), 0, 0, rr.str()});
+      progress({{},
+                rr.tag + ": digest: " + r.target.digest + " size: " + std::to_string(r.target.size),
+                0,
+                0,
+                rr.str()});
   }
   return ok_status();
 }

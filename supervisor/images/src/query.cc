@@ -14,12 +14,14 @@
 namespace berth::images {
 namespace {
 
-bool is_dangling_name(std::string_view name) { return name.substr(0, kDanglingPrefix.size()) == kDanglingPrefix; }
+bool is_dangling_name(std::string_view name) {
+  return name.substr(0, kDanglingPrefix.size()) == kDanglingPrefix;
+}
 
 // "docker.io/library/busybox:latest" → tag part and familiar forms.
 struct NameParts {
-  std::string familiar;        // busybox:latest, or busybox@sha256:… for digest records
-  std::string familiar_repo;   // busybox
+  std::string familiar;       // busybox:latest, or busybox@sha256:… for digest records
+  std::string familiar_repo;  // busybox
   bool tagged = false;
 };
 
@@ -52,22 +54,26 @@ bool matches_label(const std::string& want, const ImageView& v) {
 
 }  // namespace
 
-Result<std::vector<ImageView>> ImageService::list(std::string_view ns, const std::vector<Filter>& filters, bool) {
+Result<std::vector<ImageView>> ImageService::list(std::string_view ns,
+                                                  const std::vector<Filter>& filters, bool) {
   auto records = BERTH_VALUE(stores_.images.list(ns));
   std::vector<ImageView> views;
   for (const auto& r : records) {
     auto v = view_of(r);
-    if (v) views.push_back(std::move(*v));  // a record whose content is gone is skipped, not an error
+    if (v)
+      views.push_back(std::move(*v));  // a record whose content is gone is skipped, not an error
   }
   std::optional<int64_t> before, since;
   for (const auto& f : filters) {
     if (f.key == "before" || f.key == "since") {
       auto ref = find(ns, f.value);
-      if (!ref) return core::invalid_argument("Error response from daemon: No such image: " + f.value);
+      if (!ref)
+        return core::invalid_argument("Error response from daemon: No such image: " + f.value);
       (f.key == "before" ? before : since) = parse_time(ref->config.created);
     } else if (f.key != "dangling" && f.key != "reference" && f.key != "label") {
       return core::invalid_argument("invalid filter '" + f.key + "'");
-    } else if (f.key == "dangling" && f.value != "true" && f.value != "false" && f.value != "1" && f.value != "0") {
+    } else if (f.key == "dangling" && f.value != "true" && f.value != "false" && f.value != "1" &&
+               f.value != "0") {
       return core::invalid_argument("invalid filter 'dangling=" + f.value + "'");
     }
   }
@@ -95,7 +101,8 @@ Result<std::vector<ImageView>> ImageService::list(std::string_view ns, const std
   return out;
 }
 
-Result<std::vector<ImageService::HistoryItem>> ImageService::history(std::string_view ns, std::string_view text) {
+Result<std::vector<ImageService::HistoryItem>> ImageService::history(std::string_view ns,
+                                                                     std::string_view text) {
   auto v = BERTH_VALUE(find(ns, text));
   auto chains = core::chain_ids(v.config.diff_ids);
   std::vector<HistoryItem> items;
@@ -107,7 +114,8 @@ Result<std::vector<ImageService::HistoryItem>> ImageService::history(std::string
     item.created_by = h.created_by;
     item.comment = h.comment;
     if (!h.empty_layer && layer < v.manifest.layers.size()) {
-      auto usage = layer < chains.size() ? stores_.snapshotter.usage(chains[layer]) : Result<core::SnapshotUsage>(core::not_found(""));
+      auto usage = layer < chains.size() ? stores_.snapshotter.usage(chains[layer])
+                                         : Result<core::SnapshotUsage>(core::not_found(""));
       item.size = usage ? usage->size : v.manifest.layers[layer].size;
       ++layer;
     }
@@ -157,12 +165,14 @@ Result<std::string> ImageService::inspect_json(std::string_view ns, std::string_
   w.key("Author").string(v.config.author);
   // docker's container-config keys, in its order; absent ones get its zero values.
   static const std::pair<const char*, const char*> kConfigKeys[] = {
-      {"Hostname", "\"\""}, {"Domainname", "\"\""}, {"User", "\"\""}, {"AttachStdin", "false"},
-      {"AttachStdout", "false"}, {"AttachStderr", "false"}, {"ExposedPorts", nullptr}, {"Tty", "false"},
-      {"OpenStdin", "false"}, {"StdinOnce", "false"}, {"Env", "null"}, {"Cmd", "null"},
-      {"Healthcheck", nullptr}, {"ArgsEscaped", nullptr}, {"Image", "\"\""}, {"Volumes", "null"},
-      {"WorkingDir", "\"\""}, {"Entrypoint", "null"}, {"OnBuild", "null"}, {"Labels", "null"},
-      {"StopSignal", nullptr}, {"Shell", nullptr}};
+      {"Hostname", "\"\""},      {"Domainname", "\"\""},    {"User", "\"\""},
+      {"AttachStdin", "false"},  {"AttachStdout", "false"}, {"AttachStderr", "false"},
+      {"ExposedPorts", nullptr}, {"Tty", "false"},          {"OpenStdin", "false"},
+      {"StdinOnce", "false"},    {"Env", "null"},           {"Cmd", "null"},
+      {"Healthcheck", nullptr},  {"ArgsEscaped", nullptr},  {"Image", "\"\""},
+      {"Volumes", "null"},       {"WorkingDir", "\"\""},    {"Entrypoint", "null"},
+      {"OnBuild", "null"},       {"Labels", "null"},        {"StopSignal", nullptr},
+      {"Shell", nullptr}};
   w.key("Config").begin_object();
   for (const auto& [key, zero] : kConfigKeys) {
     const json::Value* val = (cfg && cfg->is_object()) ? cfg->get(key) : nullptr;

@@ -11,7 +11,9 @@
 namespace berth::images {
 namespace {
 
-bool is_dangling(std::string_view name) { return name.substr(0, kDanglingPrefix.size()) == kDanglingPrefix; }
+bool is_dangling(std::string_view name) {
+  return name.substr(0, kDanglingPrefix.size()) == kDanglingPrefix;
+}
 
 std::string familiar_or_raw(const std::string& name) {
   auto ref = core::parse_reference(name, false);
@@ -24,7 +26,8 @@ Status ImageService::tag(std::string_view ns, std::string_view source, std::stri
   auto v = BERTH_VALUE(find(ns, source));
   auto ref = core::parse_reference(target);
   if (!ref) return core::invalid_argument(ref.error().message());
-  if (!ref->digest.empty()) return core::invalid_argument("refusing to create a tag with a digest reference");
+  if (!ref->digest.empty())
+    return core::invalid_argument("refusing to create a tag with a digest reference");
   core::Image record;
   record.name = ref->str();
   record.target = v.record.target;
@@ -33,7 +36,8 @@ Status ImageService::tag(std::string_view ns, std::string_view source, std::stri
   return put_record(ns, std::move(record));
 }
 
-Result<RemoveReport> ImageService::remove(std::string_view ns, std::string_view text, bool force, bool) {
+Result<RemoveReport> ImageService::remove(std::string_view ns, std::string_view text, bool force,
+                                          bool) {
   auto v = BERTH_VALUE(find(ns, text));
   auto names = BERTH_VALUE(names_of(ns, v.config_desc.digest));
   RemoveReport report;
@@ -50,7 +54,8 @@ Result<RemoveReport> ImageService::remove(std::string_view ns, std::string_view 
     return report;
   }
   if (!by_name && tagged.size() > 1 && !force)
-    return core::in_use("conflict: unable to delete " + std::string(core::digest_hex(v.config_desc.digest).substr(0, 12)) +
+    return core::in_use("conflict: unable to delete " +
+                        std::string(core::digest_hex(v.config_desc.digest).substr(0, 12)) +
                         " (must be forced) - image is referenced in multiple repositories");
   for (const auto& n : names) {
     BERTH_TRY(stores_.images.remove(ns, n));
@@ -67,7 +72,8 @@ Result<RemoveReport> ImageService::remove(std::string_view ns, std::string_view 
   return report;
 }
 
-Result<PruneReport> ImageService::prune(std::string_view ns, bool all, const std::vector<Filter>& filters) {
+Result<PruneReport> ImageService::prune(std::string_view ns, bool all,
+                                        const std::vector<Filter>& filters) {
   std::vector<Filter> f = filters;
   if (!all) f.push_back({"dangling", "true"});
   auto views = BERTH_VALUE(list(ns, f, true));
@@ -122,7 +128,8 @@ Result<PruneReport> ImageService::garbage_collect() {
     auto leases = stores_.leases.list(ns);
     if (!leases) continue;
     for (const auto& l : *leases)
-      for (const auto& res : l.resources) (res.type == "content" ? content_keep : snapshot_keep).insert(res.id);
+      for (const auto& res : l.resources)
+        (res.type == "content" ? content_keep : snapshot_keep).insert(res.id);
   }
   PruneReport report;
   auto blobs = BERTH_VALUE(stores_.content.list());
@@ -175,13 +182,15 @@ Status ImageService::put_record(std::string_view ns, core::Image record) {
   ev.payload_json = "{\"name\":" + json_quote(record.name) + "}";
   stores_.events.publish(std::move(ev));
   // A named image is no longer dangling.
-  if (!is_dangling(record.name)) (void)stores_.images.remove(ns, std::string(kDanglingPrefix) + record.target.digest);
+  if (!is_dangling(record.name))
+    (void)stores_.images.remove(ns, std::string(kDanglingPrefix) + record.target.digest);
   // The image the name pointed at before keeps a dangling record when no
   // other name points at it (docker shows it as <none>:<none>).
   if (previous && previous->digest != record.target.digest && !is_dangling(record.name)) {
     auto records = BERTH_VALUE(stores_.images.list(ns));
-    bool named = std::any_of(records.begin(), records.end(),
-                             [&](const core::Image& r) { return r.target.digest == previous->digest; });
+    bool named = std::any_of(records.begin(), records.end(), [&](const core::Image& r) {
+      return r.target.digest == previous->digest;
+    });
     if (!named) {
       core::Image dangling;
       dangling.name = std::string(kDanglingPrefix) + previous->digest;

@@ -30,8 +30,8 @@ Result<int64_t> unpack_layer(core::Snapshotter& snapshotter, const LayerTarget& 
   opts.label = "layer " + layer.digest;
   auto applied = BERTH_VALUE(diff::apply_layer(root, source, opts));
   if (applied.diff_id != layer.diff_id)
-    return core::data_loss("layer " + layer.digest + ": diffID mismatch: the config says " + layer.diff_id +
-                           ", the layer is " + applied.diff_id);
+    return core::data_loss("layer " + layer.digest + ": diffID mismatch: the config says " +
+                           layer.diff_id + ", the layer is " + applied.diff_id);
   if (layer.before_commit) BERTH_TRY(layer.before_commit());
   auto committed = snapshotter.commit(layer.chain_id, key);
   if (!committed.ok()) {
@@ -43,11 +43,14 @@ Result<int64_t> unpack_layer(core::Snapshotter& snapshotter, const LayerTarget& 
   return int64_t(applied.tar_size);
 }
 
-Result<int64_t> ImageService::unpack_from_content(const core::Manifest& manifest, const core::ImageConfig& config,
-                                                  const std::string&, const ProgressSink& progress) {
+Result<int64_t> ImageService::unpack_from_content(const core::Manifest& manifest,
+                                                  const core::ImageConfig& config,
+                                                  const std::string&,
+                                                  const ProgressSink& progress) {
   if (manifest.layers.size() != config.diff_ids.size())
-    return core::invalid_argument("config: rootfs.diff_ids has " + std::to_string(config.diff_ids.size()) +
-                                  " entries for " + std::to_string(manifest.layers.size()) + " layers");
+    return core::invalid_argument("config: rootfs.diff_ids has " +
+                                  std::to_string(config.diff_ids.size()) + " entries for " +
+                                  std::to_string(manifest.layers.size()) + " layers");
   auto chains = core::chain_ids(config.diff_ids);
   int64_t total = 0;
   for (size_t i = 0; i < manifest.layers.size(); ++i) {
@@ -56,7 +59,8 @@ Result<int64_t> ImageService::unpack_from_content(const core::Manifest& manifest
     LayerTarget t{l.digest, config.diff_ids[i], chains[i], i ? chains[i - 1] : std::string(), {}};
     auto fd = BERTH_VALUE(stores_.content.open_blob(l.digest));
     auto size = BERTH_VALUE(unpack_layer(stores_.snapshotter, t, diff::fd_source(fd.get())));
-    if (progress && size) progress({std::string(l.digest.substr(7, 12)), "Loading layer", size, size, {}});
+    if (progress && size)
+      progress({std::string(l.digest.substr(7, 12)), "Loading layer", size, size, {}});
     auto usage = stores_.snapshotter.usage(chains[i]);
     total += usage ? usage->size : size;
   }

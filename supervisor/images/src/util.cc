@@ -51,7 +51,8 @@ int64_t parse_time(std::string_view text) {
   return t;
 }
 
-Result<core::Descriptor> store_blob(core::ContentStore& content, std::string_view media_type, std::string_view bytes) {
+Result<core::Descriptor> store_blob(core::ContentStore& content, std::string_view media_type,
+                                    std::string_view bytes) {
   core::Descriptor d;
   d.media_type = std::string(media_type);
   d.digest = core::digest_of(bytes);
@@ -63,7 +64,9 @@ Result<core::Descriptor> store_blob(core::ContentStore& content, std::string_vie
     auto w = content.writer("blob-" + d.digest, d.size, d.digest);
     if (!w) {
       if (w.error().code() == EBUSY && attempt < 500) {
-        struct timespec ts {0, 10'000'000};
+        struct timespec ts {
+          0, 10'000'000
+        };
         sys::nanosleep(&ts, nullptr);
         continue;
       }

@@ -12,16 +12,20 @@
 namespace berth::images {
 
 ImageService::ImageService(Stores stores, RegistryFactory registries, Options options)
-    : stores_(stores), registries_(std::move(registries)), options_(std::move(options)),
+    : stores_(stores),
+      registries_(std::move(registries)),
+      options_(std::move(options)),
       pulls_(std::make_unique<PullState>()) {}
 ImageService::~ImageService() = default;
 
-Result<core::Descriptor> select_manifest(core::ContentStore& content, const core::Descriptor& target,
+Result<core::Descriptor> select_manifest(core::ContentStore& content,
+                                         const core::Descriptor& target,
                                          const core::Platform& platform) {
   auto kind = core::kind_of(target.media_type);
   if (kind == core::DocumentKind::kManifest) return target;
   if (kind != core::DocumentKind::kIndex)
-    return core::unsupported("image target " + target.digest + ": unsupported media type " + target.media_type);
+    return core::unsupported("image target " + target.digest + ": unsupported media type " +
+                             target.media_type);
   auto text = BERTH_VALUE(content.read_blob(target.digest, core::kMaxManifestSize));
   auto index = BERTH_VALUE(core::parse_index(text, target.media_type, "index " + target.digest));
   for (const auto& m : index.manifests) {
@@ -31,15 +35,18 @@ Result<core::Descriptor> select_manifest(core::ContentStore& content, const core
     // real platform, so they fall out above.
     return m;
   }
-  return core::not_found("no matching manifest for " + platform.str() + " in the manifest list entries");
+  return core::not_found("no matching manifest for " + platform.str() +
+                         " in the manifest list entries");
 }
 
 Result<ImageView> ImageService::view_of(const core::Image& record) {
   ImageView v;
   v.record = record;
   v.manifest_desc = BERTH_VALUE(select_manifest(stores_.content, record.target, options_.platform));
-  auto text = BERTH_VALUE(stores_.content.read_blob(v.manifest_desc.digest, core::kMaxManifestSize));
-  v.manifest = BERTH_VALUE(core::parse_manifest(text, v.manifest_desc.media_type, "manifest " + v.manifest_desc.digest));
+  auto text =
+      BERTH_VALUE(stores_.content.read_blob(v.manifest_desc.digest, core::kMaxManifestSize));
+  v.manifest = BERTH_VALUE(
+      core::parse_manifest(text, v.manifest_desc.media_type, "manifest " + v.manifest_desc.digest));
   v.config_desc = v.manifest.config;
   v.config_raw = BERTH_VALUE(stores_.content.read_blob(v.config_desc.digest, core::kMaxConfigSize));
   v.config = BERTH_VALUE(core::parse_config(v.config_raw, "config " + v.config_desc.digest));
@@ -52,7 +59,8 @@ Result<ImageView> ImageService::view_of(const core::Image& record) {
   return v;
 }
 
-Result<std::vector<std::string>> ImageService::names_of(std::string_view ns, const std::string& image_id) {
+Result<std::vector<std::string>> ImageService::names_of(std::string_view ns,
+                                                        const std::string& image_id) {
   std::vector<std::string> out;
   auto records = BERTH_VALUE(stores_.images.list(ns));
   for (const auto& r : records) {
@@ -63,7 +71,9 @@ Result<std::vector<std::string>> ImageService::names_of(std::string_view ns, con
 }
 
 Result<ImageView> ImageService::find(std::string_view ns, std::string_view text) {
-  if (text.empty()) return core::invalid_argument("invalid reference format: repository name must have at least one component");
+  if (text.empty())
+    return core::invalid_argument(
+        "invalid reference format: repository name must have at least one component");
   // A reference first (docker's order), unless the text is a full ID
   // (docker refuses 64 hex digits as a repository name).
   bool looks_like_id = text.find_first_not_of("0123456789abcdef") == std::string_view::npos ||
@@ -103,6 +113,8 @@ Result<std::string> ImageService::new_lease(std::string_view ns, std::string_vie
   return id;
 }
 
-void ImageService::drop_lease(std::string_view ns, const std::string& id) { (void)stores_.leases.remove(ns, id); }
+void ImageService::drop_lease(std::string_view ns, const std::string& id) {
+  (void)stores_.leases.remove(ns, id);
+}
 
 }  // namespace berth::images

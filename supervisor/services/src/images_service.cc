@@ -16,7 +16,8 @@ using grpc::Status;
 namespace v1 = berth::v1;
 
 std::optional<core::Credentials> credentials_of(const v1::RegistryAuth& auth, bool has) {
-  if (!has || (auth.username().empty() && auth.password().empty() && auth.identity_token().empty())) return std::nullopt;
+  if (!has || (auth.username().empty() && auth.password().empty() && auth.identity_token().empty()))
+    return std::nullopt;
   return core::Credentials{auth.username(), auth.password(), auth.identity_token()};
 }
 
@@ -38,7 +39,8 @@ class ImagesService final : public v1::Images::Service {
  public:
   explicit ImagesService(Context& ctx) : ctx_(ctx), svc_(*ctx.image_service) {}
 
-  Status List(ServerContext* c, const v1::ListImagesRequest* req, v1::ListImagesResponse* resp) override {
+  Status List(ServerContext* c, const v1::ListImagesRequest* req,
+              v1::ListImagesResponse* resp) override {
     auto ns = namespace_of(c);
     auto views = svc_.list(ns, filters_of(req->filters()), req->all());
     if (!views) return to_status(views.error());
@@ -46,7 +48,8 @@ class ImagesService final : public v1::Images::Service {
     return Status::OK;
   }
 
-  Status Inspect(ServerContext* c, const v1::InspectImageRequest* req, v1::InspectImageResponse* resp) override {
+  Status Inspect(ServerContext* c, const v1::InspectImageRequest* req,
+                 v1::InspectImageResponse* resp) override {
     auto ns = namespace_of(c);
     auto v = svc_.find(ns, req->ref());
     if (!v) return to_status(v.error());
@@ -57,7 +60,8 @@ class ImagesService final : public v1::Images::Service {
     return Status::OK;
   }
 
-  Status History(ServerContext* c, const v1::HistoryRequest* req, v1::HistoryResponse* resp) override {
+  Status History(ServerContext* c, const v1::HistoryRequest* req,
+                 v1::HistoryResponse* resp) override {
     auto items = svc_.history(namespace_of(c), req->ref());
     if (!items) return to_status(items.error());
     for (const auto& i : *items) {
@@ -77,7 +81,8 @@ class ImagesService final : public v1::Images::Service {
     return st.ok() ? Status::OK : to_status(st.error());
   }
 
-  Status Remove(ServerContext* c, const v1::RemoveImageRequest* req, v1::RemoveImageResponse* resp) override {
+  Status Remove(ServerContext* c, const v1::RemoveImageRequest* req,
+                v1::RemoveImageResponse* resp) override {
     auto r = svc_.remove(namespace_of(c), req->ref(), req->force(), req->no_prune());
     if (!r) return to_status(r.error());
     for (const auto& u : r->untagged) resp->add_untagged(u);
@@ -85,34 +90,42 @@ class ImagesService final : public v1::Images::Service {
     return Status::OK;
   }
 
-  Status Pull(ServerContext* c, const v1::PullRequest* req, grpc::ServerWriter<v1::Progress>* w) override {
+  Status Pull(ServerContext* c, const v1::PullRequest* req,
+              grpc::ServerWriter<v1::Progress>* w) override {
     std::atomic<bool> cancel{false};
-    images::PullRequest pr{req->ref(), req->platform(), req->all_tags(), credentials_of(req->auth(), req->has_auth())};
-    auto r = svc_.pull(namespace_of(c), pr, [&](const images::Progress& p) {
-      if (c->IsCancelled()) cancel = true;
-      v1::Progress msg;
-      fill_progress(p, &msg);
-      if (!w->Write(msg)) cancel = true;
-    }, cancel);
+    images::PullRequest pr{req->ref(), req->platform(), req->all_tags(),
+                           credentials_of(req->auth(), req->has_auth())};
+    auto r = svc_.pull(
+        namespace_of(c), pr,
+        [&](const images::Progress& p) {
+          if (c->IsCancelled()) cancel = true;
+          v1::Progress msg;
+          fill_progress(p, &msg);
+          if (!w->Write(msg)) cancel = true;
+        },
+        cancel);
     return r ? Status::OK : to_status(r.error());
   }
 
-  Status Push(ServerContext* c, const v1::PushRequest* req, grpc::ServerWriter<v1::Progress>* w) override {
+  Status Push(ServerContext* c, const v1::PushRequest* req,
+              grpc::ServerWriter<v1::Progress>* w) override {
     std::atomic<bool> cancel{false};
     std::mutex mu;
-    auto st = svc_.push(namespace_of(c), req->ref(), req->all_tags(), credentials_of(req->auth(), req->has_auth()),
-                        [&](const images::Progress& p) {
-                          std::lock_guard lock(mu);
-                          if (c->IsCancelled()) cancel = true;
-                          v1::Progress msg;
-                          fill_progress(p, &msg);
-                          if (!w->Write(msg)) cancel = true;
-                        },
-                        cancel);
+    auto st = svc_.push(
+        namespace_of(c), req->ref(), req->all_tags(), credentials_of(req->auth(), req->has_auth()),
+        [&](const images::Progress& p) {
+          std::lock_guard lock(mu);
+          if (c->IsCancelled()) cancel = true;
+          v1::Progress msg;
+          fill_progress(p, &msg);
+          if (!w->Write(msg)) cancel = true;
+        },
+        cancel);
     return st.ok() ? Status::OK : to_status(st.error());
   }
 
-  Status Save(ServerContext* c, const v1::SaveRequest* req, grpc::ServerWriter<v1::DataChunk>* w) override {
+  Status Save(ServerContext* c, const v1::SaveRequest* req,
+              grpc::ServerWriter<v1::DataChunk>* w) override {
     std::vector<std::string> refs(req->refs().begin(), req->refs().end());
     // Coalesced into 1 MiB messages: libarchive writes header-sized bits.
     std::string pending;
@@ -133,7 +146,8 @@ class ImagesService final : public v1::Images::Service {
     return st.ok() ? Status::OK : to_status(st.error());
   }
 
-  Status Load(ServerContext* c, grpc::ServerReaderWriter<v1::Progress, v1::LoadRequest>* stream) override {
+  Status Load(ServerContext* c,
+              grpc::ServerReaderWriter<v1::Progress, v1::LoadRequest>* stream) override {
     v1::LoadRequest msg;
     std::string current;
     bool quiet = false, first = true;
@@ -155,11 +169,16 @@ class ImagesService final : public v1::Images::Service {
     return loaded ? Status::OK : to_status(loaded.error());
   }
 
-  Status Import(ServerContext* c, grpc::ServerReaderWriter<v1::Progress, v1::ImportRequest>* stream) override {
+  Status Import(ServerContext* c,
+                grpc::ServerReaderWriter<v1::Progress, v1::ImportRequest>* stream) override {
     v1::ImportRequest msg;
-    if (!stream->Read(&msg)) return Status(grpc::StatusCode::INVALID_ARGUMENT, "import: no options sent");
-    images::ImportRequest req{msg.ref(), {msg.changes().begin(), msg.changes().end()}, msg.message(), msg.platform()};
-    if (!msg.url().empty()) return Status(grpc::StatusCode::UNIMPLEMENTED, "import from a URL is not supported yet; download it and import the file");
+    if (!stream->Read(&msg))
+      return Status(grpc::StatusCode::INVALID_ARGUMENT, "import: no options sent");
+    images::ImportRequest req{
+        msg.ref(), {msg.changes().begin(), msg.changes().end()}, msg.message(), msg.platform()};
+    if (!msg.url().empty())
+      return Status(grpc::StatusCode::UNIMPLEMENTED,
+                    "import from a URL is not supported yet; download it and import the file");
     std::string current = msg.data();
     bool first = true;
     images::ChunkReader reader = [&]() -> Result<std::string_view> {
@@ -183,7 +202,8 @@ class ImagesService final : public v1::Images::Service {
     return Status::OK;
   }
 
-  Status Prune(ServerContext* c, const v1::PruneImagesRequest* req, v1::PruneReport* resp) override {
+  Status Prune(ServerContext* c, const v1::PruneImagesRequest* req,
+               v1::PruneReport* resp) override {
     auto r = svc_.prune(namespace_of(c), req->all(), filters_of(req->filters()));
     if (!r) return to_status(r.error());
     for (const auto& d : r->deleted) resp->add_deleted(d);
@@ -217,6 +237,8 @@ class ImagesService final : public v1::Images::Service {
 
 }  // namespace
 
-std::unique_ptr<grpc::Service> make_images_service(Context& ctx) { return std::make_unique<ImagesService>(ctx); }
+std::unique_ptr<grpc::Service> make_images_service(Context& ctx) {
+  return std::make_unique<ImagesService>(ctx);
+}
 
 }  // namespace berth::services

@@ -20,7 +20,8 @@ namespace v1 = berth::v1;
 class ContentService final : public v1::Content::Service {
  public:
   explicit ContentService(Context& ctx) : store_(*ctx.content) {}
-  Status List(ServerContext*, const v1::ListContentRequest*, v1::ListContentResponse* resp) override {
+  Status List(ServerContext*, const v1::ListContentRequest*,
+              v1::ListContentResponse* resp) override {
     auto all = store_.list();
     if (!all) return to_status(all.error());
     for (const auto& i : *all) fill(i, resp->add_infos());
@@ -32,7 +33,8 @@ class ContentService final : public v1::Content::Service {
     fill(*i, resp);
     return Status::OK;
   }
-  Status Read(ServerContext*, const v1::ReadContentRequest* req, grpc::ServerWriter<v1::ContentChunk>* w) override {
+  Status Read(ServerContext*, const v1::ReadContentRequest* req,
+              grpc::ServerWriter<v1::ContentChunk>* w) override {
     auto fd = store_.open_blob(req->digest());
     if (!fd) return to_status(fd.error());
     std::string buf(1 << 20, '\0');
@@ -46,11 +48,13 @@ class ContentService final : public v1::Content::Service {
       if (!w->Write(chunk)) return Status::CANCELLED;
     }
   }
-  Status Delete(ServerContext*, const v1::DeleteContentRequest* req, v1::DeleteContentResponse*) override {
+  Status Delete(ServerContext*, const v1::DeleteContentRequest* req,
+                v1::DeleteContentResponse*) override {
     auto st = store_.remove(req->digest());
     return st.ok() ? Status::OK : to_status(st.error());
   }
-  Status ListIngests(ServerContext*, const v1::ListIngestsRequest*, v1::ListIngestsResponse* resp) override {
+  Status ListIngests(ServerContext*, const v1::ListIngestsRequest*,
+                     v1::ListIngestsResponse* resp) override {
     auto all = store_.ingests();
     if (!all) return to_status(all.error());
     for (const auto& i : *all) {
@@ -76,7 +80,8 @@ class ContentService final : public v1::Content::Service {
 class SnapshotsService final : public v1::Snapshots::Service {
  public:
   explicit SnapshotsService(Context& ctx) : ctx_(ctx) {}
-  Status List(ServerContext*, const v1::ListSnapshotsRequest* req, v1::ListSnapshotsResponse* resp) override {
+  Status List(ServerContext*, const v1::ListSnapshotsRequest* req,
+              v1::ListSnapshotsResponse* resp) override {
     auto* sn = pick(req->snapshotter());
     if (!sn) return unknown(req->snapshotter());
     auto all = sn->list();
@@ -92,7 +97,8 @@ class SnapshotsService final : public v1::Snapshots::Service {
     fill(*i, resp);
     return Status::OK;
   }
-  Status Mounts(ServerContext*, const v1::SnapshotMountsRequest* req, v1::SnapshotMountsResponse* resp) override {
+  Status Mounts(ServerContext*, const v1::SnapshotMountsRequest* req,
+                v1::SnapshotMountsResponse* resp) override {
     auto* sn = pick(req->snapshotter());
     if (!sn) return unknown(req->snapshotter());
     auto m = sn->mounts(req->key());
@@ -105,13 +111,15 @@ class SnapshotsService final : public v1::Snapshots::Service {
     }
     return Status::OK;
   }
-  Status Remove(ServerContext*, const v1::RemoveSnapshotRequest* req, v1::RemoveSnapshotResponse*) override {
+  Status Remove(ServerContext*, const v1::RemoveSnapshotRequest* req,
+                v1::RemoveSnapshotResponse*) override {
     auto* sn = pick(req->snapshotter());
     if (!sn) return unknown(req->snapshotter());
     auto st = sn->remove(req->key());
     return st.ok() ? Status::OK : to_status(st.error());
   }
-  Status Usage(ServerContext*, const v1::SnapshotUsageRequest* req, v1::SnapshotUsageResponse* resp) override {
+  Status Usage(ServerContext*, const v1::SnapshotUsageRequest* req,
+               v1::SnapshotUsageResponse* resp) override {
     auto* sn = pick(req->snapshotter());
     if (!sn) return unknown(req->snapshotter());
     auto u = sn->usage(req->key());
@@ -145,17 +153,20 @@ class LeasesService final : public v1::Leases::Service {
   explicit LeasesService(Context& ctx) : leases_(*ctx.leases) {}
   Status Create(ServerContext* c, const v1::CreateLeaseRequest* req, v1::LeaseInfo* resp) override {
     core::Labels labels(req->labels().begin(), req->labels().end());
-    int64_t expires = req->expires_in_seconds() > 0 ? ::time(nullptr) + req->expires_in_seconds() : 0;
+    int64_t expires =
+        req->expires_in_seconds() > 0 ? ::time(nullptr) + req->expires_in_seconds() : 0;
     auto l = leases_.create(namespace_of(c), req->id(), labels, expires);
     if (!l) return to_status(l.error());
     fill(*l, resp);
     return Status::OK;
   }
-  Status Delete(ServerContext* c, const v1::DeleteLeaseRequest* req, v1::DeleteLeaseResponse*) override {
+  Status Delete(ServerContext* c, const v1::DeleteLeaseRequest* req,
+                v1::DeleteLeaseResponse*) override {
     auto st = leases_.remove(namespace_of(c), req->id());
     return st.ok() ? Status::OK : to_status(st.error());
   }
-  Status List(ServerContext* c, const v1::ListLeasesRequest*, v1::ListLeasesResponse* resp) override {
+  Status List(ServerContext* c, const v1::ListLeasesRequest*,
+              v1::ListLeasesResponse* resp) override {
     auto all = leases_.list(namespace_of(c));
     if (!all) return to_status(all.error());
     for (const auto& l : *all) fill(l, resp->add_leases());
@@ -175,14 +186,16 @@ class LeasesService final : public v1::Leases::Service {
 class EventsService final : public v1::Events::Service {
  public:
   explicit EventsService(Context& ctx) : bus_(*ctx.events) {}
-  Status Subscribe(ServerContext* c, const v1::SubscribeRequest* req, grpc::ServerWriter<v1::Envelope>* w) override {
+  Status Subscribe(ServerContext* c, const v1::SubscribeRequest* req,
+                   grpc::ServerWriter<v1::Envelope>* w) override {
     auto sub = bus_.subscribe();
     core::Event ev;
     // The stream ends when the client goes away: a watcher thread closes
     // the subscription so next() wakes up.
     std::atomic<bool> done{false};
     std::thread watcher([&] {
-      while (!done && !c->IsCancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      while (!done && !c->IsCancelled())
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
       sub->close();
     });
     while (sub->next(ev)) {
@@ -190,7 +203,8 @@ class EventsService final : public v1::Events::Service {
       for (const auto& f : req->filters()) {
         auto pos = f.find("~=");
         std::string want = pos == std::string::npos ? f : f.substr(pos + 2);
-        if (f.rfind("topic", 0) == 0 ? ev.topic.find(want) != std::string::npos : ev.ns == want) keep = true;
+        if (f.rfind("topic", 0) == 0 ? ev.topic.find(want) != std::string::npos : ev.ns == want)
+          keep = true;
       }
       if (!keep) continue;
       v1::Envelope env;
@@ -211,9 +225,17 @@ class EventsService final : public v1::Events::Service {
 
 }  // namespace
 
-std::unique_ptr<grpc::Service> make_content_service(Context& ctx) { return std::make_unique<ContentService>(ctx); }
-std::unique_ptr<grpc::Service> make_snapshots_service(Context& ctx) { return std::make_unique<SnapshotsService>(ctx); }
-std::unique_ptr<grpc::Service> make_leases_service(Context& ctx) { return std::make_unique<LeasesService>(ctx); }
-std::unique_ptr<grpc::Service> make_events_service(Context& ctx) { return std::make_unique<EventsService>(ctx); }
+std::unique_ptr<grpc::Service> make_content_service(Context& ctx) {
+  return std::make_unique<ContentService>(ctx);
+}
+std::unique_ptr<grpc::Service> make_snapshots_service(Context& ctx) {
+  return std::make_unique<SnapshotsService>(ctx);
+}
+std::unique_ptr<grpc::Service> make_leases_service(Context& ctx) {
+  return std::make_unique<LeasesService>(ctx);
+}
+std::unique_ptr<grpc::Service> make_events_service(Context& ctx) {
+  return std::make_unique<EventsService>(ctx);
+}
 
 }  // namespace berth::services

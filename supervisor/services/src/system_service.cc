@@ -18,8 +18,8 @@ namespace v1 = berth::v1;
 
 // docker stores docker.io credentials under its v1 index address.
 std::string credential_key(const std::string& server) {
-  if (server.empty() || server == "docker.io" || server == "index.docker.io" || server == "registry-1.docker.io" ||
-      server.find("://index.docker.io") != std::string::npos)
+  if (server.empty() || server == "docker.io" || server == "index.docker.io" ||
+      server == "registry-1.docker.io" || server.find("://index.docker.io") != std::string::npos)
     return "https://index.docker.io/v1/";
   std::string s = server;
   for (std::string_view scheme : {"https://", "http://"})
@@ -61,11 +61,15 @@ class SystemService final : public v1::System::Service {
     return Status::OK;
   }
 
-  Status Ping(ServerContext*, const v1::PingRequest*, v1::PingResponse*) override { return Status::OK; }
+  Status Ping(ServerContext*, const v1::PingRequest*, v1::PingResponse*) override {
+    return Status::OK;
+  }
 
   Status Login(ServerContext*, const v1::LoginRequest* req, v1::LoginResponse* resp) override {
-    if (req->username().empty()) return to_status(core::invalid_argument("login: a username is required"));
-    if (req->password().empty()) return to_status(core::invalid_argument("login: a password is required"));
+    if (req->username().empty())
+      return to_status(core::invalid_argument("login: a username is required"));
+    if (req->password().empty())
+      return to_status(core::invalid_argument("login: a password is required"));
     std::string key = credential_key(req->server());
     std::string host = key == "https://index.docker.io/v1/" ? "docker.io" : key;
     core::Credentials creds{req->username(), req->password(), {}};
@@ -85,7 +89,8 @@ class SystemService final : public v1::System::Service {
     return Status::OK;
   }
 
-  Status DiskUsage(ServerContext* c, const v1::DiskUsageRequest*, v1::DiskUsageResponse* resp) override {
+  Status DiskUsage(ServerContext* c, const v1::DiskUsageRequest*,
+                   v1::DiskUsageResponse* resp) override {
     auto du = ctx_.image_service->disk_usage(namespace_of(c));
     if (!du) return to_status(du.error());
     auto* row = resp->add_rows();
@@ -94,11 +99,13 @@ class SystemService final : public v1::System::Service {
     row->set_active(du->active_images);
     row->set_size(du->size);
     row->set_reclaimable(du->reclaimable);
-    for (const char* type : {"Containers", "Local Volumes", "Build Cache"}) resp->add_rows()->set_type(type);
+    for (const char* type : {"Containers", "Local Volumes", "Build Cache"})
+      resp->add_rows()->set_type(type);
     return Status::OK;
   }
 
-  Status Prune(ServerContext* c, const v1::SystemPruneRequest* req, v1::PruneReport* resp) override {
+  Status Prune(ServerContext* c, const v1::SystemPruneRequest* req,
+               v1::PruneReport* resp) override {
     auto r = ctx_.image_service->prune(namespace_of(c), req->all(), {});
     if (!r) return to_status(r.error());
     for (const auto& d : r->deleted) resp->add_deleted(d);
@@ -117,6 +124,8 @@ class SystemService final : public v1::System::Service {
 
 }  // namespace
 
-std::unique_ptr<grpc::Service> make_system_service(Context& ctx) { return std::make_unique<SystemService>(ctx); }
+std::unique_ptr<grpc::Service> make_system_service(Context& ctx) {
+  return std::make_unique<SystemService>(ctx);
+}
 
 }  // namespace berth::services

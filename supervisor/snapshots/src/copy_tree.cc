@@ -17,7 +17,9 @@ namespace {
 
 // "/proc/self/fd/<dir>/<name>": the l*xattr calls work on the link or node
 // itself, and a device must not be opened just to read its attributes.
-std::string at_path(int dir, const std::string& name) { return sys::fd_path(BorrowedFd(dir)) + "/" + name; }
+std::string at_path(int dir, const std::string& name) {
+  return sys::fd_path(BorrowedFd(dir)) + "/" + name;
+}
 
 // The attributes of `name` in `dir`, or of `dir` itself when `name` is
 // empty (through its descriptor: l*xattr on /proc/self/fd/N would read
@@ -25,15 +27,18 @@ std::string at_path(int dir, const std::string& name) { return sys::fd_path(Borr
 struct XattrTarget {
   int dir;
   std::string path;  // empty: the descriptor itself
-  XattrTarget(int d, const std::string& name) : dir(d), path(name.empty() ? "" : at_path(d, name)) {}
+  XattrTarget(int d, const std::string& name)
+      : dir(d), path(name.empty() ? "" : at_path(d, name)) {}
   ssize_t list(char* buf, size_t n) const {
     return path.empty() ? sys::flistxattr(dir, buf, n) : sys::llistxattr(path.c_str(), buf, n);
   }
   ssize_t get(const char* key, void* buf, size_t n) const {
-    return path.empty() ? sys::fgetxattr(dir, key, buf, n) : sys::lgetxattr(path.c_str(), key, buf, n);
+    return path.empty() ? sys::fgetxattr(dir, key, buf, n)
+                        : sys::lgetxattr(path.c_str(), key, buf, n);
   }
   int set(const char* key, const void* v, size_t n) const {
-    return path.empty() ? sys::fsetxattr(dir, key, v, n, 0) : sys::lsetxattr(path.c_str(), key, v, n, 0);
+    return path.empty() ? sys::fsetxattr(dir, key, v, n, 0)
+                        : sys::lsetxattr(path.c_str(), key, v, n, 0);
   }
 };
 
@@ -58,7 +63,8 @@ Status copy_xattrs(int src_dir, int dst_dir, const std::string& name, const std:
     len = src.get(key.c_str(), value.data(), value.size());
     if (len < 0) return sys_error("getxattr " + key, shown);
     value.resize(static_cast<size_t>(len));
-    if (dst.set(key.c_str(), value.data(), value.size()) != 0) return sys_error("setxattr " + key, shown);
+    if (dst.set(key.c_str(), value.data(), value.size()) != 0)
+      return sys_error("setxattr " + key, shown);
   }
   return {};
 }
@@ -68,7 +74,8 @@ class Copier {
   Status dir(int src, int dst, const std::string& rel) {
     auto names = sys::list_dir(sys::fd_path(BorrowedFd(src)));
     if (!names) return std::move(names).error();
-    for (const auto& name : *names) BERTH_TRY(entry(src, dst, name, rel.empty() ? name : rel + "/" + name));
+    for (const auto& name : *names)
+      BERTH_TRY(entry(src, dst, name, rel.empty() ? name : rel + "/" + name));
     return {};
   }
 
@@ -78,7 +85,8 @@ class Copier {
                       const std::string& shown) {
     const char* n = name.empty() ? "" : name.c_str();
     int flags = name.empty() ? AT_EMPTY_PATH : AT_SYMLINK_NOFOLLOW;
-    if (sys::fchownat(dst_dir, n, st.st_uid, st.st_gid, flags) != 0) return sys_error("chown", shown);
+    if (sys::fchownat(dst_dir, n, st.st_uid, st.st_gid, flags) != 0)
+      return sys_error("chown", shown);
     // Links have no mode of their own (fchmodat on one is EOPNOTSUPP).
     if (!S_ISLNK(st.st_mode)) {
       int rc = name.empty() ? sys::fchmod(dst_dir, st.st_mode & 07777)
@@ -98,7 +106,8 @@ class Copier {
  private:
   Status entry(int src, int dst, const std::string& name, const std::string& rel) {
     struct stat st {};
-    if (sys::fstatat(src, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return sys_error("stat", rel);
+    if (sys::fstatat(src, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+      return sys_error("stat", rel);
     const char* n = name.c_str();
     if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
       auto [it, fresh] = links_.emplace(std::make_pair(st.st_dev, st.st_ino), rel);
@@ -140,10 +149,10 @@ class Copier {
       case S_IFCHR:
       case S_IFBLK:
       case S_IFIFO:
-        if (sys::mknodat(dst, n, st.st_mode & (S_IFMT | 07777), st.st_rdev) != 0) return sys_error("mknod", rel);
+        if (sys::mknodat(dst, n, st.st_mode & (S_IFMT | 07777), st.st_rdev) != 0)
+          return sys_error("mknod", rel);
         break;
-      default:
-        return {};  // sockets
+      default: return {};  // sockets
     }
     return attrs(src, dst, name, st, rel);
   }

@@ -27,9 +27,13 @@ Status mount_bind(const core::Mount& m, const std::string& target) {
   unsigned long flags = MS_BIND;
   bool ro = false;
   for (const auto& o : m.options) {
-    if (o == "rbind") flags |= MS_REC;
-    else if (o == "ro") ro = true;
-    else if (o != "bind" && o != "rw") return core::invalid_argument("bind mount of `" + m.source + "`: option `" + o + "` not supported");
+    if (o == "rbind")
+      flags |= MS_REC;
+    else if (o == "ro")
+      ro = true;
+    else if (o != "bind" && o != "rw")
+      return core::invalid_argument("bind mount of `" + m.source + "`: option `" + o +
+                                    "` not supported");
   }
   BERTH_TRY(sys::mount(m.source, target, "", flags));
   // A bind mount ignores MS_RDONLY on creation: read-only takes a remount.
@@ -71,7 +75,10 @@ Status mount_overlay_classic(const core::Mount& m, const std::string& target) {
   unsigned long flags = 0;
   std::string data;
   for (const auto& o : m.options) {
-    if (o == "ro") { flags |= MS_RDONLY; continue; }
+    if (o == "ro") {
+      flags |= MS_RDONLY;
+      continue;
+    }
     if (o == "rw") continue;
     data += (data.empty() ? "" : ",") + o;
   }
@@ -80,7 +87,8 @@ Status mount_overlay_classic(const core::Mount& m, const std::string& target) {
 
 Status mount_one(const core::Mount& m, const std::string& target) {
   if (m.type == "bind") return mount_bind(m, target);
-  if (m.type != "overlay") return core::unsupported("mount type `" + m.type + "` on `" + target + "`: not supported");
+  if (m.type != "overlay")
+    return core::unsupported("mount type `" + m.type + "` on `" + target + "`: not supported");
   auto st = mount_overlay_fsconfig(m, target);
   if (st || (st.error().code() != ENOSYS && st.error().code() != EINVAL)) return st;
   // EINVAL may also be a bad option: mount(2) then reports it again.

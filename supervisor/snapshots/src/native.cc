@@ -10,7 +10,8 @@
 
 namespace berth::snapshots {
 
-NativeSnapshotter::NativeSnapshotter(std::unique_ptr<Storage> storage) : storage_(std::move(storage)) {}
+NativeSnapshotter::NativeSnapshotter(std::unique_ptr<Storage> storage)
+    : storage_(std::move(storage)) {}
 NativeSnapshotter::~NativeSnapshotter() = default;
 
 Result<std::unique_ptr<NativeSnapshotter>> NativeSnapshotter::open(const std::string& root) {
@@ -30,17 +31,19 @@ Result<std::vector<core::Mount>> NativeSnapshotter::mounts(std::string_view key)
   Record r = BERTH_VALUE(storage_->get(key));
   switch (r.info.kind) {
     case core::SnapshotKind::kCommitted:
-      return core::invalid_argument("mounts of snapshot `" + r.info.key + "`: committed snapshots are not mounted");
+      return core::invalid_argument("mounts of snapshot `" + r.info.key +
+                                    "`: committed snapshots are not mounted");
     case core::SnapshotKind::kView:
       return std::vector<core::Mount>{{"bind", fs(r.id), {"ro", "rbind"}}};
-    case core::SnapshotKind::kActive:
-      break;
+    case core::SnapshotKind::kActive: break;
   }
   return std::vector<core::Mount>{{"bind", fs(r.id), {"rw", "rbind"}}};
 }
 
-Result<std::vector<core::Mount>> NativeSnapshotter::create(std::string_view key, std::string_view parent,
-                                                           core::SnapshotKind kind, const core::Labels& labels) {
+Result<std::vector<core::Mount>> NativeSnapshotter::create(std::string_view key,
+                                                           std::string_view parent,
+                                                           core::SnapshotKind kind,
+                                                           const core::Labels& labels) {
   std::string staged = BERTH_VALUE(storage_->stage());
   ScopeGuard cleanup([&] { (void)sys::remove_all(staged); });
   if (parent.empty()) {
@@ -52,26 +55,30 @@ Result<std::vector<core::Mount>> NativeSnapshotter::create(std::string_view key,
     auto p = storage_->get(parent);
     if (!p) return std::move(p).error().wrap("parent of snapshot `" + std::string(key) + "`");
     if (p->info.kind != core::SnapshotKind::kCommitted)
-      return core::invalid_argument("parent snapshot `" + std::string(parent) + "` of `" + std::string(key) +
-                                    "`: not committed");
-    BERTH_TRY_CTX(copy_tree(fs(p->id), staged + "/fs"), "copy of snapshot `" + std::string(parent) + "`");
+      return core::invalid_argument("parent snapshot `" + std::string(parent) + "` of `" +
+                                    std::string(key) + "`: not committed");
+    BERTH_TRY_CTX(copy_tree(fs(p->id), staged + "/fs"),
+                  "copy of snapshot `" + std::string(parent) + "`");
   }
   BERTH_TRY(storage_->create(key, parent, kind, labels, staged));
   cleanup.dismiss();
   return mounts(key);
 }
 
-Result<std::vector<core::Mount>> NativeSnapshotter::prepare(std::string_view key, std::string_view parent,
+Result<std::vector<core::Mount>> NativeSnapshotter::prepare(std::string_view key,
+                                                            std::string_view parent,
                                                             const core::Labels& labels) {
   return create(key, parent, core::SnapshotKind::kActive, labels);
 }
 
-Result<std::vector<core::Mount>> NativeSnapshotter::view(std::string_view key, std::string_view parent,
+Result<std::vector<core::Mount>> NativeSnapshotter::view(std::string_view key,
+                                                         std::string_view parent,
                                                          const core::Labels& labels) {
   return create(key, parent, core::SnapshotKind::kView, labels);
 }
 
-Status NativeSnapshotter::commit(std::string_view name, std::string_view key, const core::Labels& labels) {
+Status NativeSnapshotter::commit(std::string_view name, std::string_view key,
+                                 const core::Labels& labels) {
   Record r = BERTH_VALUE(storage_->get(key));
   if (r.info.kind != core::SnapshotKind::kActive)
     return core::invalid_argument("commit of snapshot `" + std::string(key) + "`: " +

@@ -39,10 +39,12 @@ Result<std::vector<core::Mount>> OverlaySnapshotter::mounts(std::string_view key
   Record r = BERTH_VALUE(storage_->get(key));
   using K = core::SnapshotKind;
   if (r.info.kind == K::kCommitted)
-    return core::invalid_argument("mounts of snapshot `" + r.info.key + "`: committed snapshots are not mounted");
+    return core::invalid_argument("mounts of snapshot `" + r.info.key +
+                                  "`: committed snapshots are not mounted");
   if (r.info.kind == K::kView) {
     if (r.parent_ids.empty()) return std::vector<core::Mount>{{"bind", fs(r.id), {"ro", "rbind"}}};
-    if (r.parent_ids.size() == 1) return std::vector<core::Mount>{{"bind", fs(r.parent_ids[0]), {"ro", "rbind"}}};
+    if (r.parent_ids.size() == 1)
+      return std::vector<core::Mount>{{"bind", fs(r.parent_ids[0]), {"ro", "rbind"}}};
   } else if (r.parent_ids.empty()) {
     return std::vector<core::Mount>{{"bind", fs(r.id), {"rw", "rbind"}}};
   }
@@ -60,8 +62,10 @@ Result<std::vector<core::Mount>> OverlaySnapshotter::mounts(std::string_view key
   return std::vector<core::Mount>{{"overlay", "overlay", std::move(options)}};
 }
 
-Result<std::vector<core::Mount>> OverlaySnapshotter::create(std::string_view key, std::string_view parent,
-                                                            core::SnapshotKind kind, const core::Labels& labels) {
+Result<std::vector<core::Mount>> OverlaySnapshotter::create(std::string_view key,
+                                                            std::string_view parent,
+                                                            core::SnapshotKind kind,
+                                                            const core::Labels& labels) {
   std::string staged = BERTH_VALUE(storage_->stage());
   ScopeGuard cleanup([&] { (void)sys::remove_all(staged); });
   BERTH_TRY(sys::mkdir(staged + "/fs", 0755));
@@ -71,17 +75,20 @@ Result<std::vector<core::Mount>> OverlaySnapshotter::create(std::string_view key
   return mounts(key);
 }
 
-Result<std::vector<core::Mount>> OverlaySnapshotter::prepare(std::string_view key, std::string_view parent,
+Result<std::vector<core::Mount>> OverlaySnapshotter::prepare(std::string_view key,
+                                                             std::string_view parent,
                                                              const core::Labels& labels) {
   return create(key, parent, core::SnapshotKind::kActive, labels);
 }
 
-Result<std::vector<core::Mount>> OverlaySnapshotter::view(std::string_view key, std::string_view parent,
+Result<std::vector<core::Mount>> OverlaySnapshotter::view(std::string_view key,
+                                                          std::string_view parent,
                                                           const core::Labels& labels) {
   return create(key, parent, core::SnapshotKind::kView, labels);
 }
 
-Status OverlaySnapshotter::commit(std::string_view name, std::string_view key, const core::Labels& labels) {
+Status OverlaySnapshotter::commit(std::string_view name, std::string_view key,
+                                  const core::Labels& labels) {
   Record r = BERTH_VALUE(storage_->get(key));
   if (r.info.kind != core::SnapshotKind::kActive)
     return core::invalid_argument("commit of snapshot `" + std::string(key) + "`: " +
@@ -117,8 +124,10 @@ bool overlay_supported(const std::string& root) {
   ScopeGuard cleanup([&] { (void)sys::remove_all(tmpl); });
   for (const char* d : {"/lower", "/upper", "/work", "/merged"})
     if (!sys::mkdir(tmpl + d, 0700)) return false;
-  core::Mount m{"overlay", "overlay",
-                {"lowerdir=" + tmpl + "/lower", "upperdir=" + tmpl + "/upper", "workdir=" + tmpl + "/work"}};
+  core::Mount m{
+      "overlay",
+      "overlay",
+      {"lowerdir=" + tmpl + "/lower", "upperdir=" + tmpl + "/upper", "workdir=" + tmpl + "/work"}};
   if (!mount_all({m}, tmpl + "/merged")) return false;
   return unmount_all(tmpl + "/merged").ok();
 }

@@ -46,7 +46,8 @@ Status walk_usage(int dir, const std::string& shown, std::set<std::pair<dev_t, i
                   core::SnapshotUsage& u) {
   for (const auto& name : BERTH_VALUE(sys::list_dir(sys::fd_path(BorrowedFd(dir))))) {
     struct stat st {};
-    if (sys::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return sys_error("stat", shown + "/" + name);
+    if (sys::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+      return sys_error("stat", shown + "/" + name);
     if (!seen.emplace(st.st_dev, st.st_ino).second) continue;
     u.inodes++;
     u.size += static_cast<int64_t>(st.st_blocks) * 512;
@@ -118,8 +119,9 @@ Status Storage::collect_garbage() {
 }
 
 Result<Record> Storage::get_locked(std::string_view key) {
-  auto q = BERTH_VALUE(db_->prepare(
-      "SELECT id, parent_id, kind, created_at, updated_at, size, inodes FROM snapshots WHERE key = ?"));
+  auto q =
+      BERTH_VALUE(db_->prepare("SELECT id, parent_id, kind, created_at, updated_at, size, inodes "
+                               "FROM snapshots WHERE key = ?"));
   q.bind(1, key);
   if (!BERTH_VALUE(q.step())) return core::not_found(quoted(key) + ": not found");
   Record r;
@@ -138,7 +140,8 @@ Result<Record> Storage::get_locked(std::string_view key) {
   for (int64_t id = parent; id != 0;) {
     auto q2 = BERTH_VALUE(db_->prepare("SELECT key, parent_id FROM snapshots WHERE id = ?"));
     q2.bind(1, id);
-    if (!BERTH_VALUE(q2.step())) return make_error(quoted(key) + ": parent id " + std::to_string(id) + " missing", EIO);
+    if (!BERTH_VALUE(q2.step()))
+      return make_error(quoted(key) + ": parent id " + std::to_string(id) + " missing", EIO);
     if (r.parent_ids.empty()) r.info.parent = q2.column_text(0);
     r.parent_ids.push_back(id);
     id = q2.column_is_null(1) ? 0 : q2.column_int(1);
@@ -167,10 +170,12 @@ Result<std::vector<core::SnapshotInfo>> Storage::list() {
   return out;
 }
 
-Result<Record> Storage::create(std::string_view key, std::string_view parent, core::SnapshotKind kind,
-                               const core::Labels& labels, const std::string& staged) {
+Result<Record> Storage::create(std::string_view key, std::string_view parent,
+                               core::SnapshotKind kind, const core::Labels& labels,
+                               const std::string& staged) {
   if (key.empty()) return core::invalid_argument("snapshot key: empty");
-  if (kind == core::SnapshotKind::kCommitted) return core::invalid_argument(quoted(key) + ": create of a committed snapshot");
+  if (kind == core::SnapshotKind::kCommitted)
+    return core::invalid_argument(quoted(key) + ": create of a committed snapshot");
   int64_t id = 0;
   bool renamed = false;
   auto done = db_->transaction([&]() -> Status {
@@ -179,16 +184,21 @@ Result<Record> Storage::create(std::string_view key, std::string_view parent, co
       auto p = get_locked(parent);
       if (!p) return std::move(p).error().wrap("parent of " + quoted(key));
       if (p->info.kind != core::SnapshotKind::kCommitted)
-        return core::invalid_argument("parent " + quoted(parent) + " of " + quoted(key) + ": not committed");
+        return core::invalid_argument("parent " + quoted(parent) + " of " + quoted(key) +
+                                      ": not committed");
       parent_id = p->id;
     }
     auto taken = BERTH_VALUE(db_->prepare("SELECT 1 FROM snapshots WHERE key = ?"));
     taken.bind(1, key);
     if (BERTH_VALUE(taken.step())) return core::already_exists(quoted(key) + ": already exists");
-    auto ins = BERTH_VALUE(db_->prepare(
-        "INSERT INTO snapshots (key, parent_id, kind, created_at, updated_at) VALUES (?, ?, ?, ?, ?)"));
+    auto ins =
+        BERTH_VALUE(db_->prepare("INSERT INTO snapshots (key, parent_id, kind, created_at, "
+                                 "updated_at) VALUES (?, ?, ?, ?, ?)"));
     ins.bind(1, key);
-    if (parent_id) ins.bind(2, parent_id); else ins.bind_null(2);
+    if (parent_id)
+      ins.bind(2, parent_id);
+    else
+      ins.bind_null(2);
     int64_t t = now();
     ins.bind(3, static_cast<int64_t>(kind)).bind(4, t).bind(5, t);
     BERTH_TRY(ins.run());
@@ -196,7 +206,8 @@ Result<Record> Storage::create(std::string_view key, std::string_view parent, co
     BERTH_TRY(last.step());
     id = last.column_int(0);
     for (const auto& [k, v] : labels) {
-      auto l = BERTH_VALUE(db_->prepare("INSERT INTO labels (snapshot_id, name, value) VALUES (?, ?, ?)"));
+      auto l = BERTH_VALUE(
+          db_->prepare("INSERT INTO labels (snapshot_id, name, value) VALUES (?, ?, ?)"));
       l.bind(1, id).bind(2, k).bind(3, v);
       BERTH_TRY(l.run());
     }
@@ -225,13 +236,16 @@ Status Storage::commit(std::string_view name, std::string_view key, const core::
   return db_->transaction([&]() -> Status {
     Record r = BERTH_VALUE(get_locked(key));
     if (r.info.kind != core::SnapshotKind::kActive)
-      return core::invalid_argument("commit of " + quoted(key) + ": " + std::string(core::to_string(r.info.kind)) +
-                                    ", not active");
+      return core::invalid_argument("commit of " + quoted(key) + ": " +
+                                    std::string(core::to_string(r.info.kind)) + ", not active");
     auto taken = BERTH_VALUE(db_->prepare("SELECT 1 FROM snapshots WHERE key = ?"));
     taken.bind(1, name);
-    if (BERTH_VALUE(taken.step())) return core::already_exists("commit of " + quoted(key) + ": " + quoted(name) + " already exists");
-    auto up = BERTH_VALUE(db_->prepare(
-        "UPDATE snapshots SET key = ?, kind = ?, updated_at = ?, size = ?, inodes = ? WHERE id = ?"));
+    if (BERTH_VALUE(taken.step()))
+      return core::already_exists("commit of " + quoted(key) + ": " + quoted(name) +
+                                  " already exists");
+    auto up =
+        BERTH_VALUE(db_->prepare("UPDATE snapshots SET key = ?, kind = ?, updated_at = ?, size = "
+                                 "?, inodes = ? WHERE id = ?"));
     up.bind(1, name).bind(2, static_cast<int64_t>(core::SnapshotKind::kCommitted)).bind(3, now());
     up.bind(4, usage.size).bind(5, usage.inodes).bind(6, r.id);
     BERTH_TRY(up.run());
@@ -240,7 +254,8 @@ Status Storage::commit(std::string_view name, std::string_view key, const core::
     del.bind(1, r.id);
     BERTH_TRY(del.run());
     for (const auto& [k, v] : labels) {
-      auto l = BERTH_VALUE(db_->prepare("INSERT INTO labels (snapshot_id, name, value) VALUES (?, ?, ?)"));
+      auto l = BERTH_VALUE(
+          db_->prepare("INSERT INTO labels (snapshot_id, name, value) VALUES (?, ?, ?)"));
       l.bind(1, r.id).bind(2, k).bind(3, v);
       BERTH_TRY(l.run());
     }
@@ -253,10 +268,12 @@ Status Storage::remove(std::string_view key) {
   int64_t id = 0;
   BERTH_TRY(db_->transaction([&]() -> Status {
     Record r = BERTH_VALUE(get_locked(key));
-    auto kids = BERTH_VALUE(db_->prepare("SELECT key FROM snapshots WHERE parent_id = ? ORDER BY key LIMIT 1"));
+    auto kids = BERTH_VALUE(
+        db_->prepare("SELECT key FROM snapshots WHERE parent_id = ? ORDER BY key LIMIT 1"));
     kids.bind(1, r.id);
     if (BERTH_VALUE(kids.step()))
-      return core::in_use("remove " + quoted(key) + ": has children (" + quoted(kids.column_text(0)) + ")");
+      return core::in_use("remove " + quoted(key) + ": has children (" +
+                          quoted(kids.column_text(0)) + ")");
     auto del = BERTH_VALUE(db_->prepare("DELETE FROM snapshots WHERE id = ?"));
     del.bind(1, r.id);
     BERTH_TRY(del.run());

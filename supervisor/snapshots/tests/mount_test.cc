@@ -54,8 +54,10 @@ TEST_CASE("an overlay of 150 layers whose lowerdir string exceeds a page still m
   fs::create_directories(*tmp + "/upper");
   fs::create_directories(*tmp + "/work");
   fs::create_directories(*tmp + "/merged");
-  std::vector<core::Mount> m{{"overlay", "overlay",
-                              {"upperdir=" + *tmp + "/upper", "workdir=" + *tmp + "/work", lowerdir}}};
+  std::vector<core::Mount> m{
+      {"overlay",
+       "overlay",
+       {"upperdir=" + *tmp + "/upper", "workdir=" + *tmp + "/work", lowerdir}}};
   auto st = snapshots::mount_all(m, *tmp + "/merged");
   REQUIRE_MESSAGE(st.ok(), (st.ok() ? "" : st.error().to_string()));
   CHECK(read_file(*tmp + "/merged/f0") == "0");

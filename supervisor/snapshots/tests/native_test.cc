@@ -22,14 +22,16 @@ using namespace berth;
 namespace fs = std::filesystem;
 
 TEST_CASE("native snapshotter passes the snapshotter suite") {
-  testsuite::snapshotter_suite([](const std::string& root) -> Result<std::unique_ptr<core::Snapshotter>> {
-    auto s = snapshots::NativeSnapshotter::open(root);
-    if (!s) return std::move(s).error();
-    return std::unique_ptr<core::Snapshotter>(std::move(*s));
-  });
+  testsuite::snapshotter_suite(
+      [](const std::string& root) -> Result<std::unique_ptr<core::Snapshotter>> {
+        auto s = snapshots::NativeSnapshotter::open(root);
+        if (!s) return std::move(s).error();
+        return std::unique_ptr<core::Snapshotter>(std::move(*s));
+      });
 }
 
-TEST_CASE("copy_tree keeps owners, setuid, capabilities, times, hard links, devices; skips sockets") {
+TEST_CASE(
+    "copy_tree keeps owners, setuid, capabilities, times, hard links, devices; skips sockets") {
   struct TempDir {
     std::string path = sys::make_temp_dir("berth-copy-").value();
     ~TempDir() { (void)sys::remove_all(path); }
@@ -41,7 +43,8 @@ TEST_CASE("copy_tree keeps owners, setuid, capabilities, times, hard links, devi
   REQUIRE(::chown((src + "/d/suid").c_str(), 1000, 1000) == 0);
   REQUIRE(::chmod((src + "/d/suid").c_str(), 04755) == 0);
   std::string cap = testsuite::net_bind_capability();
-  REQUIRE(::setxattr((src + "/d/suid").c_str(), "security.capability", cap.data(), cap.size(), 0) == 0);
+  REQUIRE(::setxattr((src + "/d/suid").c_str(), "security.capability", cap.data(), cap.size(), 0) ==
+          0);
   REQUIRE(::link((src + "/d/suid").c_str(), (src + "/hard").c_str()) == 0);
   REQUIRE(::symlink("d/suid", (src + "/sym").c_str()) == 0);
   REQUIRE(::mknod((src + "/null").c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0);
@@ -64,7 +67,8 @@ TEST_CASE("copy_tree keeps owners, setuid, capabilities, times, hard links, devi
   want.erase("/sock");
   CHECK(testsuite::describe_tree(dst) == want);
   CHECK(!fs::exists(dst + "/sock"));
-  struct stat a {}, b {};
+  struct stat a {
+  }, b{};
   REQUIRE(::lstat((dst + "/d/suid").c_str(), &a) == 0);
   REQUIRE(::lstat((dst + "/hard").c_str(), &b) == 0);
   CHECK(a.st_ino == b.st_ino);

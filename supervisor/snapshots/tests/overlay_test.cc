@@ -10,11 +10,12 @@
 using namespace berth;
 
 TEST_CASE("overlay snapshotter passes the snapshotter suite") {
-  testsuite::snapshotter_suite([](const std::string& root) -> Result<std::unique_ptr<core::Snapshotter>> {
-    auto s = snapshots::OverlaySnapshotter::open(root);
-    if (!s) return std::move(s).error();
-    return std::unique_ptr<core::Snapshotter>(std::move(*s));
-  });
+  testsuite::snapshotter_suite(
+      [](const std::string& root) -> Result<std::unique_ptr<core::Snapshotter>> {
+        auto s = snapshots::OverlaySnapshotter::open(root);
+        if (!s) return std::move(s).error();
+        return std::unique_ptr<core::Snapshotter>(std::move(*s));
+      });
 }
 
 TEST_CASE("overlay mounts: bind for one layer, overlay with the parents nearest first") {
@@ -53,8 +54,10 @@ TEST_CASE("overlay mounts: bind for one layer, overlay with the parents nearest 
     auto act = s.prepare("c", "b");
     REQUIRE(act.ok());
     auto& aopts = (*act)[0].options;
-    CHECK(std::find(aopts.begin(), aopts.end(), "upperdir=" + root + "/snapshots/5/fs") != aopts.end());
-    CHECK(std::find(aopts.begin(), aopts.end(), "workdir=" + root + "/snapshots/5/work") != aopts.end());
+    CHECK(std::find(aopts.begin(), aopts.end(), "upperdir=" + root + "/snapshots/5/fs") !=
+          aopts.end());
+    CHECK(std::find(aopts.begin(), aopts.end(), "workdir=" + root + "/snapshots/5/work") !=
+          aopts.end());
   }
   CHECK(snapshots::overlay_supported(root));
 }

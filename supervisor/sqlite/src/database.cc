@@ -48,14 +48,17 @@ std::string Statement::column_text(int index) const {
   return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
 }
 int64_t Statement::column_int(int index) const { return sqlite3_column_int64(stmt_, index); }
-bool Statement::column_is_null(int index) const { return sqlite3_column_type(stmt_, index) == SQLITE_NULL; }
+bool Statement::column_is_null(int index) const {
+  return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
+}
 
 Error Database::error(std::string_view op) const {
   int code = sqlite3_errcode(db_);
   // A full disk is the one SQLite failure a user can act on; keep its errno
   // so the gRPC edge says "no space left on device".
   int err = (code == SQLITE_FULL) ? ENOSPC : (code == SQLITE_BUSY ? EBUSY : EIO);
-  return make_error("database `" + path_ + "`: " + std::string(op) + ": " + sqlite3_errmsg(db_), err);
+  return make_error("database `" + path_ + "`: " + std::string(op) + ": " + sqlite3_errmsg(db_),
+                    err);
 }
 
 Result<std::unique_ptr<Database>> Database::open(const std::string& path,
@@ -67,7 +70,8 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path,
     if (!fd) return std::move(fd).error();
   }
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr);
   std::unique_ptr<Database> db(new Database(raw, path));
   if (rc != SQLITE_OK) return db->error("open");
   sqlite3_busy_timeout(raw, 5000);
@@ -80,13 +84,15 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path,
   db->version_ = st.column_int(0);
   if (db->version_ > static_cast<int64_t>(migrations.size()))
     return make_error("database `" + path + "`: schema version " + std::to_string(db->version_) +
-                      " is newer than this berthd knows (" + std::to_string(migrations.size()) + ")");
+                      " is newer than this berthd knows (" + std::to_string(migrations.size()) +
+                      ")");
   for (size_t i = static_cast<size_t>(db->version_); i < migrations.size(); ++i) {
     auto next = static_cast<int64_t>(i + 1);
     BERTH_TRY_CTX(db->transaction([&]() -> Status {
       BERTH_TRY(db->exec(migrations[i]));
       return db->exec("PRAGMA user_version=" + std::to_string(next));
-    }), "migration " + std::to_string(next));
+    }),
+                  "migration " + std::to_string(next));
     db->version_ = next;
   }
   return db;
@@ -96,7 +102,8 @@ Database::~Database() { sqlite3_close_v2(db_); }
 
 Result<Statement> Database::prepare(std::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK)
+  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=
+      SQLITE_OK)
     return error("prepare `" + std::string(sql) + "`");
   return Statement(this, stmt);
 }

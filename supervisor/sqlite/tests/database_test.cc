@@ -50,9 +50,9 @@ TEST_CASE("a failed transaction leaves nothing") {
   REQUIRE(db.ok());
   auto& d = **db;
   REQUIRE(d.transaction([&]() -> Status {
-    auto st = BERTH_VALUE(d.prepare("INSERT INTO t VALUES (?)"));
-    return st.bind(1, "one").run();
-  }).ok());
+             auto st = BERTH_VALUE(d.prepare("INSERT INTO t VALUES (?)"));
+             return st.bind(1, "one").run();
+           }).ok());
   auto failed = d.transaction([&]() -> Status {
     auto st = BERTH_VALUE(d.prepare("INSERT INTO t VALUES (?)"));
     BERTH_TRY(st.bind(1, "two").run());
@@ -62,19 +62,19 @@ TEST_CASE("a failed transaction leaves nothing") {
   CHECK(!failed.ok());
   int64_t count = -1;
   REQUIRE(d.read([&]() -> Status {
-    auto st = BERTH_VALUE(d.prepare("SELECT count(*) FROM t"));
-    BERTH_TRY(st.step());
-    count = st.column_int(0);
-    return ok_status();
-  }).ok());
+             auto st = BERTH_VALUE(d.prepare("SELECT count(*) FROM t"));
+             BERTH_TRY(st.step());
+             count = st.column_int(0);
+             return ok_status();
+           }).ok());
   CHECK(count == 1);
 }
 
 TEST_CASE("foreign keys are enforced") {
   TempDir dir;
-  auto db = Database::open(dir.path + "/fk.db",
-                           {"CREATE TABLE p (id TEXT PRIMARY KEY);"
-                            "CREATE TABLE c (pid TEXT NOT NULL REFERENCES p(id))"});
+  auto db =
+      Database::open(dir.path + "/fk.db", {"CREATE TABLE p (id TEXT PRIMARY KEY);"
+                                           "CREATE TABLE c (pid TEXT NOT NULL REFERENCES p(id))"});
   REQUIRE(db.ok());
   auto& d = **db;
   auto st = d.transaction([&]() -> Status {

@@ -39,11 +39,11 @@ struct Pipeline {
 struct Node {
   enum class Kind { kList, kText, kAction, kIf, kRange, kWith, kBreak, kContinue };
   Kind kind = Kind::kList;
-  std::string text;                   // kText
-  std::shared_ptr<Pipeline> pipeline;  // kAction, kIf, kRange, kWith
+  std::string text;                             // kText
+  std::shared_ptr<Pipeline> pipeline;           // kAction, kIf, kRange, kWith
   std::vector<std::unique_ptr<Node>> children;  // kList: the nodes in order
-  std::unique_ptr<Node> body;           // kIf/kRange/kWith: a kList
-  std::unique_ptr<Node> otherwise;      // their {{else}} branch (kList), or null
+  std::unique_ptr<Node> body;                   // kIf/kRange/kWith: a kList
+  std::unique_ptr<Node> otherwise;              // their {{else}} branch (kList), or null
   size_t line = 1;
 };
 

@@ -37,7 +37,8 @@ class TabWriter {
     size_t start = 0;
     while (start <= text.size()) {
       size_t nl = text.find('\n', start);
-      std::string_view line = text.substr(start, nl == std::string_view::npos ? text.npos : nl - start);
+      std::string_view line =
+          text.substr(start, nl == std::string_view::npos ? text.npos : nl - start);
       std::vector<std::string> cells;
       size_t c0 = 0;
       for (;;) {

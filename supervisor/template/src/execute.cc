@@ -39,15 +39,10 @@ class Executor {
   Result<Flow> run_node(const Node& n, const Val& dot, std::string& out) {
     line_ = n.line;
     switch (n.kind) {
-      case Node::Kind::kText:
-        out += n.text;
-        return Flow::kNormal;
-      case Node::Kind::kList:
-        return run(n, dot, out);
-      case Node::Kind::kBreak:
-        return Flow::kBreak;
-      case Node::Kind::kContinue:
-        return Flow::kContinue;
+      case Node::Kind::kText: out += n.text; return Flow::kNormal;
+      case Node::Kind::kList: return run(n, dot, out);
+      case Node::Kind::kBreak: return Flow::kBreak;
+      case Node::Kind::kContinue: return Flow::kContinue;
       case Node::Kind::kAction: {
         auto v = pipeline(*n.pipeline, dot);
         if (!v) return std::move(v).error();
@@ -69,8 +64,7 @@ class Executor {
         vars_.resize(mark);
         return flow;
       }
-      case Node::Kind::kRange:
-        return range(n, dot, out);
+      case Node::Kind::kRange: return range(n, dot, out);
     }
     return Flow::kNormal;
   }
@@ -98,7 +92,8 @@ class Executor {
     if (!v->missing() && seq.is_array()) {
       for (size_t i = 0; i < seq.items().size(); ++i) {
         any = true;
-        auto flow = iterate(Val::own(json::Value::number(std::to_string(i))), v->child(seq.items()[i]));
+        auto flow =
+            iterate(Val::own(json::Value::number(std::to_string(i))), v->child(seq.items()[i]));
         if (!flow) return flow;
         if (*flow == Flow::kBreak) break;
       }
@@ -106,7 +101,8 @@ class Executor {
       // Go ranges over a map in sorted key order.
       std::vector<const std::pair<std::string, json::Value>*> members;
       for (const auto& m : seq.members()) members.push_back(&m);
-      std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->first < b->first; });
+      std::sort(members.begin(), members.end(),
+                [](auto* a, auto* b) { return a->first < b->first; });
       for (auto* m : members) {
         any = true;
         auto flow = iterate(Val::own(json::Value::string(m->first)), v->child(m->second));
@@ -123,8 +119,7 @@ class Executor {
         if (*flow == Flow::kBreak) break;
       }
     } else if (!v->missing() && !seq.is_null()) {
-      return exec_error(line_, n.pipeline->column,
-                        "range can't iterate over " + format_val(*v));
+      return exec_error(line_, n.pipeline->column, "range can't iterate over " + format_val(*v));
     }
     vars_.resize(mark);
     if (!any && n.otherwise) return run(*n.otherwise, dot, out);
@@ -183,7 +178,8 @@ class Executor {
     if (c.operands.size() > 1 || piped) {
       if (first.kind == Operand::Kind::kField)
         return exec_error(line_, first.column,
-                          "can't give argument to field ." + first.fields.back() + " (methods are not supported)");
+                          "can't give argument to field ." + first.fields.back() +
+                              " (methods are not supported)");
       return exec_error(line_, first.column, "can't give argument to non-function");
     }
     return operand(first, dot);
@@ -197,8 +193,8 @@ class Executor {
       }
       const json::Value& cur = v.get();
       if (!cur.is_object())
-        return exec_error(line_, column, "can't evaluate field " + f + " in type " +
-                                             std::string(v.type_name()));
+        return exec_error(line_, column,
+                          "can't evaluate field " + f + " in type " + std::string(v.type_name()));
       const json::Value* next = cur.get(f);
       v = next ? v.child(*next) : Val();
     }
@@ -207,10 +203,8 @@ class Executor {
 
   Result<Val> operand(const Operand& o, const Val& dot) {
     switch (o.kind) {
-      case Operand::Kind::kDot:
-        return dot;
-      case Operand::Kind::kField:
-        return walk(dot, o.fields, o.column);
+      case Operand::Kind::kDot: return dot;
+      case Operand::Kind::kField: return walk(dot, o.fields, o.column);
       case Operand::Kind::kVariable: {
         for (auto it = vars_.rbegin(); it != vars_.rend(); ++it)
           if (it->first == o.name) return walk(it->second, o.fields, o.column);
@@ -220,10 +214,8 @@ class Executor {
         std::vector<Val> none;
         return call_function(o.name, none, header_);
       }
-      case Operand::Kind::kLiteral:
-        return Val::own(o.literal);
-      case Operand::Kind::kNil:
-        return Val::own(json::Value::null());
+      case Operand::Kind::kLiteral: return Val::own(o.literal);
+      case Operand::Kind::kNil: return Val::own(json::Value::null());
       case Operand::Kind::kPipeline: {
         size_t mark = vars_.size();
         auto v = pipeline(*o.pipeline, dot);

@@ -51,8 +51,8 @@ Error arg_error(std::string_view fn, std::string_view what) {
 
 Status want_args(std::string_view fn, const std::vector<Val>& args, size_t n) {
   if (args.size() != n)
-    return make_error("wrong number of args for " + std::string(fn) + ": want " + std::to_string(n) +
-                      " got " + std::to_string(args.size()));
+    return make_error("wrong number of args for " + std::string(fn) + ": want " +
+                      std::to_string(n) + " got " + std::to_string(args.size()));
   return {};
 }
 
@@ -81,7 +81,8 @@ Result<int> compare(const Val& a, const Val& b, bool ordering) {
     double l = *as_double(x), r = *as_double(y);
     return l < r ? -1 : l > r ? 1 : 0;
   }
-  if (x.is_string() && y.is_string()) return x.as_string().compare(y.as_string()) < 0 ? -1 : x.as_string() == y.as_string() ? 0 : 1;
+  if (x.is_string() && y.is_string())
+    return x.as_string().compare(y.as_string()) < 0 ? -1 : x.as_string() == y.as_string() ? 0 : 1;
   if (ordering) return make_error("invalid type for comparison");
   if (x.is_bool() && y.is_bool()) return x.as_bool() == y.as_bool() ? 0 : 1;
   if (x.is_null() && y.is_null()) return 0;
@@ -119,10 +120,14 @@ std::string marshal(const Val& v) {
   w.value(v.get());
   std::string text = w.str(), out;
   for (char c : text) {
-    if (c == '<') out += "\\u003c";
-    else if (c == '>') out += "\\u003e";
-    else if (c == '&') out += "\\u0026";
-    else out += c;
+    if (c == '<')
+      out += "\\u003c";
+    else if (c == '>')
+      out += "\\u003e";
+    else if (c == '&')
+      out += "\\u0026";
+    else
+      out += c;
   }
   return out;
 }
@@ -166,9 +171,9 @@ std::string_view Val::type_name() const {
 }
 
 bool is_function(std::string_view name) {
-  static const std::vector<std::string_view> go = {"and", "or", "not", "len", "index", "slice",
-                                                   "print", "printf", "println", "eq", "ne",
-                                                   "lt", "le", "gt", "ge"};
+  static const std::vector<std::string_view> go = {"and",   "or",    "not",    "len",     "index",
+                                                   "slice", "print", "printf", "println", "eq",
+                                                   "ne",    "lt",    "le",     "gt",      "ge"};
   return std::find(go.begin(), go.end(), name) != go.end() ||
          std::find(docker_functions().begin(), docker_functions().end(), name) !=
              docker_functions().end();
@@ -207,7 +212,8 @@ std::string format_val(const Val& v) {
     case json::Value::Kind::kObject: {
       std::vector<const std::pair<std::string, json::Value>*> members;
       for (const auto& m : x.members()) members.push_back(&m);
-      std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->first < b->first; });
+      std::sort(members.begin(), members.end(),
+                [](auto* a, auto* b) { return a->first < b->first; });
       std::string out = "map[";
       for (size_t i = 0; i < members.size(); ++i) {
         if (i) out += ' ';
@@ -231,7 +237,9 @@ Result<Val> call_function(std::string_view name, std::vector<Val>& args, bool he
   }
 
   if (name == "and" || name == "or") {
-    if (args.empty()) return make_error("wrong number of args for " + std::string(name) + ": want at least 1 got 0");
+    if (args.empty())
+      return make_error("wrong number of args for " + std::string(name) +
+                        ": want at least 1 got 0");
     for (const auto& a : args)
       if (truthy(a) != (name == "and")) return a;
     return args.back();
@@ -244,10 +252,14 @@ Result<Val> call_function(std::string_view name, std::vector<Val>& args, bool he
     BERTH_TRY(want_args(name, args, 1));
     const json::Value& x = args[0].get();
     size_t n;
-    if (x.is_string()) n = x.as_string().size();
-    else if (x.is_array()) n = x.items().size();
-    else if (x.is_object()) n = x.members().size();
-    else return make_error("len of type " + std::string(args[0].type_name()));
+    if (x.is_string())
+      n = x.as_string().size();
+    else if (x.is_array())
+      n = x.items().size();
+    else if (x.is_object())
+      n = x.members().size();
+    else
+      return make_error("len of type " + std::string(args[0].type_name()));
     return Val::own(json::Value::number(std::to_string(n)));
   }
   if (name == "index") {
@@ -257,13 +269,17 @@ Result<Val> call_function(std::string_view name, std::vector<Val>& args, bool he
       const json::Value& x = cur.get();
       const json::Value& k = args[i].get();
       if (x.is_array()) {
-        if (!k.as_i64()) return make_error("cannot index slice/array with type " + std::string(args[i].type_name()));
+        if (!k.as_i64())
+          return make_error("cannot index slice/array with type " +
+                            std::string(args[i].type_name()));
         int64_t at = *k.as_i64();
         if (at < 0 || static_cast<size_t>(at) >= x.items().size())
           return make_error("index out of range: " + std::to_string(at));
         cur = cur.child(x.items()[at]);
       } else if (x.is_object()) {
-        if (!k.is_string()) return make_error("value has type " + std::string(args[i].type_name()) + "; should be string");
+        if (!k.is_string())
+          return make_error("value has type " + std::string(args[i].type_name()) +
+                            "; should be string");
         const json::Value* m = x.get(k.as_string());
         cur = m ? cur.child(*m) : Val();
       } else if (cur.missing() || x.is_null()) {
@@ -278,16 +294,19 @@ Result<Val> call_function(std::string_view name, std::vector<Val>& args, bool he
     if (args.empty() || args.size() > 3) return make_error("wrong number of args for slice");
     const json::Value& x = args[0].get();
     size_t size = x.is_string() ? x.as_string().size() : x.is_array() ? x.items().size() : 0;
-    if (!x.is_string() && !x.is_array()) return make_error("can't slice item of type " + std::string(args[0].type_name()));
+    if (!x.is_string() && !x.is_array())
+      return make_error("can't slice item of type " + std::string(args[0].type_name()));
     std::vector<size_t> idx;
     for (size_t i = 1; i < args.size(); ++i) {
       auto n = int_arg(name, args[i]);
       if (!n) return std::move(n).error();
-      if (*n < 0 || static_cast<size_t>(*n) > size) return make_error("index out of range: " + std::to_string(*n));
+      if (*n < 0 || static_cast<size_t>(*n) > size)
+        return make_error("index out of range: " + std::to_string(*n));
       idx.push_back(static_cast<size_t>(*n));
     }
     size_t lo = idx.size() > 0 ? idx[0] : 0, hi = idx.size() > 1 ? idx[1] : size;
-    if (lo > hi) return make_error("invalid slice index: " + std::to_string(lo) + " > " + std::to_string(hi));
+    if (lo > hi)
+      return make_error("invalid slice index: " + std::to_string(lo) + " > " + std::to_string(hi));
     if (x.is_string()) return str(x.as_string().substr(lo, hi - lo));
     std::vector<json::Value> items(x.items().begin() + lo, x.items().begin() + hi);
     return Val::own(json::Value::array(std::move(items)));
@@ -335,7 +354,8 @@ Result<Val> call_function(std::string_view name, std::vector<Val>& args, bool he
     if (sep->empty()) {
       for (size_t i = 0; i < s->size();) {
         size_t len = 1;
-        while (i + len < s->size() && (static_cast<unsigned char>((*s)[i + len]) & 0xC0) == 0x80) ++len;
+        while (i + len < s->size() && (static_cast<unsigned char>((*s)[i + len]) & 0xC0) == 0x80)
+          ++len;
         parts.push_back(json::Value::string(s->substr(i, len)));
         i += len;
       }
@@ -343,7 +363,8 @@ Result<Val> call_function(std::string_view name, std::vector<Val>& args, bool he
       size_t start = 0;
       for (;;) {
         size_t at = s->find(*sep, start);
-        parts.push_back(json::Value::string(s->substr(start, at == std::string::npos ? std::string::npos : at - start)));
+        parts.push_back(json::Value::string(
+            s->substr(start, at == std::string::npos ? std::string::npos : at - start)));
         if (at == std::string::npos) break;
         start = at + sep->size();
       }
@@ -355,7 +376,8 @@ Result<Val> call_function(std::string_view name, std::vector<Val>& args, bool he
     auto sep = string_arg(name, args[1]);
     if (!sep) return std::move(sep).error();
     const json::Value& list = args[0].get();
-    if (!list.is_array()) return arg_error(name, "expected a list of strings, got " + std::string(args[0].type_name()));
+    if (!list.is_array())
+      return arg_error(name, "expected a list of strings, got " + std::string(args[0].type_name()));
     std::string out;
     for (size_t i = 0; i < list.items().size(); ++i) {
       if (i) out += *sep;
@@ -474,7 +496,8 @@ std::string go_sprintf(std::string_view f, const std::vector<Val>& args) {
         break;
       }
       case 't':
-        out += x.is_bool() ? pad(x.as_bool() ? "true" : "false") : "%!t(" + std::string(a.type_name()) + "=" + format_val(a) + ")";
+        out += x.is_bool() ? pad(x.as_bool() ? "true" : "false")
+                           : "%!t(" + std::string(a.type_name()) + "=" + format_val(a) + ")";
         break;
       case 'd':
       case 'x':
@@ -491,13 +514,19 @@ std::string go_sprintf(std::string_view f, const std::vector<Val>& args) {
           if (verb == 'b') {
             uint64_t u = x.as_u64() ? *x.as_u64() : static_cast<uint64_t>(*x.as_i64());
             std::string bits;
-            do { bits.insert(bits.begin(), static_cast<char>('0' + (u & 1))); u >>= 1; } while (u);
+            do {
+              bits.insert(bits.begin(), static_cast<char>('0' + (u & 1)));
+              u >>= 1;
+            } while (u);
             out += pad(bits);
             break;
           }
           spec += std::string("ll") + verb;
-          if (x.as_i64()) std::snprintf(buf, sizeof buf, spec.c_str(), static_cast<long long>(*x.as_i64()));
-          else std::snprintf(buf, sizeof buf, spec.c_str(), static_cast<unsigned long long>(*x.as_u64()));
+          if (x.as_i64())
+            std::snprintf(buf, sizeof buf, spec.c_str(), static_cast<long long>(*x.as_i64()));
+          else
+            std::snprintf(buf, sizeof buf, spec.c_str(),
+                          static_cast<unsigned long long>(*x.as_u64()));
           out += buf;
         } else if ((verb == 'x' || verb == 'X') && x.is_string()) {
           static const char* lower = "0123456789abcdef";
@@ -509,7 +538,8 @@ std::string go_sprintf(std::string_view f, const std::vector<Val>& args) {
           }
           out += pad(h);
         } else {
-          out += std::string("%!") + verb + "(" + std::string(a.type_name()) + "=" + format_val(a) + ")";
+          out += std::string("%!") + verb + "(" + std::string(a.type_name()) + "=" + format_val(a) +
+                 ")";
         }
         break;
       case 'f':
@@ -525,11 +555,13 @@ std::string go_sprintf(std::string_view f, const std::vector<Val>& args) {
           std::snprintf(buf, sizeof buf, spec.c_str(), *as_double(x));
           out += buf;
         } else {
-          out += std::string("%!") + verb + "(" + std::string(a.type_name()) + "=" + format_val(a) + ")";
+          out += std::string("%!") + verb + "(" + std::string(a.type_name()) + "=" + format_val(a) +
+                 ")";
         }
         break;
       default:
-        out += std::string("%!") + verb + "(" + std::string(a.type_name()) + "=" + format_val(a) + ")";
+        out +=
+            std::string("%!") + verb + "(" + std::string(a.type_name()) + "=" + format_val(a) + ")";
     }
   }
   if (next < args.size()) {

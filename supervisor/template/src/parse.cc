@@ -17,8 +17,21 @@ namespace berth::tmpl {
 namespace {
 
 struct Token {
-  enum class Kind { kField, kDot, kVariable, kIdent, kString, kNumber, kChar, kOpen, kClose,
-                    kPipe, kComma, kDeclare, kAssign };
+  enum class Kind {
+    kField,
+    kDot,
+    kVariable,
+    kIdent,
+    kString,
+    kNumber,
+    kChar,
+    kOpen,
+    kClose,
+    kPipe,
+    kComma,
+    kDeclare,
+    kAssign
+  };
   Kind kind;
   std::string text;  // field name without '.', variable with '$', decoded string
   size_t column;     // 1-based, in the whole source line
@@ -59,7 +72,8 @@ Result<std::string> unquote(std::string_view body, size_t line, size_t column) {
       case 'u':
       case 'U': {
         size_t digits = e == 'x' ? 2 : e == 'u' ? 4 : 8;
-        if (i + digits >= body.size()) return parse_error(line, column, "invalid syntax in quoted string");
+        if (i + digits >= body.size())
+          return parse_error(line, column, "invalid syntax in quoted string");
         std::string hex(body.substr(i + 1, digits));
         char* end = nullptr;
         unsigned long cp = std::strtoul(hex.c_str(), &end, 16);
@@ -110,15 +124,30 @@ Result<std::vector<Token>> lex(std::string_view s, size_t line, size_t base_colu
       out.push_back(Token{k, std::move(text), col, adjacent});
       i += len;
     };
-    if (c == '(') { push(Token::Kind::kOpen, "(", 1); continue; }
-    if (c == ')') { push(Token::Kind::kClose, ")", 1); continue; }
-    if (c == '|') { push(Token::Kind::kPipe, "|", 1); continue; }
-    if (c == ',') { push(Token::Kind::kComma, ",", 1); continue; }
+    if (c == '(') {
+      push(Token::Kind::kOpen, "(", 1);
+      continue;
+    }
+    if (c == ')') {
+      push(Token::Kind::kClose, ")", 1);
+      continue;
+    }
+    if (c == '|') {
+      push(Token::Kind::kPipe, "|", 1);
+      continue;
+    }
+    if (c == ',') {
+      push(Token::Kind::kComma, ",", 1);
+      continue;
+    }
     if (c == ':' && i + 1 < s.size() && s[i + 1] == '=') {
       push(Token::Kind::kDeclare, ":=", 2);
       continue;
     }
-    if (c == '=') { push(Token::Kind::kAssign, "=", 1); continue; }
+    if (c == '=') {
+      push(Token::Kind::kAssign, "=", 1);
+      continue;
+    }
     if (c == '"') {
       size_t j = i + 1;
       while (j < s.size() && s[j] != '"') j += s[j] == '\\' ? 2 : 1;
@@ -130,7 +159,8 @@ Result<std::vector<Token>> lex(std::string_view s, size_t line, size_t base_colu
     }
     if (c == '`') {
       size_t j = s.find('`', i + 1);
-      if (j == std::string_view::npos) return parse_error(line, col, "unterminated raw quoted string");
+      if (j == std::string_view::npos)
+        return parse_error(line, col, "unterminated raw quoted string");
       push(Token::Kind::kString, std::string(s.substr(i + 1, j - i - 1)), j + 1 - i);
       continue;
     }
@@ -157,8 +187,9 @@ Result<std::vector<Token>> lex(std::string_view s, size_t line, size_t base_colu
                 std::isdigit(static_cast<unsigned char>(s[i + 1]));
     if (std::isdigit(static_cast<unsigned char>(c)) || sign) {
       size_t j = i + 1;
-      while (j < s.size() && (is_ident_char(s[j]) || s[j] == '.' ||
-                              ((s[j] == '-' || s[j] == '+') && (s[j - 1] == 'e' || s[j - 1] == 'E'))))
+      while (j < s.size() &&
+             (is_ident_char(s[j]) || s[j] == '.' ||
+              ((s[j] == '-' || s[j] == '+') && (s[j - 1] == 'e' || s[j - 1] == 'E'))))
         ++j;
       push(Token::Kind::kNumber, std::string(s.substr(i, j - i)), j - i);
       continue;
@@ -195,7 +226,8 @@ Result<json::Value> number_literal(const Token& t, size_t line) {
   std::string text;
   for (char c : t.text)
     if (c != '_') text += c;
-  if (text.size() > 2 && (text[0] == '0' || ((text[0] == '-' || text[0] == '+') && text[1] == '0'))) {
+  if (text.size() > 2 &&
+      (text[0] == '0' || ((text[0] == '-' || text[0] == '+') && text[1] == '0'))) {
     size_t at = text[0] == '0' ? 1 : 2;
     if (text[at] == 'x' || text[at] == 'X' || text[at] == 'o' || text[at] == 'b') {
       int base = text[at] == 'x' || text[at] == 'X' ? 16 : text[at] == 'o' ? 8 : 2;
@@ -243,7 +275,8 @@ class ActionParser {
         skip(2);
       } else if (n1 && n1->kind == Token::Kind::kComma && allow_range_decl && peek(2) &&
                  peek(2)->kind == Token::Kind::kVariable && peek(3) &&
-                 (peek(3)->kind == Token::Kind::kDeclare || peek(3)->kind == Token::Kind::kAssign)) {
+                 (peek(3)->kind == Token::Kind::kDeclare ||
+                  peek(3)->kind == Token::Kind::kAssign)) {
         p->variables = {peek()->text, peek(2)->text};
         p->assign = peek(3)->kind == Token::Kind::kAssign;
         skip(4);
@@ -347,8 +380,7 @@ class ActionParser {
         }
         skip();
         return op;
-      default:
-        return parse_error(line_, t.column, "unexpected \"" + t.text + "\" in operand");
+      default: return parse_error(line_, t.column, "unexpected \"" + t.text + "\" in operand");
     }
   }
 
@@ -360,8 +392,8 @@ class ActionParser {
 
 // One open block on the parser's stack.
 struct Open {
-  Node* node;       // the if/range/with node
-  Node* list;       // where the next nodes go (its body or its else)
+  Node* node;  // the if/range/with node
+  Node* list;  // where the next nodes go (its body or its else)
   bool in_else = false;
   bool is_else_if = false;  // an `else if` opened it: its `end` closes the parent too
 };
@@ -422,7 +454,8 @@ Result<Template> Template::parse(std::string_view src) {
     while (lead < rest.size() && is_space(rest[lead]) && !trim_left) ++lead;
     if (rest.substr(lead).starts_with("/*")) {
       size_t close = src.find("*/", inner_start + lead + 2);
-      if (close == std::string_view::npos) return parse_error(action_line, action_col, "unclosed comment");
+      if (close == std::string_view::npos)
+        return parse_error(action_line, action_col, "unclosed comment");
       size_t after = close + 2;
       bool trim_right = false;
       if (src.substr(after).starts_with(" -}}")) {
@@ -462,8 +495,8 @@ Result<Template> Template::parse(std::string_view src) {
     }
     if (k + 1 >= src.size()) return parse_error(action_line, action_col, "unclosed action");
     size_t inner_end = k;
-    bool trim_right = inner_end >= inner_start + 2 && src[inner_end - 1] == '-' &&
-                      is_space(src[inner_end - 2]);
+    bool trim_right =
+        inner_end >= inner_start + 2 && src[inner_end - 1] == '-' && is_space(src[inner_end - 2]);
     if (trim_right) inner_end -= 1;
     std::string_view inner = src.substr(inner_start, inner_end - inner_start);
     size_t inner_col = inner_start - line_start + 1;
@@ -479,7 +512,9 @@ Result<Template> Template::parse(std::string_view src) {
     std::string keyword = first.kind == Token::Kind::kIdent ? first.text : "";
 
     auto open_block = [&](Node::Kind kind, bool is_else_if) -> Status {
-      std::string_view ctx = kind == Node::Kind::kIf ? "if" : kind == Node::Kind::kRange ? "range" : "with";
+      std::string_view ctx = kind == Node::Kind::kIf      ? "if"
+                             : kind == Node::Kind::kRange ? "range"
+                                                          : "with";
       auto pipe = p.pipeline(ctx, kind == Node::Kind::kRange, false);
       if (!pipe) return std::move(pipe).error();
       auto n = std::make_unique<Node>();
@@ -497,8 +532,9 @@ Result<Template> Template::parse(std::string_view src) {
 
     if (keyword == "if" || keyword == "range" || keyword == "with") {
       p.skip();
-      Node::Kind kind = keyword == "if" ? Node::Kind::kIf
-                        : keyword == "range" ? Node::Kind::kRange : Node::Kind::kWith;
+      Node::Kind kind = keyword == "if"      ? Node::Kind::kIf
+                        : keyword == "range" ? Node::Kind::kRange
+                                             : Node::Kind::kWith;
       BERTH_TRY(open_block(kind, false));
     } else if (keyword == "else") {
       if (stack.empty() || stack.back().in_else)
@@ -515,14 +551,17 @@ Result<Template> Template::parse(std::string_view src) {
         bool chained = t.kind == Token::Kind::kIdent &&
                        ((t.text == "if" && top.node->kind == Node::Kind::kIf) ||
                         (t.text == "with" && top.node->kind == Node::Kind::kWith));
-        if (!chained) return parse_error(action_line, t.column, "unexpected \"" + t.text + "\" in else");
+        if (!chained)
+          return parse_error(action_line, t.column, "unexpected \"" + t.text + "\" in else");
         p.skip();
         BERTH_TRY(open_block(top.node->kind, true));
       }
     } else if (keyword == "end") {
       if (stack.empty()) return parse_error(action_line, first.column, "unexpected {{end}}");
       p.skip();
-      if (!p.at_end()) return parse_error(action_line, p.peek()->column, "unexpected \"" + p.peek()->text + "\" in end");
+      if (!p.at_end())
+        return parse_error(action_line, p.peek()->column,
+                           "unexpected \"" + p.peek()->text + "\" in end");
       for (;;) {
         Open top = stack.back();
         stack.pop_back();
@@ -535,7 +574,9 @@ Result<Template> Template::parse(std::string_view src) {
       if (range_depth == 0)
         return parse_error(action_line, first.column, "{{" + keyword + "}} outside {{range}}");
       p.skip();
-      if (!p.at_end()) return parse_error(action_line, p.peek()->column, "unexpected \"" + p.peek()->text + "\" in " + keyword);
+      if (!p.at_end())
+        return parse_error(action_line, p.peek()->column,
+                           "unexpected \"" + p.peek()->text + "\" in " + keyword);
       auto n = std::make_unique<Node>();
       n->kind = keyword == "break" ? Node::Kind::kBreak : Node::Kind::kContinue;
       n->line = action_line;
@@ -545,7 +586,9 @@ Result<Template> Template::parse(std::string_view src) {
     } else {
       auto pipe = p.pipeline("command", false, false);
       if (!pipe) return std::move(pipe).error();
-      if (!p.at_end()) return parse_error(action_line, p.peek()->column, "unexpected \"" + p.peek()->text + "\" in command");
+      if (!p.at_end())
+        return parse_error(action_line, p.peek()->column,
+                           "unexpected \"" + p.peek()->text + "\" in command");
       auto n = std::make_unique<Node>();
       n->kind = Node::Kind::kAction;
       n->line = action_line;
@@ -555,8 +598,11 @@ Result<Template> Template::parse(std::string_view src) {
   }
   if (!stack.empty()) {
     Node* open_node = stack.back().node;
-    std::string_view what = open_node->kind == Node::Kind::kIf ? "if" : open_node->kind == Node::Kind::kRange ? "range" : "with";
-    return parse_error(open_node->line, 1, "unexpected EOF: {{" + std::string(what) + "}} has no {{end}}");
+    std::string_view what = open_node->kind == Node::Kind::kIf      ? "if"
+                            : open_node->kind == Node::Kind::kRange ? "range"
+                                                                    : "with";
+    return parse_error(open_node->line, 1,
+                       "unexpected EOF: {{" + std::string(what) + "}} has no {{end}}");
   }
   return Template(std::shared_ptr<const Node>(std::move(root)));
 }

@@ -17,8 +17,9 @@ Value data(std::string_view text) {
   return std::move(*v);
 }
 
-std::string format(std::string_view fmt, std::string_view items_json,
-                   std::string_view headers = R"({"ID": "IMAGE ID", "Repository": "REPOSITORY", "Tag": "TAG"})") {
+std::string format(
+    std::string_view fmt, std::string_view items_json,
+    std::string_view headers = R"({"ID": "IMAGE ID", "Repository": "REPOSITORY", "Tag": "TAG"})") {
   auto f = DockerFormat::parse(fmt);
   if (!f) return "ERR: " + f.error().message();
   Value items = data(items_json);
@@ -45,7 +46,8 @@ TEST_CASE("tabwriter aligns column blocks as Go's text/tabwriter with docker's s
   // The last cell of a line is not a column cell: never padded.
   CHECK(tabwrite("id\tname\n") == "id        name\n");
   // A line without the column ends the block: later lines form a new block.
-  CHECK(tabwrite("aaaaaaaaaaaaaaa\tb\nplain\nc\td\n") == "aaaaaaaaaaaaaaa   b\nplain\nc         d\n");
+  CHECK(tabwrite("aaaaaaaaaaaaaaa\tb\nplain\nc\td\n") ==
+        "aaaaaaaaaaaaaaa   b\nplain\nc         d\n");
   // Widths count runes, not bytes.
   CHECK(tabwrite("\xc3\xa9\tx\n") == "\xc3\xa9         x\n");
 }
@@ -56,7 +58,8 @@ TEST_CASE("table format: header from the header context, rows aligned") {
         "4e5021d210f6   docker.io/library/busybox   latest\n"
         "77af4d6b9913   localhost:5000/app          v1.2\n");
   // docker's functions are identities on the header row.
-  CHECK(format("table {{.ID}}\\t{{json .Labels}}", kImages, R"({"ID": "IMAGE ID", "Labels": "LABELS"})") ==
+  CHECK(format("table {{.ID}}\\t{{json .Labels}}", kImages,
+               R"({"ID": "IMAGE ID", "Labels": "LABELS"})") ==
         "IMAGE ID       LABELS\n"
         "4e5021d210f6   {\"a\":\"b\"}\n"
         "77af4d6b9913   {}\n");

@@ -60,12 +60,15 @@ TEST_CASE("Go's %v for missing keys, null, lists and maps") {
 }
 
 TEST_CASE("docker's documented inspect examples") {
-  CHECK(render("{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", kContainer) == "172.17.0.2");
+  CHECK(render("{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", kContainer) ==
+        "172.17.0.2");
   CHECK(render("{{range .NetworkSettings.Networks}}{{.MacAddress}}{{end}}", kContainer) ==
         "02:42:ac:11:00:02");
-  CHECK(render("{{range $p, $conf := .NetworkSettings.Ports}} {{$p}} -> {{(index $conf 0).HostPort}} {{end}}",
+  CHECK(render("{{range $p, $conf := .NetworkSettings.Ports}} {{$p}} -> {{(index $conf "
+               "0).HostPort}} {{end}}",
                kContainer) == " 80/tcp -> 8080  8787/tcp -> 8787 ");
-  CHECK(render(R"({{(index (index .NetworkSettings.Ports "8787/tcp") 0).HostPort}})", kContainer) == "8787");
+  CHECK(render(R"({{(index (index .NetworkSettings.Ports "8787/tcp") 0).HostPort}})", kContainer) ==
+        "8787");
   CHECK(render(R"({{join .Args " , "}})", kContainer) == "-c , sleep 10");
   CHECK(render("{{json .Mounts}}", kContainer) == "[]");
   CHECK(render("{{lower .Name}}", kContainer) == "/test_box");
@@ -92,7 +95,8 @@ TEST_CASE("if / else if / else, with, and truthiness") {
   CHECK(render("{{with .Config}}{{.Image}}{{end}}", kContainer) == "ubuntu");
   CHECK(render("{{with .Missing}}x{{else}}none{{end}}", kContainer) == "none");
   CHECK(render("{{if .Mounts}}m{{else}}no mounts{{end}}", kContainer) == "no mounts");
-  CHECK(render("{{if .Nothing}}n{{end}}{{if 0}}z{{end}}{{if \"\"}}s{{end}}{{if 1}}1{{end}}") == "1");
+  CHECK(render("{{if .Nothing}}n{{end}}{{if 0}}z{{end}}{{if \"\"}}s{{end}}{{if 1}}1{{end}}") ==
+        "1");
   CHECK(render("{{with $x := .State.Pid}}{{$x}}{{end}}", kContainer) == "42");
 }
 
@@ -115,7 +119,8 @@ TEST_CASE("variables: $, declaration, assignment, scope") {
 }
 
 TEST_CASE("printf, print, println") {
-  CHECK(render(R"({{printf "%s has pid %d" .Name .State.Pid}})", kContainer) == "/Test_Box has pid 42");
+  CHECK(render(R"({{printf "%s has pid %d" .Name .State.Pid}})", kContainer) ==
+        "/Test_Box has pid 42");
   CHECK(render(R"({{printf "%-6s|%5d|%05d" "ab" 42 7}})") == "ab    |   42|00007");
   CHECK(render(R"({{printf "%q %v %t %x %.2f" "a\"b" .Args true 255 3.14159}})", kContainer) ==
         R"("a\"b" [-c sleep 10] true ff 3.14)");
@@ -127,8 +132,8 @@ TEST_CASE("printf, print, println") {
 }
 
 TEST_CASE("comparisons, logic, len, index, slice") {
-  CHECK(render("{{eq 1 1}} {{eq 1 2 3 1}} {{ne \"a\" \"b\"}} {{lt 1 2}} {{le 2 2}} {{gt 1.5 1}} {{ge 1 2}}") ==
-        "true true true true true true false");
+  CHECK(render("{{eq 1 1}} {{eq 1 2 3 1}} {{ne \"a\" \"b\"}} {{lt 1 2}} {{le 2 2}} {{gt 1.5 1}} "
+               "{{ge 1 2}}") == "true true true true true true false");
   CHECK(render("{{and 1 0 2}} {{or 0 \"\" 3}} {{not true}} {{and 1 2}}") == "0 3 false 2");
   CHECK(render("{{len .Args}} {{len .Name}} {{len .Config.Labels}}", kContainer) == "2 9 2");
   CHECK(render("{{index .Args 1}}", kContainer) == "sleep 10");
@@ -193,7 +198,8 @@ TEST_CASE("every prefix and every one-byte corruption of a template fails cleanl
     std::string out = render(full.substr(0, n), kContainer);
     CHECK((out.rfind("ERR: template: ", 0) == 0 || out.find("ERR") == std::string::npos));
   }
-  const char junk[] = {'{', '}', '(', ')', '|', '$', '.', '"', '`', '\'', '-', ' ', '\\', '\n', '\0'};
+  const char junk[] = {'{', '}',  '(', ')', '|',  '$',  '.', '"',
+                       '`', '\'', '-', ' ', '\\', '\n', '\0'};
   for (size_t n = 0; n < full.size(); ++n) {
     for (char c : junk) {
       std::string t = full;

@@ -56,9 +56,18 @@ class [[nodiscard]] Result {
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  T& value() & { check_ok(); return std::get<0>(v_); }
-  const T& value() const& { check_ok(); return std::get<0>(v_); }
-  T&& value() && { check_ok(); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    check_ok();
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    check_ok();
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    check_ok();
+    return std::get<0>(std::move(v_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
@@ -96,23 +105,23 @@ inline Status ok_status() { return {}; }
 
 // Propagation helpers (GCC/Clang statement expressions).
 // BERTH_TRY(expr): return the error of a failed Result, else discard the value.
-#define BERTH_TRY(expr)                                  \
-  do {                                                   \
-    auto&& berth_try_r_ = (expr);                        \
+#define BERTH_TRY(expr)                                             \
+  do {                                                              \
+    auto&& berth_try_r_ = (expr);                                   \
     if (!berth_try_r_.ok()) return std::move(berth_try_r_).error(); \
   } while (0)
 
 // BERTH_TRY_CTX(expr, ctx): same, wrapping the error with context.
-#define BERTH_TRY_CTX(expr, ctx)                                             \
-  do {                                                                       \
-    auto&& berth_try_r_ = (expr);                                            \
+#define BERTH_TRY_CTX(expr, ctx)                                              \
+  do {                                                                        \
+    auto&& berth_try_r_ = (expr);                                             \
     if (!berth_try_r_.ok()) return std::move(berth_try_r_).error().wrap(ctx); \
   } while (0)
 
 // BERTH_VALUE(expr): the value of a Result, or return its error.
-#define BERTH_VALUE(expr)                                      \
-  ({                                                           \
-    auto berth_value_r_ = (expr);                              \
+#define BERTH_VALUE(expr)                                               \
+  ({                                                                    \
+    auto berth_value_r_ = (expr);                                       \
     if (!berth_value_r_.ok()) return std::move(berth_value_r_).error(); \
-    std::move(berth_value_r_).value();                         \
+    std::move(berth_value_r_).value();                                  \
   })

@@ -27,7 +27,7 @@ class Value {
   static std::string_view kind_name(Kind kind);  // "object", "string", ...
 
   bool as_bool() const { return bool_; }
-  const std::string& as_string() const { return text_; }  // strings
+  const std::string& as_string() const { return text_; }    // strings
   const std::string& number_text() const { return text_; }  // numbers, verbatim
   // Exact conversions of number_text(); nullopt when not an integer in range.
   std::optional<uint64_t> as_u64() const;

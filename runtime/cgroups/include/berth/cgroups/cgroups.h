@@ -20,12 +20,12 @@
 namespace berth::cgroups {
 
 struct Hierarchy {
-  std::string mount_point;            // /sys/fs/cgroup/memory
+  std::string mount_point;               // /sys/fs/cgroup/memory
   std::vector<std::string> controllers;  // {"memory"}; empty for a v2 tree
-  bool unified = false;               // cgroup2
-  std::string own_path;               // the caller's cgroup in it: "/user.slice"
-                                      // ("" when no mount of it reaches that cgroup:
-                                      // then only absolute cgroupsPaths can be placed)
+  bool unified = false;                  // cgroup2
+  std::string own_path;                  // the caller's cgroup in it: "/user.slice"
+                                         // ("" when no mount of it reaches that cgroup:
+                                         // then only absolute cgroupsPaths can be placed)
 };
 
 struct Layout {

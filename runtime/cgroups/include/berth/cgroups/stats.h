@@ -3,8 +3,8 @@
 // files into one neutral struct, and the encoders on top of it:
 //
 //   consumer                         encoder                       where
-//   `berth events` (runc's JSON)     stats_json                    runtime/cgroups/src/stats_json.cc
-//   berth-shim Task.Stats            encode_metrics_v1 / _v2       shim/src/metrics_encode.cc
+//   `berth events` (runc's JSON)     stats_json runtime/cgroups/src/stats_json.cc berth-shim
+//   Task.Stats            encode_metrics_v1 / _v2       shim/src/metrics_encode.cc
 //     (containerd's cgroups Metrics)
 //
 // The struct keeps the kernel's facts in common units (nanoseconds, bytes)

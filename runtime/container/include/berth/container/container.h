@@ -68,13 +68,13 @@ Result<std::vector<pid_t>> pids(const Globals& globals, std::string_view id);
 
 struct ExecOptions {
   std::string id;
-  std::string process_file;        // --process: a process.json (replaces args, env, ...)
-  std::vector<std::string> args;   // the command when no --process
+  std::string process_file;       // --process: a process.json (replaces args, env, ...)
+  std::vector<std::string> args;  // the command when no --process
   bool tty = false;
   std::string console_socket;
   std::string cwd;
-  std::vector<std::string> env;    // added to the container's env (replacing same names)
-  std::string user;                // "uid[:gid]"
+  std::vector<std::string> env;  // added to the container's env (replacing same names)
+  std::string user;              // "uid[:gid]"
   std::vector<uint32_t> additional_gids;
   std::vector<std::string> capabilities;  // added to the container's sets
   bool no_new_privs = false;

@@ -15,12 +15,12 @@ struct MountOptions {
   unsigned long flags = 0;        // MS_* for the mount itself (MS_RDONLY, MS_NOSUID, ...)
   unsigned long clear_flags = 0;  // flags an option explicitly turned off ("rw", "suid", ...)
   std::vector<unsigned long> propagation;  // MS_SHARED|MS_REC, ... applied after, in order
-  uint64_t recursive_set = 0;     // MOUNT_ATTR_* from "rro", "rnosuid", ... (mount_setattr)
+  uint64_t recursive_set = 0;  // MOUNT_ATTR_* from "rro", "rnosuid", ... (mount_setattr)
   uint64_t recursive_clear = 0;
   bool bind = false;
   bool recursive_bind = false;
   bool remount = false;
-  std::string data;               // filesystem options ("mode=755,size=65536k")
+  std::string data;  // filesystem options ("mode=755,size=65536k")
   // Bind mounts ignore MS_RDONLY etc. in the first call: a second remount
   // with these flags makes them stick.
   bool needs_bind_remount() const;

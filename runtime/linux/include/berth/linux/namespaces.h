@@ -22,8 +22,8 @@ struct JoinedNamespace {
 };
 
 struct NamespacePlan {
-  int clone_flags = 0;                  // CLONE_NEW* to create (time, cgroup excluded)
-  bool new_time = false;                // unshare(CLONE_NEWTIME) before the clone
+  int clone_flags = 0;    // CLONE_NEW* to create (time, cgroup excluded)
+  bool new_time = false;  // unshare(CLONE_NEWTIME) before the clone
   // The cgroup namespace is unshared by the init itself once it is in its
   // cgroup: a namespace made at clone time would be rooted at the runtime's
   // own cgroup and show the host's paths.

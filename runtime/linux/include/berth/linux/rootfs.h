@@ -27,7 +27,7 @@ namespace berth::os {
 enum class MountKind { kBind, kFilesystem, kCgroup };
 
 struct MountStep {
-  spec::Mount mount;     // destination cleaned, source resolved against the bundle
+  spec::Mount mount;  // destination cleaned, source resolved against the bundle
   MountKind kind = MountKind::kFilesystem;
   MountOptions options;
 };
@@ -51,9 +51,10 @@ struct RootfsPlan {
   bool pure_cgroup2 = false;
   std::vector<CgroupBind> cgroup_binds;
   std::vector<MountStep> mounts;
-  unsigned long root_propagation = 0;  // MS_* [| MS_REC] for /, before the mounts and after pivot; 0 = rslave
-  std::vector<spec::Device> devices;   // defaults not in the config, then the config's
-  bool create_dev_symlinks = true;     // /dev/fd, stdin, ... (not when /dev is a host bind)
+  unsigned long root_propagation =
+      0;  // MS_* [| MS_REC] for /, before the mounts and after pivot; 0 = rslave
+  std::vector<spec::Device> devices;  // defaults not in the config, then the config's
+  bool create_dev_symlinks = true;    // /dev/fd, stdin, ... (not when /dev is a host bind)
   std::vector<std::string> masked_paths;
   std::vector<std::string> readonly_paths;
 };

@@ -37,8 +37,8 @@ struct Capabilities {
 };
 
 struct Rlimit {
-  std::string type;  // "RLIMIT_NOFILE"
-  int resource = -1; // resolved RLIMIT_* number
+  std::string type;   // "RLIMIT_NOFILE"
+  int resource = -1;  // resolved RLIMIT_* number
   uint64_t soft = 0;
   uint64_t hard = 0;
 };
@@ -108,8 +108,8 @@ struct IdMapping {
 
 enum class NamespaceType { kPid, kNetwork, kMount, kIpc, kUts, kUser, kCgroup, kTime };
 std::string_view namespace_type_name(NamespaceType type);  // "pid", "network", ...
-int namespace_clone_flag(NamespaceType type);               // CLONE_NEWPID, ...
-std::string_view namespace_proc_name(NamespaceType type);   // "pid", "net", "mnt", ...
+int namespace_clone_flag(NamespaceType type);              // CLONE_NEWPID, ...
+std::string_view namespace_proc_name(NamespaceType type);  // "pid", "net", "mnt", ...
 
 struct Namespace {
   NamespaceType type;
@@ -118,7 +118,7 @@ struct Namespace {
 
 struct Device {
   std::string path;  // absolute and cleaned, like Mount::destination
-  char type = 'c';  // 'c', 'u' (= 'c'), 'b', 'p'
+  char type = 'c';   // 'c', 'u' (= 'c'), 'b', 'p'
   int64_t major = 0;
   int64_t minor = 0;
   std::optional<uint32_t> file_mode;

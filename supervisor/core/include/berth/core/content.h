@@ -38,9 +38,9 @@ struct ContentInfo {
 struct IngestStatus {
   std::string ref;
   int64_t offset = 0;
-  int64_t total = 0;         // expected size, 0 when unknown
-  std::string expected;      // expected digest, empty when unknown
-  int64_t updated_at = 0;    // unix seconds
+  int64_t total = 0;       // expected size, 0 when unknown
+  std::string expected;    // expected digest, empty when unknown
+  int64_t updated_at = 0;  // unix seconds
 };
 
 class ContentWriter {
@@ -64,7 +64,7 @@ class ContentStore {
   // `expected_size` 0 and `expected_digest` empty when unknown. When the
   // blob already exists the writer's commit() succeeds without bytes.
   virtual Result<std::unique_ptr<ContentWriter>> writer(std::string_view ref, int64_t expected_size,
-                                                         std::string_view expected_digest) = 0;
+                                                        std::string_view expected_digest) = 0;
   virtual Status remove(std::string_view digest) = 0;
   virtual Result<std::vector<ContentInfo>> list() = 0;
   virtual Result<std::vector<IngestStatus>> ingests() = 0;

@@ -28,11 +28,15 @@ namespace berth::core {
 
 inline Error not_found(std::string message) { return make_error(std::move(message), ENOENT); }
 inline Error already_exists(std::string message) { return make_error(std::move(message), EEXIST); }
-inline Error invalid_argument(std::string message) { return make_error(std::move(message), EINVAL); }
+inline Error invalid_argument(std::string message) {
+  return make_error(std::move(message), EINVAL);
+}
 inline Error in_use(std::string message) { return make_error(std::move(message), EBUSY); }
 inline Error unauthenticated(std::string message) { return make_error(std::move(message), EACCES); }
 inline Error denied(std::string message) { return make_error(std::move(message), EPERM); }
-inline Error unavailable(std::string message) { return make_error(std::move(message), EHOSTUNREACH); }
+inline Error unavailable(std::string message) {
+  return make_error(std::move(message), EHOSTUNREACH);
+}
 inline Error data_loss(std::string message) { return make_error(std::move(message), EBADMSG); }
 inline Error canceled(std::string message) { return make_error(std::move(message), ECANCELED); }
 inline Error unsupported(std::string message) { return make_error(std::move(message), ENOTSUP); }

@@ -38,12 +38,15 @@ inline constexpr std::string_view kOciLayerGzip = "application/vnd.oci.image.lay
 inline constexpr std::string_view kOciLayerZstd = "application/vnd.oci.image.layer.v1.tar+zstd";
 inline constexpr std::string_view kDockerManifestList =
     "application/vnd.docker.distribution.manifest.list.v2+json";
-inline constexpr std::string_view kDockerManifest = "application/vnd.docker.distribution.manifest.v2+json";
-inline constexpr std::string_view kDockerSchema1 = "application/vnd.docker.distribution.manifest.v1+json";
+inline constexpr std::string_view kDockerManifest =
+    "application/vnd.docker.distribution.manifest.v2+json";
+inline constexpr std::string_view kDockerSchema1 =
+    "application/vnd.docker.distribution.manifest.v1+json";
 inline constexpr std::string_view kDockerSchema1Signed =
     "application/vnd.docker.distribution.manifest.v1+prettyjws";
 inline constexpr std::string_view kDockerConfig = "application/vnd.docker.container.image.v1+json";
-inline constexpr std::string_view kDockerLayerGzip = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+inline constexpr std::string_view kDockerLayerGzip =
+    "application/vnd.docker.image.rootfs.diff.tar.gzip";
 }  // namespace media
 
 enum class DocumentKind { kIndex, kManifest, kConfig, kLayer, kSchema1, kUnknown };
@@ -109,7 +112,8 @@ struct ImageConfig {
 // spec's mediaType requirement closes).
 Result<Manifest> parse_manifest(std::string_view text, std::string_view served_as,
                                 std::string_view source);
-Result<Index> parse_index(std::string_view text, std::string_view served_as, std::string_view source);
+Result<Index> parse_index(std::string_view text, std::string_view served_as,
+                          std::string_view source);
 Result<ImageConfig> parse_config(std::string_view text, std::string_view source);
 // The kind of a manifest-like document by its mediaType field, or by its
 // shape when absent ("manifests" → index, "layers" → manifest,

@@ -64,7 +64,8 @@ class LeaseStore {
   virtual Status remove(std::string_view ns, std::string_view id) = 0;
   virtual Result<std::vector<Lease>> list(std::string_view ns) = 0;
   virtual Status add_resource(std::string_view ns, std::string_view id, const LeaseResource& r) = 0;
-  virtual Status remove_resource(std::string_view ns, std::string_view id, const LeaseResource& r) = 0;
+  virtual Status remove_resource(std::string_view ns, std::string_view id,
+                                 const LeaseResource& r) = 0;
 };
 
 }  // namespace berth::core

@@ -32,8 +32,8 @@ namespace berth::core {
 
 struct Credentials {
   std::string username;
-  std::string password;       // or a registry token when username is "<token>"
-  std::string identity_token; // docker's "identitytoken" (OAuth refresh token)
+  std::string password;        // or a registry token when username is "<token>"
+  std::string identity_token;  // docker's "identitytoken" (OAuth refresh token)
 };
 
 // docker's config.json `auths` (0600): read by every registry call, written

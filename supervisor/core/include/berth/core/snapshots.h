@@ -49,15 +49,15 @@ struct Mount {
 };
 
 struct SnapshotUsage {
-  int64_t size = 0;    // bytes of this snapshot's own layer
+  int64_t size = 0;  // bytes of this snapshot's own layer
   int64_t inodes = 0;
 };
 
 enum class WhiteoutStyle { kOverlay, kNative };
 
 struct LayerDirs {
-  std::string upper;               // where changes are written (the dir to apply a layer into)
-  std::vector<std::string> lowers; // parents' dirs, nearest first (empty for a base layer)
+  std::string upper;                // where changes are written (the dir to apply a layer into)
+  std::vector<std::string> lowers;  // parents' dirs, nearest first (empty for a base layer)
   WhiteoutStyle whiteouts = WhiteoutStyle::kOverlay;
 };
 

@@ -65,7 +65,8 @@ using ChunkSource = std::function<Result<std::string_view>()>;
 // Applies the layer to the directory `root` (an O_DIRECTORY descriptor).
 // On an error the root holds a partial tree: the caller removes it (the
 // snapshot it belongs to is discarded).
-Result<ApplyResult> apply_layer(BorrowedFd root, const ChunkSource& source, const ApplyOptions& options);
+Result<ApplyResult> apply_layer(BorrowedFd root, const ChunkSource& source,
+                                const ApplyOptions& options);
 
 // A ChunkSource reading a descriptor in `chunk`-byte reads.
 ChunkSource fd_source(int fd, size_t chunk = 64 << 10);

@@ -57,8 +57,8 @@ using ProgressSink = std::function<void(const Progress&)>;
 
 // Makes a registry client for one operation; `credentials` (from the
 // request) override the daemon's credential store when set.
-using RegistryFactory =
-    std::function<std::unique_ptr<core::Registry>(const std::optional<core::Credentials>& credentials)>;
+using RegistryFactory = std::function<std::unique_ptr<core::Registry>(
+    const std::optional<core::Credentials>& credentials)>;
 
 struct Options {
   int max_concurrent_downloads = 3;
@@ -115,7 +115,8 @@ class ImageService {
   ~ImageService();
 
   // Reads: docker's shapes.
-  Result<std::vector<ImageView>> list(std::string_view ns, const std::vector<Filter>& filters, bool all);
+  Result<std::vector<ImageView>> list(std::string_view ns, const std::vector<Filter>& filters,
+                                      bool all);
   Result<ImageView> find(std::string_view ns, std::string_view text);
   Result<std::string> inspect_json(std::string_view ns, std::string_view text);
   struct HistoryItem {
@@ -131,16 +132,19 @@ class ImageService {
 
   // Writes.
   Status tag(std::string_view ns, std::string_view source, std::string_view target);
-  Result<RemoveReport> remove(std::string_view ns, std::string_view text, bool force, bool no_prune);
-  Result<std::string> pull(std::string_view ns, const PullRequest& request, const ProgressSink& progress,
-                           const std::atomic<bool>& cancel);
+  Result<RemoveReport> remove(std::string_view ns, std::string_view text, bool force,
+                              bool no_prune);
+  Result<std::string> pull(std::string_view ns, const PullRequest& request,
+                           const ProgressSink& progress, const std::atomic<bool>& cancel);
   Status push(std::string_view ns, std::string_view ref, bool all_tags,
               const std::optional<core::Credentials>& credentials, const ProgressSink& progress,
               const std::atomic<bool>& cancel);
   Status save(std::string_view ns, const std::vector<std::string>& refs, const ChunkWriter& out);
   // Returns the names loaded (or IDs of untagged images).
-  Result<std::vector<std::string>> load(std::string_view ns, const ChunkReader& in, const ProgressSink& progress);
-  Result<std::string> import(std::string_view ns, const ImportRequest& request, const ChunkReader& in);
+  Result<std::vector<std::string>> load(std::string_view ns, const ChunkReader& in,
+                                        const ProgressSink& progress);
+  Result<std::string> import(std::string_view ns, const ImportRequest& request,
+                             const ChunkReader& in);
   Result<PruneReport> prune(std::string_view ns, bool all, const std::vector<Filter>& filters);
   // Removes content and snapshots nothing references; returns bytes freed.
   Result<PruneReport> garbage_collect();
@@ -156,8 +160,9 @@ class ImageService {
   Result<ImageView> view_of(const core::Image& record);
   // Unpacks `manifest`'s layers from the content store into committed
   // snapshots (skipping those present); returns the unpacked size.
-  Result<int64_t> unpack_from_content(const core::Manifest& manifest, const core::ImageConfig& config,
-                                      const std::string& lease, const ProgressSink& progress);
+  Result<int64_t> unpack_from_content(const core::Manifest& manifest,
+                                      const core::ImageConfig& config, const std::string& lease,
+                                      const ProgressSink& progress);
   // Writes the image record and publishes the event.
   Status put_record(std::string_view ns, core::Image record);
   Result<std::string> new_lease(std::string_view ns, std::string_view why);

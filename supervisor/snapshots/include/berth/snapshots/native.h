@@ -33,7 +33,8 @@ class NativeSnapshotter final : public core::Snapshotter {
                                            const core::Labels& labels = {}) override;
   Result<std::vector<core::Mount>> view(std::string_view key, std::string_view parent,
                                         const core::Labels& labels = {}) override;
-  Status commit(std::string_view name, std::string_view key, const core::Labels& labels = {}) override;
+  Status commit(std::string_view name, std::string_view key,
+                const core::Labels& labels = {}) override;
   Status remove(std::string_view key) override;
   Result<core::SnapshotUsage> usage(std::string_view key) override;
   Result<core::LayerDirs> layer_dirs(std::string_view key) override;

@@ -119,11 +119,14 @@ inline ssize_t fgetxattr(int fd, const char* name, void* value, size_t size) {
 inline ssize_t flistxattr(int fd, char* list, size_t size) { return ::flistxattr(fd, list, size); }
 // The l* forms: on the link itself, and on device nodes, which must not be
 // opened to reach their attributes.
-inline ssize_t llistxattr(const char* path, char* list, size_t size) { return ::llistxattr(path, list, size); }
+inline ssize_t llistxattr(const char* path, char* list, size_t size) {
+  return ::llistxattr(path, list, size);
+}
 inline ssize_t lgetxattr(const char* path, const char* name, void* value, size_t size) {
   return ::lgetxattr(path, name, value, size);
 }
-inline int lsetxattr(const char* path, const char* name, const void* value, size_t size, int flags) {
+inline int lsetxattr(const char* path, const char* name, const void* value, size_t size,
+                     int flags) {
   return ::lsetxattr(path, name, value, size, flags);
 }
 inline int faccessat(int dir, const char* path, int mode, int flags) {
