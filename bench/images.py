@@ -22,7 +22,6 @@ Expects to run inside run.sh's private mount namespace: there
 bind-mounted from a scratch dir, so the host's is never touched.
 """
 import argparse
-import contextlib
 import datetime
 import importlib.util
 import json
@@ -501,6 +500,10 @@ def stop_berthd(d):
 
 
 # ------------------------------------------------------------------ report
+def fmt_ratio(v):
+    return "-" if v != v else f"{v:.2f}"  # NaN: the peer was not run
+
+
 def print_report(results, meta):
     lines = []
     pull = results.get("pull", {})
@@ -513,7 +516,7 @@ def print_report(results, meta):
             vp = ratio(s["median_ms"], t["podman"]["median_ms"]) if "podman" in t else float("nan")
             vf = ratio(s["median_ms"], t["floor"]["median_ms"]) if "floor" in t else float("nan")
             lines.append(f"{tool:<10} {s['runs']:>4} {s['median_ms']:>10.0f} {s['min_ms']:>9.0f} "
-                         f"{s['max_ms']:>9.0f} {vp:>8.2f} {vf:>7.2f}")
+                         f"{s['max_ms']:>9.0f} {fmt_ratio(vp):>8} {fmt_ratio(vf):>7}")
         if "berthctl" in t:
             b = t["berthctl"]["median_ms"]
             msgs = []
