@@ -6,11 +6,13 @@
 #   sudo bench/run.sh --profile [--berth PATH] [--out DIR] [--repeat N]
 #   sudo bench/run.sh --exec [--runs N] [--berth PATH] [--runtimes ...]
 #   sudo bench/run.sh --min-memory [--berth PATH] [--runtimes ...]
+#   sudo bench/run.sh --images [--runs N] [--tools berthctl,podman,ctr,skopeo,floor]
 #
 # Options go to bench/startup.py (see `bench/startup.py --help`), or with
 # --profile to bench/profile.py (strace/perf of one `berth run`), --exec to
 # bench/exec_latency.py (`exec <id> true` latency), --min-memory to
-# bench/min_memory.py (smallest memory limit under which `run` works).
+# bench/min_memory.py (smallest memory limit under which `run` works), --images
+# to bench/images.py (berthd pull/save/load/memory vs podman, ctr, skopeo, curl).
 # BERTH=/path/to/berth picks the berth binary (default build/runtime/cli/berth).
 #
 # The driver runs in a private mount namespace (unshare -m --propagation private)
@@ -50,5 +52,6 @@ case "${1:-}" in
   --profile) shift; exec "$PYTHON" "$BENCH/profile.py" "$@" ;;
   --exec) shift; exec "$PYTHON" "$BENCH/exec_latency.py" "$@" ;;
   --min-memory) shift; exec "$PYTHON" "$BENCH/min_memory.py" "$@" ;;
+  --images) shift; exec "$PYTHON" "$BENCH/images.py" "$@" ;;
 esac
 exec "$PYTHON" "$BENCH/startup.py" "$@"
