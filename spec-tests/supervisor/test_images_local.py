@@ -289,3 +289,25 @@ def test_system_df(loaded):
     out = loaded.ctl("system", "df").stdout.splitlines()
     assert out[0].split()[:2] == ["TYPE", "TOTAL"]
     assert out[1].split()[:3] == ["Images", "1", "0"]
+
+
+def test_import_from_url(daemon, test_env, rootfs_template):
+    import http.server
+    import threading
+    subprocess.run(["tar", "-czf", os.path.join(test_env.path, "root.tgz"), "-C", rootfs_template, "./etc"], check=True)
+    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=test_env.path, **k)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        r = daemon.ctl("import", "-c", "CMD [\"/bin/sh\"]", f"{base}/root.tgz", "from/url:1")
+        assert r.stdout.strip().startswith("sha256:")
+        assert inspect(daemon, "from/url:1")["Config"]["Cmd"] == ["/bin/sh"]
+        r = daemon.ctl("import", f"{base}/missing.tgz", "from/url:2", check=False)
+        assert r.returncode == 1 and "404" in r.stderr
+        r = daemon.ctl("import", "ftp://127.0.0.1/x.tar", check=False)
+        assert r.returncode == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+    daemon.ctl("rmi", "from/url:1")

@@ -23,6 +23,7 @@
 #include "berth/metadata/metadata.h"
 #include "berth/remotes/docker_config.h"
 #include "berth/remotes/registry_client.h"
+#include "berth/remotes/url.h"
 #include "berth/snapshots/native.h"
 #include "berth/snapshots/overlay.h"
 
@@ -166,6 +167,9 @@ Result<std::unique_ptr<Builtins>> Builtins::open(const Config& config) {
   ctx.events = p.events.get();
   ctx.credentials = p.credentials.get();
   ctx.image_service = p.image_service.get();
+  ctx.fetch_url = [plugins](std::string_view url, const core::ByteSink& sink) {
+    return remotes::fetch_url(plugins->hosts, url, sink);
+  };
   ctx.check_login = [registries](std::string_view host, const core::Credentials& c) -> Status {
     return registries(c)->check_login(host, c);
   };

@@ -103,6 +103,17 @@ std::string rfc3339_now() {
 
 Result<std::string> ImageService::import(std::string_view ns, const ImportRequest& request,
                                          const ChunkReader& in) {
+  return import_from(ns, request, [&](const ChunkWriter& out) -> Status {
+    for (;;) {
+      auto chunk = BERTH_VALUE(in());
+      if (chunk.empty()) return ok_status();
+      BERTH_TRY(out(chunk));
+    }
+  });
+}
+
+Result<std::string> ImageService::import_from(std::string_view ns, const ImportRequest& request,
+                                              const Producer& produce) {
   std::optional<core::Reference> ref;
   if (!request.ref.empty()) {
     auto r = core::parse_reference(request.ref);
@@ -123,12 +134,10 @@ Result<std::string> ImageService::import(std::string_view ns, const ImportReques
   core::Digester digester;
   auto writer = BERTH_VALUE(stores_.content.writer("import-" + random_hex(8), 0, {}));
   ScopeGuard abort_writer([&] { writer->abort(); });
-  for (;;) {
-    auto chunk = BERTH_VALUE(in());
-    if (chunk.empty()) break;
+  BERTH_TRY(produce([&](std::string_view chunk) -> Status {
     digester.update(chunk);
-    BERTH_TRY(writer->write(chunk));
-  }
+    return writer->write(chunk);
+  }));
   if (digester.size() == 0) return core::invalid_argument("import: the input is empty");
   core::Descriptor layer;
   layer.digest = digester.digest();

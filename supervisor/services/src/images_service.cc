@@ -176,9 +176,16 @@ class ImagesService final : public v1::Images::Service {
       return Status(grpc::StatusCode::INVALID_ARGUMENT, "import: no options sent");
     images::ImportRequest req{
         msg.ref(), {msg.changes().begin(), msg.changes().end()}, msg.message(), msg.platform()};
-    if (!msg.url().empty())
-      return Status(grpc::StatusCode::UNIMPLEMENTED,
-                    "import from a URL is not supported yet; download it and import the file");
+    if (!msg.url().empty()) {
+      auto id = svc_.import_from(namespace_of(c), req, [&](const images::ChunkWriter& out) {
+        return ctx_.fetch_url(msg.url(), out);
+      });
+      if (!id) return to_status(id.error());
+      v1::Progress done;
+      done.set_result(*id);
+      stream->Write(done);
+      return Status::OK;
+    }
     std::string current = msg.data();
     bool first = true;
     images::ChunkReader reader = [&]() -> Result<std::string_view> {

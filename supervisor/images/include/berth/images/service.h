@@ -145,6 +145,10 @@ class ImageService {
                                         const ProgressSink& progress);
   Result<std::string> import(std::string_view ns, const ImportRequest& request,
                              const ChunkReader& in);
+  // The same, with the input pushed by `produce` (a download from a URL).
+  using Producer = std::function<Status(const ChunkWriter&)>;
+  Result<std::string> import_from(std::string_view ns, const ImportRequest& request,
+                                  const Producer& produce);
   Result<PruneReport> prune(std::string_view ns, bool all, const std::vector<Filter>& filters);
   // Removes content and snapshots nothing references; returns bytes freed.
   Result<PruneReport> garbage_collect();

@@ -36,6 +36,8 @@ struct Context {
   images::ImageService* image_service = nullptr;
   // Checks credentials with a registry (System.Login).
   std::function<Status(std::string_view host, const core::Credentials&)> check_login;
+  // Downloads a URL (Images.Import from a URL).
+  std::function<Status(std::string_view url, const core::ByteSink&)> fetch_url;
 };
 
 std::unique_ptr<grpc::Service> make_system_service(Context& ctx);
