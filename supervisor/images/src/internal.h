@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <future>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -29,7 +30,12 @@ inline constexpr std::string_view kDanglingPrefix = "berth-dangling@";
 struct ImageService::PullState {
   std::mutex mu;
   std::map<std::string, std::shared_future<Status>> inflight;  // by blob digest
-  std::mutex unpack_mu;                                        // one unpack of a chain at a time
+  // Parsed documents by target digest: content is immutable, so a view
+  // stays true until GC removes its blobs (garbage_collect clears it).
+  // Keeps `images` with hundreds of images from re-reading every manifest
+  // and config.
+  std::mutex views_mu;
+  std::map<std::string, std::shared_ptr<const ImageView>> views;
 };
 
 std::string json_quote(std::string_view s);

@@ -93,6 +93,10 @@ Result<PruneReport> ImageService::prune(std::string_view ns, bool all,
 
 Result<PruneReport> ImageService::garbage_collect() {
   std::unique_lock lock(gc_mu_);
+  {
+    std::lock_guard views(pulls_->views_mu);
+    pulls_->views.clear();
+  }
   std::set<std::string> content_keep, snapshot_keep;
   auto mark_manifest = [&](const std::string& digest, const std::string& media_type) {
     content_keep.insert(digest);

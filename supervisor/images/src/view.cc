@@ -39,7 +39,31 @@ Result<core::Descriptor> select_manifest(core::ContentStore& content,
                          " in the manifest list entries");
 }
 
+namespace {
+
+void set_size(ImageView& v) {
+  v.size = 0;
+  auto it = v.record.labels.find(std::string(kLabelUnpackedSize));
+  if (it != v.record.labels.end()) {
+    v.size = std::strtoll(it->second.c_str(), nullptr, 10);
+  } else {
+    for (const auto& l : v.manifest.layers) v.size += l.size;
+  }
+}
+
+}  // namespace
+
 Result<ImageView> ImageService::view_of(const core::Image& record) {
+  {
+    std::lock_guard lock(pulls_->views_mu);
+    auto it = pulls_->views.find(record.target.digest);
+    if (it != pulls_->views.end()) {
+      ImageView v = *it->second;
+      v.record = record;
+      set_size(v);
+      return v;
+    }
+  }
   ImageView v;
   v.record = record;
   v.manifest_desc = BERTH_VALUE(select_manifest(stores_.content, record.target, options_.platform));
@@ -50,12 +74,10 @@ Result<ImageView> ImageService::view_of(const core::Image& record) {
   v.config_desc = v.manifest.config;
   v.config_raw = BERTH_VALUE(stores_.content.read_blob(v.config_desc.digest, core::kMaxConfigSize));
   v.config = BERTH_VALUE(core::parse_config(v.config_raw, "config " + v.config_desc.digest));
-  auto it = record.labels.find(std::string(kLabelUnpackedSize));
-  if (it != record.labels.end()) {
-    v.size = std::strtoll(it->second.c_str(), nullptr, 10);
-  } else {
-    for (const auto& l : v.manifest.layers) v.size += l.size;
-  }
+  set_size(v);
+  std::lock_guard lock(pulls_->views_mu);
+  if (pulls_->views.size() >= 4096) pulls_->views.clear();
+  pulls_->views[record.target.digest] = std::make_shared<const ImageView>(v);
   return v;
 }
 
