@@ -19,7 +19,8 @@ bool index_on_by_default() {
 }  // namespace
 
 OverlaySnapshotter::OverlaySnapshotter(std::unique_ptr<Storage> storage)
-    : storage_(std::move(storage)), index_off_(index_on_by_default()) {}
+    : StoredSnapshotter(std::move(storage), core::WhiteoutStyle::kOverlay),
+      index_off_(index_on_by_default()) {}
 OverlaySnapshotter::~OverlaySnapshotter() = default;
 
 Result<std::unique_ptr<OverlaySnapshotter>> OverlaySnapshotter::open(const std::string& root) {
@@ -27,16 +28,8 @@ Result<std::unique_ptr<OverlaySnapshotter>> OverlaySnapshotter::open(const std::
   return std::unique_ptr<OverlaySnapshotter>(new OverlaySnapshotter(std::move(storage)));
 }
 
-std::string OverlaySnapshotter::fs(int64_t id) const { return storage_->dir(id) + "/fs"; }
-
-Result<core::SnapshotInfo> OverlaySnapshotter::stat(std::string_view key) {
-  return BERTH_VALUE(storage_->get(key)).info;
-}
-
-Result<std::vector<core::SnapshotInfo>> OverlaySnapshotter::list() { return storage_->list(); }
-
 Result<std::vector<core::Mount>> OverlaySnapshotter::mounts(std::string_view key) {
-  Record r = BERTH_VALUE(storage_->get(key));
+  Record r = BERTH_VALUE(storage().get(key));
   using K = core::SnapshotKind;
   if (r.info.kind == K::kCommitted)
     return core::invalid_argument("mounts of snapshot `" + r.info.key +
@@ -56,65 +49,15 @@ Result<std::vector<core::Mount>> OverlaySnapshotter::mounts(std::string_view key
     options.push_back("ro");
   } else {
     options.push_back("upperdir=" + fs(r.id));
-    options.push_back("workdir=" + storage_->dir(r.id) + "/work");
+    options.push_back("workdir=" + storage().dir(r.id) + "/work");
   }
   options.push_back(std::move(lower));
   return std::vector<core::Mount>{{"overlay", "overlay", std::move(options)}};
 }
 
-Result<std::vector<core::Mount>> OverlaySnapshotter::create(std::string_view key,
-                                                            std::string_view parent,
-                                                            core::SnapshotKind kind,
-                                                            const core::Labels& labels) {
-  std::string staged = BERTH_VALUE(storage_->stage());
-  ScopeGuard cleanup([&] { (void)sys::remove_all(staged); });
+Status OverlaySnapshotter::populate(const std::string& staged, const Record*) {
   BERTH_TRY(sys::mkdir(staged + "/fs", 0755));
-  BERTH_TRY(sys::mkdir(staged + "/work", 0700));
-  BERTH_TRY(storage_->create(key, parent, kind, labels, staged));
-  cleanup.dismiss();
-  return mounts(key);
-}
-
-Result<std::vector<core::Mount>> OverlaySnapshotter::prepare(std::string_view key,
-                                                             std::string_view parent,
-                                                             const core::Labels& labels) {
-  return create(key, parent, core::SnapshotKind::kActive, labels);
-}
-
-Result<std::vector<core::Mount>> OverlaySnapshotter::view(std::string_view key,
-                                                          std::string_view parent,
-                                                          const core::Labels& labels) {
-  return create(key, parent, core::SnapshotKind::kView, labels);
-}
-
-Status OverlaySnapshotter::commit(std::string_view name, std::string_view key,
-                                  const core::Labels& labels) {
-  Record r = BERTH_VALUE(storage_->get(key));
-  if (r.info.kind != core::SnapshotKind::kActive)
-    return core::invalid_argument("commit of snapshot `" + std::string(key) + "`: " +
-                                  std::string(core::to_string(r.info.kind)) + ", not active");
-  auto usage = BERTH_VALUE(disk_usage(fs(r.id)));
-  return storage_->commit(name, key, labels, usage);
-}
-
-Status OverlaySnapshotter::remove(std::string_view key) { return storage_->remove(key); }
-
-Result<core::SnapshotUsage> OverlaySnapshotter::usage(std::string_view key) {
-  Record r = BERTH_VALUE(storage_->get(key));
-  if (r.info.kind == core::SnapshotKind::kCommitted) return r.usage;
-  return disk_usage(fs(r.id));
-}
-
-Result<core::LayerDirs> OverlaySnapshotter::layer_dirs(std::string_view key) {
-  Record r = BERTH_VALUE(storage_->get(key));
-  if (r.info.kind != core::SnapshotKind::kActive)
-    return core::invalid_argument("layer dirs of snapshot `" + r.info.key + "`: " +
-                                  std::string(core::to_string(r.info.kind)) + ", not active");
-  core::LayerDirs dirs;
-  dirs.upper = fs(r.id);
-  for (int64_t id : r.parent_ids) dirs.lowers.push_back(fs(id));
-  dirs.whiteouts = core::WhiteoutStyle::kOverlay;
-  return dirs;
+  return sys::mkdir(staged + "/work", 0700);
 }
 
 bool overlay_supported(const std::string& root) {
