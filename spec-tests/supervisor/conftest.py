@@ -6,7 +6,6 @@ cleanly, and no mount may be left under its dirs). `fresh_daemon` is one
 per test, for tests that kill or restart it. `busybox_oci` is an OCI
 archive of the test rootfs (lib.oci_image, built offline)."""
 import os
-import shutil
 
 import pytest
 
@@ -63,10 +62,3 @@ def busybox_oci(session_dir, rootfs_template):
     if not os.path.exists(path):
         oci_image.build(rootfs_template, path, "localhost/busybox:latest")
     return path
-
-
-@pytest.fixture(scope="session")
-def tools():
-    missing = [t for t in ("skopeo", "umoci", "docker-registry", "podman") if not shutil.which(t)]
-    if missing:
-        pytest.fail(f"peers missing: {missing} (contrib/install-deps.sh installs them)", pytrace=False)

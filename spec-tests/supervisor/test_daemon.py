@@ -94,3 +94,28 @@ def test_install_step_lays_out_binaries_unit_and_builtin_image(daemon, test_env)
     info = __import__("json").loads(daemon.ctl("image", "inspect", "busybox").stdout)[0]
     assert info["RepoTags"] == ["busybox:latest"] and info["Config"]["Cmd"] == ["sh"]
     daemon.ctl("rmi", "busybox")
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("text,message", [
+    ("max-concurrent-downloads = 0\n", "line 2: max-concurrent-downloads: expected an integer from 1 to 64"),
+    ("insecure-registries = \"127.0.0.1:5000\"\n", "line 2: insecure-registries: expected an array of strings"),
+    ("snapshotter = 3\n", "line 2: snapshotter: expected a string"),
+    ("root = [\n", "line"),
+])
+def test_bad_config_values_name_file_line_and_key(fresh_daemon, text, message):
+    d = fresh_daemon(text, start=False)
+    r = subprocess.run([berthd_bin(), "--root", d.root, "--state", d.state, "--config", d.config],
+                       capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+    assert r.returncode == 1
+    assert f"config `{d.config}` " in r.stderr and message in r.stderr, r.stderr
+    assert not os.path.exists(d.socket) and not os.path.exists(d.root)
+
+
+def test_bad_log_level_is_refused(test_env):
+    r = subprocess.run([berthd_bin(), "--root", test_env.path + "/r", "--state", test_env.path + "/s",
+                        "--config", "/dev/null", "--log-level", "chatty"],
+                       capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+    assert r.returncode == 1 and "--log-level: unknown level `chatty`" in r.stderr

@@ -47,10 +47,12 @@ std::string xattrs_of(const std::string& path) {
 
 }  // namespace
 
-std::string make_tar(const std::vector<TarEntry>& entries) {
+std::string make_tar(const std::vector<TarEntry>& entries, TarCompression compression) {
   std::string out;
   struct archive* a = archive_write_new();
   archive_write_set_format_pax_restricted(a);
+  if (compression == TarCompression::kGzip) archive_write_add_filter_gzip(a);
+  if (compression == TarCompression::kZstd) archive_write_add_filter_zstd(a);
   archive_write_set_bytes_in_last_block(a, 1);
   REQUIRE(archive_write_open(a, &out, nullptr, append, nullptr) == ARCHIVE_OK);
   for (const auto& e : entries) {

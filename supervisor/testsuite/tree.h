@@ -26,8 +26,11 @@ struct TarEntry {
   time_t mtime = 1'000'000'000;
 };
 
-// An uncompressed PAX tar of `entries`.
-std::string make_tar(const std::vector<TarEntry>& entries);
+enum class TarCompression { kNone, kGzip, kZstd };
+
+// A PAX tar of `entries`, compressed as asked.
+std::string make_tar(const std::vector<TarEntry>& entries,
+                     TarCompression compression = TarCompression::kNone);
 
 // The entries of a tar (gzip or not) as "name type [link]" lines, in order.
 std::vector<std::string> list_tar(const std::string& tar);

@@ -175,16 +175,8 @@ void add_list(Cli& cli, CLI::App* parent, const std::string& name) {
     auto filters = BERTH_VALUE(parse_filters(f->filters));
     v1::ListImagesRequest req;
     req.set_all(f->all);
-    for (const auto& [k, v] : filters) {
-      auto* filter = req.add_filters();
-      filter->set_key(k);
-      filter->set_value(v);
-    }
-    if (!f->args.empty()) {
-      auto* filter = req.add_filters();
-      filter->set_key("reference");
-      filter->set_value(f->args[0]);
-    }
+    if (!f->args.empty()) filters.emplace_back("reference", f->args[0]);
+    add_filters(req, filters);
     auto& client = cli.client();
     auto stub = v1::Images::NewStub(client.channel());
     v1::ListImagesResponse resp;
@@ -361,23 +353,13 @@ void add_prune(Cli& cli, CLI::App* parent) {
     }
     v1::PruneImagesRequest req;
     req.set_all(f->all);
-    for (const auto& [k, v] : filters) {
-      auto* filter = req.add_filters();
-      filter->set_key(k);
-      filter->set_value(v);
-    }
+    add_filters(req, filters);
     auto& client = cli.client();
     v1::PruneReport report;
     grpc::Status st =
         v1::Images::NewStub(client.channel())->Prune(client.context().get(), req, &report);
     if (!st.ok()) return client.error(st);
-    if (report.deleted_size() > 0) {
-      std::string text = "Deleted Images:\n";
-      for (const auto& line : report.deleted()) text += line + "\n";
-      out(text + "\n");
-    }
-    out("Total reclaimed space: " + human_size(static_cast<double>(report.space_reclaimed())) +
-        "\n");
+    out(prune_report_text(report));
     return {};
   });
 }
@@ -397,6 +379,18 @@ void add_image_commands(Cli& cli) {
   add_history(cli, root);
   add_history(cli, image);
   add_prune(cli, image);
+}
+
+std::string prune_report_text(const v1::PruneReport& report) {
+  std::string text;
+  if (report.deleted_size() > 0) {
+    text = "Deleted Images:\n";
+    for (const auto& line : report.deleted()) text += line + "\n";
+    text += "\n";
+  }
+  return text +
+         "Total reclaimed space: " + human_size(static_cast<double>(report.space_reclaimed())) +
+         "\n";
 }
 
 }  // namespace berth::ctl

@@ -8,6 +8,7 @@
 
 #include "berth/json/json.h"
 #include "berth/v1/images.pb.h"
+#include "berth/v1/types.pb.h"
 
 namespace berth::ctl {
 
@@ -21,6 +22,18 @@ struct ImageListOptions {
 std::vector<json::Value> image_rows(const v1::ListImagesResponse& list,
                                     const ImageListOptions& opts, int64_t now);
 const char* images_table(bool digests);
+
+// docker's prune output: "Deleted Images:" and its lines, then the total.
+std::string prune_report_text(const v1::PruneReport& report);
+// Parsed --filter pairs into a request's repeated Filter field.
+template <class Request>
+void add_filters(Request& req, const std::vector<std::pair<std::string, std::string>>& filters) {
+  for (const auto& [k, v] : filters) {
+    auto* filter = req.add_filters();
+    filter->set_key(k);
+    filter->set_value(v);
+  }
+}
 json::Value images_headers();
 
 struct HistoryOptions {

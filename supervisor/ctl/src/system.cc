@@ -227,23 +227,13 @@ void add_system_prune(Cli& cli, CLI::App* parent) {
     v1::SystemPruneRequest req;
     req.set_all(f->all);
     req.set_volumes(f->volumes);
-    for (const auto& [k, v] : filters) {
-      auto* filter = req.add_filters();
-      filter->set_key(k);
-      filter->set_value(v);
-    }
+    add_filters(req, filters);
     auto& client = cli.client();
     v1::PruneReport report;
     grpc::Status st =
         v1::System::NewStub(client.channel())->Prune(client.context().get(), req, &report);
     if (!st.ok()) return client.error(st);
-    if (report.deleted_size() > 0) {
-      std::string text = "Deleted Images:\n";
-      for (const auto& line : report.deleted()) text += line + "\n";
-      out(text + "\n");
-    }
-    out("Total reclaimed space: " + human_size(static_cast<double>(report.space_reclaimed())) +
-        "\n");
+    out(prune_report_text(report));
     return {};
   });
 }

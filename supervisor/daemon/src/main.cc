@@ -30,8 +30,6 @@ int fail(const std::string& message) {
   return 1;
 }
 
-Status make_dirs(const std::string& path, mode_t mode) { return sys::mkdir_p(path, mode); }
-
 // One daemon per root: two would race on the same database and blobs.
 Result<UniqueFd> lock_root(const std::string& root) {
   std::string path = root + "/berthd.lock";
@@ -106,7 +104,7 @@ int run(int argc, char** argv) {
   sys::signal(SIGPIPE, SIG_IGN);
 
   for (const auto* dir : {&config.root, &config.state}) {
-    auto st = make_dirs(*dir, 0711);
+    auto st = sys::mkdir_p(*dir, 0711);
     if (!st.ok()) return fail(st.error().to_string());
   }
   auto lock = lock_root(config.root);
@@ -120,7 +118,7 @@ int run(int argc, char** argv) {
   // there is no moment when anyone else may connect.
   std::string socket_path = config.address;
   sys::unlink_quiet(socket_path);
-  auto dir_st = make_dirs(socket_path.substr(0, socket_path.rfind('/')), 0711);
+  auto dir_st = sys::mkdir_p(socket_path.substr(0, socket_path.rfind('/')), 0711);
   if (!dir_st.ok()) return fail(dir_st.error().to_string());
   gid_t gid = 0;
   if (!config.group.empty()) {

@@ -18,6 +18,7 @@
 #include "berth/base/sha256.h"
 #include "berth/base/sys.h"
 #include "berth/diff/apply.h"
+#include "testsuite/tree.h"
 
 namespace fs = std::filesystem;
 using namespace berth;
@@ -25,67 +26,9 @@ using namespace berth::diff;
 
 namespace {
 
-struct Entry {
-  std::string name;
-  unsigned type = AE_IFREG;
-  int perm = 0644;
-  std::string data;
-  std::string symlink;
-  std::string hardlink;
-  uid_t uid = 0;
-  gid_t gid = 0;
-  unsigned major = 0, minor = 0;
-  std::vector<std::pair<std::string, std::string>> xattrs;
-  time_t mtime = 1'000'000'000;
-};
-
-enum class Comp { kNone, kGzip, kZstd };
-
-la_ssize_t append(struct archive*, void* out, const void* buf, size_t n) {
-  static_cast<std::string*>(out)->append(static_cast<const char*>(buf), n);
-  return static_cast<la_ssize_t>(n);
-}
-
-std::string make_tar(const std::vector<Entry>& entries, Comp comp = Comp::kNone) {
-  std::string out;
-  struct archive* a = archive_write_new();
-  archive_write_set_format_pax_restricted(a);
-  if (comp == Comp::kGzip) archive_write_add_filter_gzip(a);
-  if (comp == Comp::kZstd) archive_write_add_filter_zstd(a);
-  archive_write_set_bytes_in_last_block(a, 1);
-  REQUIRE(archive_write_open(a, &out, nullptr, append, nullptr) == ARCHIVE_OK);
-  for (const auto& e : entries) {
-    struct archive_entry* ae = archive_entry_new();
-    archive_entry_set_pathname(ae, e.name.c_str());
-    archive_entry_set_perm(ae, e.perm);
-    archive_entry_set_uid(ae, e.uid);
-    archive_entry_set_gid(ae, e.gid);
-    archive_entry_set_mtime(ae, e.mtime, 0);
-    if (!e.hardlink.empty()) {
-      archive_entry_set_filetype(ae, AE_IFREG);
-      archive_entry_set_hardlink(ae, e.hardlink.c_str());
-      archive_entry_set_size(ae, 0);
-    } else {
-      archive_entry_set_filetype(ae, e.type);
-      if (e.type == AE_IFLNK) archive_entry_set_symlink(ae, e.symlink.c_str());
-      if (e.type == AE_IFCHR || e.type == AE_IFBLK) {
-        archive_entry_set_rdevmajor(ae, e.major);
-        archive_entry_set_rdevminor(ae, e.minor);
-      }
-      archive_entry_set_size(ae, e.type == AE_IFREG ? static_cast<la_int64_t>(e.data.size()) : 0);
-    }
-    for (const auto& [k, v] : e.xattrs)
-      archive_entry_xattr_add_entry(ae, k.c_str(), v.data(), v.size());
-    REQUIRE(archive_write_header(a, ae) == ARCHIVE_OK);
-    if (e.type == AE_IFREG && e.hardlink.empty() && !e.data.empty())
-      REQUIRE(archive_write_data(a, e.data.data(), e.data.size()) ==
-              static_cast<la_ssize_t>(e.data.size()));
-    archive_entry_free(ae);
-  }
-  archive_write_close(a);
-  archive_write_free(a);
-  return out;
-}
+using Entry = berth::testsuite::TarEntry;
+using Comp = berth::testsuite::TarCompression;
+using berth::testsuite::make_tar;
 
 // A temp dir with the layer root at <tmp>/root and room for decoys beside it.
 struct Sandbox {

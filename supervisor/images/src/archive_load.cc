@@ -87,17 +87,6 @@ class ArchiveIndex {
   }
 };
 
-Result<std::string> media_type_of_layer(core::ContentStore& content, const std::string& digest) {
-  auto fd = BERTH_VALUE(content.open_blob(digest));
-  unsigned char magic[4] = {};
-  ssize_t n = sys::pread(fd.get(), magic, sizeof magic, 0);
-  if (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)
-    return std::string(core::media::kOciLayerGzip);
-  if (n == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd)
-    return std::string(core::media::kOciLayerZstd);
-  return std::string(core::media::kOciLayer);
-}
-
 const json::Value* member(const json::Value& v, std::string_view key) {
   return v.is_object() ? v.get(key) : nullptr;
 }
@@ -222,7 +211,7 @@ Result<std::vector<std::string>> ImageService::load(std::string_view ns, const C
         auto lb = BERTH_VALUE(index.resolve(BERTH_VALUE(clean_path(l.as_string()))));
         w.begin_object()
             .key("mediaType")
-            .string(BERTH_VALUE(media_type_of_layer(stores_.content, lb.digest)));
+            .string(BERTH_VALUE(sniff_layer_media_type(stores_.content, lb.digest)));
         w.key("digest").string(lb.digest).key("size").integer(lb.size).end_object();
       }
       w.end_array().end_object();
@@ -267,7 +256,7 @@ Result<std::vector<std::string>> ImageService::load(std::string_view ns, const C
       auto tags = tags_by_config.find(v->config_desc.digest);
       if (tags != tags_by_config.end()) img.names = tags->second;
     }
-    auto size = BERTH_VALUE(unpack_from_content(v->manifest, v->config, lease, progress));
+    auto size = BERTH_VALUE(unpack_from_content(v->manifest, v->config, progress));
     if (img.names.empty()) img.names.push_back(std::string(kDanglingPrefix) + img.target.digest);
     for (const auto& n : img.names) {
       core::Image record;
@@ -277,7 +266,7 @@ Result<std::vector<std::string>> ImageService::load(std::string_view ns, const C
       record.created_at = record.updated_at = now_seconds();
       BERTH_TRY(put_record(ns, record));
       auto ref = core::parse_reference(n, false);
-      bool named = ref && n.rfind(kDanglingPrefix, 0) != 0;
+      bool named = ref && !is_dangling(n);
       std::string shown =
           named ? "Loaded image: " + ref->familiar() : "Loaded image ID: " + v->config_desc.digest;
       loaded.push_back(shown);

@@ -126,7 +126,7 @@ Status ImageService::save(std::string_view ns, const std::vector<std::string>& r
       // Saved by ID: docker keeps every tag of the image.
       auto names = BERTH_VALUE(names_of(ns, entries[it->second].view.config_desc.digest));
       for (const auto& n : names)
-        if (n.find('@') == std::string::npos && n.rfind(kDanglingPrefix, 0) != 0)
+        if (n.find('@') == std::string::npos && !is_dangling(n))
           entries[it->second].tags.push_back(n);
     }
   }

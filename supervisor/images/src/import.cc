@@ -6,6 +6,7 @@
 
 #include <ctime>
 
+#include "berth/base/clock.h"
 #include "berth/base/scope_guard.h"
 #include "berth/base/sys.h"
 #include "berth/core/digest.h"
@@ -90,15 +91,6 @@ Status apply_change(const std::string& change, Changes& c) {
   return ok_status();
 }
 
-std::string rfc3339_now() {
-  char buf[32];
-  time_t t = ::time(nullptr);
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 }  // namespace
 
 Result<std::string> ImageService::import(std::string_view ns, const ImportRequest& request,
@@ -145,13 +137,8 @@ Result<std::string> ImageService::import_from(std::string_view ns, const ImportR
   BERTH_TRY(writer->commit(layer.size, layer.digest));
   abort_writer.dismiss();
   (void)stores_.leases.add_resource(ns, lease, {"content", layer.digest});
+  layer.media_type = BERTH_VALUE(sniff_layer_media_type(stores_.content, layer.digest));
   auto fd = BERTH_VALUE(stores_.content.open_blob(layer.digest));
-  unsigned char magic[4] = {};
-  ssize_t n = sys::pread(fd.get(), magic, sizeof magic, 0);
-  layer.media_type =
-      (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)   ? std::string(core::media::kOciLayerGzip)
-      : (n == 4 && magic[0] == 0x28 && magic[1] == 0xb5) ? std::string(core::media::kOciLayerZstd)
-                                                         : std::string(core::media::kOciLayer);
   // 2. Unpacked into a snapshot; its diffID names it.
   std::string key = "extract-" + random_hex(6) + "-import";
   BERTH_TRY(stores_.snapshotter.prepare(key, ""));
@@ -170,7 +157,7 @@ Result<std::string> ImageService::import_from(std::string_view ns, const ImportR
     remove_snapshot.dismiss();
   }
   // 3. Config and manifest.
-  std::string created = rfc3339_now();
+  std::string created = rfc3339_utc_now();
   json::Writer cfg;
   cfg.begin_object()
       .key("architecture")

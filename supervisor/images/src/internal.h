@@ -38,11 +38,15 @@ struct ImageService::PullState {
   std::map<std::string, std::shared_ptr<const ImageView>> views;
 };
 
+inline bool is_dangling(std::string_view name) { return name.starts_with(kDanglingPrefix); }
+// The 12 hex digits docker shows for a layer or an image.
+std::string short_id(std::string_view digest);
+// A layer's media type from its first bytes (gzip, zstd or plain tar):
+// archives and imports do not say.
+Result<std::string> sniff_layer_media_type(core::ContentStore& content, const std::string& digest);
 std::string json_quote(std::string_view s);
 std::string random_hex(size_t bytes);
 int64_t now_seconds();
-// Seconds since the epoch of an RFC 3339 time ("created"), 0 when unparsable.
-int64_t parse_time(std::string_view rfc3339);
 Result<core::Descriptor> select_manifest(core::ContentStore& content,
                                          const core::Descriptor& target,
                                          const core::Platform& platform);

@@ -114,10 +114,6 @@ class LayerPipe {
   Status status_;
 };
 
-std::string short_id(std::string_view digest) {
-  return std::string(core::digest_hex(digest).substr(0, 12));
-}
-
 // Serialises progress from download threads onto the caller's sink.
 class LockedProgress {
  public:
@@ -452,12 +448,11 @@ Result<std::string> ImageService::pull(std::string_view ns, const PullRequest& r
     if (!ref->tag.empty() || !ref->digest.empty())
       return core::invalid_argument("tag can't be used with --all-tags/-a");
     auto tags = BERTH_VALUE(registry->list_tags(*ref));
-    std::string last;
     for (const auto& t : tags) {
       core::Reference r = *ref;
       r.tag = t;
       Puller puller(*this, ns, *registry, r, platform, progress, cancel);
-      last = BERTH_VALUE(puller.run());
+      BERTH_TRY(puller.run());
     }
     return ref->name();
   }

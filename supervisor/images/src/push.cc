@@ -11,14 +11,6 @@
 #include "internal.h"
 
 namespace berth::images {
-namespace {
-
-std::string short_id(std::string_view digest) {
-  return std::string(core::digest_hex(digest).substr(0, 12));
-}
-
-}  // namespace
-
 Status ImageService::push(std::string_view ns, std::string_view text, bool all_tags,
                           const std::optional<core::Credentials>& credentials,
                           const ProgressSink& progress, const std::atomic<bool>& cancel) {

@@ -14,10 +14,6 @@
 namespace berth::images {
 namespace {
 
-bool is_dangling_name(std::string_view name) {
-  return name.substr(0, kDanglingPrefix.size()) == kDanglingPrefix;
-}
-
 // "docker.io/library/busybox:latest" → tag part and familiar forms.
 struct NameParts {
   std::string familiar;       // busybox:latest, or busybox@sha256:… for digest records
@@ -26,7 +22,7 @@ struct NameParts {
 };
 
 std::optional<NameParts> name_parts(const std::string& name) {
-  if (is_dangling_name(name)) return std::nullopt;
+  if (is_dangling(name)) return std::nullopt;
   auto ref = core::parse_reference(name, false);
   if (!ref) return std::nullopt;
   NameParts p;
@@ -79,7 +75,7 @@ Result<std::vector<ImageView>> ImageService::list(std::string_view ns,
   }
   std::vector<ImageView> out;
   for (auto& v : views) {
-    bool dangling = is_dangling_name(v.record.name);
+    bool dangling = is_dangling(v.record.name);
     bool keep = true;
     std::vector<bool> ref_matches;
     for (const auto& f : filters) {
@@ -136,8 +132,7 @@ Result<std::vector<ImageService::HistoryItem>> ImageService::history(std::string
   return items;
 }
 
-Result<std::string> ImageService::inspect_json(std::string_view ns, std::string_view text) {
-  auto v = BERTH_VALUE(find(ns, text));
+Result<std::string> ImageService::inspect_json(std::string_view ns, const ImageView& v) {
   auto names = BERTH_VALUE(names_of(ns, v.config_desc.digest));
   std::set<std::string> tags, digests;
   for (const auto& n : names) {
@@ -207,7 +202,7 @@ Result<std::string> ImageService::inspect_json(std::string_view ns, std::string_
   w.key("size").integer(v.record.target.size);
   w.end_object();
   w.end_object();
-  if (!w.ok()) return make_error("inspect " + std::string(text) + ": could not encode the image");
+  if (!w.ok()) return make_error("inspect " + v.record.name + ": could not encode the image");
   return w.str();
 }
 

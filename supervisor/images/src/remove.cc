@@ -11,10 +11,6 @@
 namespace berth::images {
 namespace {
 
-bool is_dangling(std::string_view name) {
-  return name.substr(0, kDanglingPrefix.size()) == kDanglingPrefix;
-}
-
 std::string familiar_or_raw(const std::string& name) {
   auto ref = core::parse_reference(name, false);
   return ref ? ref->familiar() : name;

@@ -45,7 +45,6 @@ Result<int64_t> unpack_layer(core::Snapshotter& snapshotter, const LayerTarget& 
 
 Result<int64_t> ImageService::unpack_from_content(const core::Manifest& manifest,
                                                   const core::ImageConfig& config,
-                                                  const std::string&,
                                                   const ProgressSink& progress) {
   if (manifest.layers.size() != config.diff_ids.size())
     return core::invalid_argument("config: rootfs.diff_ids has " +

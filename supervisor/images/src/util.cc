@@ -11,6 +11,21 @@
 
 namespace berth::images {
 
+std::string short_id(std::string_view digest) {
+  return std::string(core::digest_hex(digest).substr(0, 12));
+}
+
+Result<std::string> sniff_layer_media_type(core::ContentStore& content, const std::string& digest) {
+  auto fd = BERTH_VALUE(content.open_blob(digest));
+  unsigned char magic[4] = {};
+  ssize_t n = sys::pread(fd.get(), magic, sizeof magic, 0);
+  if (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+    return std::string(core::media::kOciLayerGzip);
+  if (n == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd)
+    return std::string(core::media::kOciLayerZstd);
+  return std::string(core::media::kOciLayer);
+}
+
 std::string json_quote(std::string_view s) {
   json::Writer w;
   w.string(s);

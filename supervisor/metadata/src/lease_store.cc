@@ -108,41 +108,38 @@ Result<std::vector<core::Lease>> SqlLeaseStore::list(std::string_view ns) {
   return out;
 }
 
-Status SqlLeaseStore::add_resource(std::string_view ns, std::string_view id,
-                                   const core::LeaseResource& r) {
+// Runs `sql` (namespace, lease, type, id) in the transaction that checks
+// the lease exists, so a resource never outlives or precedes its lease.
+Status SqlLeaseStore::change_resource(std::string_view ns, std::string_view id,
+                                      const core::LeaseResource& r, std::string_view sql) {
   BERTH_TRY(validate_identifier(ns, "namespace"));
   BERTH_TRY(validate_identifier(id, "lease id"));
-  BERTH_TRY(validate_resource(r));
   auto& db = db_->db();
   bool found = false;
   BERTH_TRY(db.transaction([&]() -> Status {
     auto check = BERTH_VALUE(db.prepare("SELECT 1 FROM leases WHERE namespace = ? AND id = ?"));
     found = BERTH_VALUE(check.bind(1, ns).bind(2, id).step());
     if (!found) return ok_status();
-    auto st = BERTH_VALUE(db.prepare(
-        "INSERT OR IGNORE INTO lease_resources (namespace, lease, type, id) VALUES (?, ?, ?, ?)"));
+    auto st = BERTH_VALUE(db.prepare(sql));
     return st.bind(1, ns).bind(2, id).bind(3, r.type).bind(4, r.id).run();
   }));
   if (!found) return lease_not_found(ns, id);
   return ok_status();
 }
 
+Status SqlLeaseStore::add_resource(std::string_view ns, std::string_view id,
+                                   const core::LeaseResource& r) {
+  BERTH_TRY(validate_resource(r));
+  return change_resource(
+      ns, id, r,
+      "INSERT OR IGNORE INTO lease_resources (namespace, lease, type, id) VALUES (?, ?, ?, ?)");
+}
+
 Status SqlLeaseStore::remove_resource(std::string_view ns, std::string_view id,
                                       const core::LeaseResource& r) {
-  BERTH_TRY(validate_identifier(ns, "namespace"));
-  BERTH_TRY(validate_identifier(id, "lease id"));
-  auto& db = db_->db();
-  bool found = false;
-  BERTH_TRY(db.transaction([&]() -> Status {
-    auto check = BERTH_VALUE(db.prepare("SELECT 1 FROM leases WHERE namespace = ? AND id = ?"));
-    found = BERTH_VALUE(check.bind(1, ns).bind(2, id).step());
-    if (!found) return ok_status();
-    auto st = BERTH_VALUE(db.prepare(
-        "DELETE FROM lease_resources WHERE namespace = ? AND lease = ? AND type = ? AND id = ?"));
-    return st.bind(1, ns).bind(2, id).bind(3, r.type).bind(4, r.id).run();
-  }));
-  if (!found) return lease_not_found(ns, id);
-  return ok_status();
+  return change_resource(
+      ns, id, r,
+      "DELETE FROM lease_resources WHERE namespace = ? AND lease = ? AND type = ? AND id = ?");
 }
 
 }  // namespace berth::metadata

@@ -53,7 +53,7 @@ class ImagesService final : public v1::Images::Service {
     auto ns = namespace_of(c);
     auto v = svc_.find(ns, req->ref());
     if (!v) return to_status(v.error());
-    auto json = svc_.inspect_json(ns, req->ref());
+    auto json = svc_.inspect_json(ns, *v);
     if (!json) return to_status(json.error());
     resp->set_json(*json);
     fill_summary(ns, *v, resp->mutable_summary());
@@ -231,7 +231,7 @@ class ImagesService final : public v1::Images::Service {
       out->add_repo_digests(bare.str());
     }
     (void)ns;
-    out->set_created(parse_created(v.config.created));
+    out->set_created(images::parse_time(v.config.created));
     out->set_size(v.size);
     for (const auto& [k, val] : v.config.labels) (*out->mutable_labels())[k] = val;
     out->set_containers(-1);

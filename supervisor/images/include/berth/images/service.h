@@ -109,6 +109,10 @@ struct ImportRequest {
 using ChunkReader = std::function<Result<std::string_view>()>;
 using ChunkWriter = std::function<Status(std::string_view)>;
 
+// Seconds since the epoch of an RFC 3339 time (a config's "created"), 0
+// when unparsable.
+int64_t parse_time(std::string_view rfc3339);
+
 class ImageService {
  public:
   ImageService(Stores stores, RegistryFactory registries, Options options);
@@ -118,7 +122,8 @@ class ImageService {
   Result<std::vector<ImageView>> list(std::string_view ns, const std::vector<Filter>& filters,
                                       bool all);
   Result<ImageView> find(std::string_view ns, std::string_view text);
-  Result<std::string> inspect_json(std::string_view ns, std::string_view text);
+  // docker's `image inspect` object of an image find() returned.
+  Result<std::string> inspect_json(std::string_view ns, const ImageView& image);
   struct HistoryItem {
     std::string id;
     int64_t created = 0;
@@ -165,7 +170,7 @@ class ImageService {
   // Unpacks `manifest`'s layers from the content store into committed
   // snapshots (skipping those present); returns the unpacked size.
   Result<int64_t> unpack_from_content(const core::Manifest& manifest,
-                                      const core::ImageConfig& config, const std::string& lease,
+                                      const core::ImageConfig& config,
                                       const ProgressSink& progress);
   // Writes the image record and publishes the event.
   Status put_record(std::string_view ns, core::Image record);

@@ -47,6 +47,8 @@ class SqlImageStore final : public core::ImageStore {
   Result<std::vector<std::string>> namespaces() override;
 
  private:
+  Status change_resource(std::string_view ns, std::string_view id, const core::LeaseResource& r,
+                         std::string_view sql);
   std::shared_ptr<MetadataDb> owned_;  // null when borrowed
   MetadataDb* db_;
 };
@@ -70,6 +72,8 @@ class SqlLeaseStore final : public core::LeaseStore {
                          const core::LeaseResource& r) override;
 
  private:
+  Status change_resource(std::string_view ns, std::string_view id, const core::LeaseResource& r,
+                         std::string_view sql);
   std::shared_ptr<MetadataDb> owned_;  // null when borrowed
   MetadataDb* db_;
 };
