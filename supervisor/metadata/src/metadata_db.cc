@@ -22,6 +22,9 @@ namespace {
 //   leases           id, labels (JSON), expiry (0: never)
 //   lease_resources  what a lease keeps alive: (type, id), removed with
 //                    its lease (ON DELETE CASCADE)
+//   containers       (2) id → name (unique per namespace), image, snapshot,
+//                    config and state as JSON (core/container.h's codec);
+//                    the state is rewritten on every start and exit
 const std::vector<sqlite::Database::Migration> kMigrations = {
     R"sql(
 CREATE TABLE namespaces (
@@ -56,6 +59,22 @@ CREATE TABLE lease_resources (
   id         TEXT NOT NULL,
   PRIMARY KEY (namespace, lease, type, id),
   FOREIGN KEY (namespace, lease) REFERENCES leases(namespace, id) ON DELETE CASCADE
+);
+)sql",
+    R"sql(
+CREATE TABLE containers (
+  namespace     TEXT NOT NULL REFERENCES namespaces(name) ON DELETE CASCADE,
+  id            TEXT NOT NULL,
+  name          TEXT NOT NULL,
+  image_name    TEXT NOT NULL,
+  image_id      TEXT NOT NULL,
+  snapshotter   TEXT NOT NULL,
+  snapshot_key  TEXT NOT NULL,
+  config        TEXT NOT NULL,
+  state         TEXT NOT NULL,
+  created_at    INTEGER NOT NULL,
+  PRIMARY KEY (namespace, id),
+  UNIQUE (namespace, name)
 );
 )sql",
 };

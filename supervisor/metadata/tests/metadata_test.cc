@@ -9,6 +9,7 @@
 #include "berth/base/sys.h"
 #include "berth/core/digest.h"
 #include "berth/testsuite/image_store_suite.h"
+#include "berth/testsuite/container_store_suite.h"
 #include "berth/testsuite/lease_store_suite.h"
 #include "berth/testsuite/temp_dir.h"
 #include "berth/testsuite/why.h"
@@ -41,10 +42,17 @@ TEST_CASE("the SQLite lease store passes the lease store suite") {
       });
 }
 
-TEST_CASE("meta.db is created 0600 at schema version 1") {
+TEST_CASE("the SQLite container store passes the container store suite") {
+  testsuite::run_container_store_suite(
+      [](const std::string& root) -> std::unique_ptr<core::ContainerStore> {
+        return std::make_unique<SqlContainerStore>(open_db(root));
+      });
+}
+
+TEST_CASE("meta.db is created 0600 at the latest schema version") {
   TempDir tmp;
   auto db = open_db(tmp.path() + "/state");
-  CHECK(db->db().schema_version() == 1);
+  CHECK(db->db().schema_version() == 2);
   auto st = sys::stat(tmp.path() + "/state/meta.db");
   REQUIRE(st.ok());
   CHECK((st->st_mode & 0777) == 0600);

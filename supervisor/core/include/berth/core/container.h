@@ -28,8 +28,8 @@ struct MountSpec {
   std::string source;  // host path (bind), volume name (volume; empty: anonymous), unused (tmpfs)
   std::string target;  // absolute path in the container
   bool read_only = false;
-  std::string propagation;            // bind: "rprivate" (default), "private", "rshared", ...
-  std::vector<std::string> options;   // tmpfs: "size=64m", "mode=1777"; bind: "nocopy" is ignored
+  std::string propagation;           // bind: "rprivate" (default), "private", "rshared", ...
+  std::vector<std::string> options;  // tmpfs: "size=64m", "mode=1777"; bind: "nocopy" is ignored
   bool operator==(const MountSpec&) const = default;
 };
 
@@ -56,7 +56,7 @@ struct Resources {
   int64_t memory_swap = 0;  // bytes, memory+swap (-1: unlimited swap, 0: unset = 2×memory)
   int64_t nano_cpus = 0;    // --cpus × 1e9
   int64_t cpu_shares = 0;
-  int64_t pids_limit = 0;   // 0: unset, -1: unlimited
+  int64_t pids_limit = 0;  // 0: unset, -1: unlimited
   bool operator==(const Resources&) const = default;
 };
 
@@ -66,7 +66,7 @@ struct ContainerConfig {
   // replaces the image's and clears its Cmd unless `cmd` is given too.
   std::vector<std::string> cmd;
   std::optional<std::vector<std::string>> entrypoint;
-  std::vector<std::string> env;  // "K=V", after the image's Env
+  std::vector<std::string> env;   // "K=V", after the image's Env
   std::string working_dir, user;  // user: "name", "uid", "uid:gid", "name:group"
   std::vector<std::string> group_add;
   bool tty = false, open_stdin = false;
@@ -88,9 +88,10 @@ struct ContainerConfig {
   bool init = false;
   int64_t shm_size = 0;  // bytes; 0: 64 MiB
   std::map<std::string, std::string> sysctls;
-  std::string ipc_mode, pid_mode, uts_mode;  // "", "host", "container:NAME|ID" ("private"/"shareable" for ipc)
-  std::string network_mode;                  // "none" | "host" (bridge comes with networks)
-  std::string runtime;                       // "" (berth), "runc", "crun", or an absolute path
+  std::string ipc_mode, pid_mode,
+      uts_mode;              // "", "host", "container:NAME|ID" ("private"/"shareable" for ipc)
+  std::string network_mode;  // "none" | "host" (bridge comes with networks)
+  std::string runtime;       // "" (berth), "runc", "crun", or an absolute path
   RestartPolicy restart;
   bool auto_remove = false;                        // --rm
   std::map<std::string, std::string> log_options;  // json-file: max-size, max-file
@@ -111,13 +112,14 @@ struct ContainerState {
   int64_t started_at_ns = 0;   // 0: never
   int64_t finished_at_ns = 0;  // 0: never
   int restart_count = 0;
-  bool stopped_by_user = false;  // a manual stop: restart policies (but `always` on daemon start) hold off
+  bool stopped_by_user =
+      false;  // a manual stop: restart policies (but `always` on daemon start) hold off
   bool operator==(const ContainerState&) const = default;
 };
 
 struct Container {
-  std::string id;    // 64 hex
-  std::string name;  // without docker's leading '/'
+  std::string id;          // 64 hex
+  std::string name;        // without docker's leading '/'
   std::string image_name;  // normalised reference the config's image resolved to
   std::string image_id;    // "sha256:…" of the image's config
   std::string snapshot_key;
@@ -144,5 +146,16 @@ class ContainerStore {
   virtual Status update(std::string_view ns, const Container& c) = 0;
   virtual Status remove(std::string_view ns, std::string_view id) = 0;  // ENOENT when absent
 };
+
+}  // namespace berth::core
+
+namespace berth::core {
+
+// The records' JSON (the metadata store's columns): every field, snake_case
+// names; unknown keys are ignored so that a newer daemon's records still load.
+std::string to_json(const ContainerConfig& config);
+Result<ContainerConfig> container_config_from_json(std::string_view text, std::string_view what);
+std::string to_json(const ContainerState& state);
+Result<ContainerState> container_state_from_json(std::string_view text, std::string_view what);
 
 }  // namespace berth::core

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "berth/core/container.h"
 #include "berth/core/metadata.h"
 #include "berth/sqlite/database.h"
 
@@ -74,6 +75,24 @@ class SqlLeaseStore final : public core::LeaseStore {
  private:
   Status change_resource(std::string_view ns, std::string_view id, const core::LeaseResource& r,
                          std::string_view sql);
+  std::shared_ptr<MetadataDb> owned_;  // null when borrowed
+  MetadataDb* db_;
+};
+
+class SqlContainerStore final : public core::ContainerStore {
+ public:
+  explicit SqlContainerStore(MetadataDb& db) : db_(&db) {}
+  explicit SqlContainerStore(std::shared_ptr<MetadataDb> db)
+      : owned_(std::move(db)), db_(owned_.get()) {}
+  Status create(std::string_view ns, const core::Container& c) override;
+  Result<core::Container> get(std::string_view ns, std::string_view id) override;
+  Result<std::vector<core::Container>> list(std::string_view ns) override;
+  Status update_state(std::string_view ns, std::string_view id,
+                      const core::ContainerState& state) override;
+  Status update(std::string_view ns, const core::Container& c) override;
+  Status remove(std::string_view ns, std::string_view id) override;
+
+ private:
   std::shared_ptr<MetadataDb> owned_;  // null when borrowed
   MetadataDb* db_;
 };
