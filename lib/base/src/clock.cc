@@ -10,6 +10,14 @@ namespace berth {
 std::string rfc3339_utc_now() {
   struct timespec ts {};
   sys::clock_gettime(CLOCK_REALTIME, &ts);
+  return rfc3339_utc(int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec);
+}
+
+std::string rfc3339_utc(int64_t unix_ns) {
+  if (unix_ns == 0) return "0001-01-01T00:00:00Z";
+  struct timespec ts {};
+  ts.tv_sec = unix_ns / 1000000000;
+  ts.tv_nsec = unix_ns % 1000000000;
   struct tm tm {};
   ::gmtime_r(&ts.tv_sec, &tm);
   char buf[64];

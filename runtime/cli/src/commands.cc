@@ -15,7 +15,7 @@
 #include "berth/json/json.h"
 #include "berth/spec/spec.h"
 #include "log.h"
-#include "signals.h"
+#include "berth/base/signals.h"
 
 namespace berth::cli {
 

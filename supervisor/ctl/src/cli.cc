@@ -219,7 +219,10 @@ const CLI::App* Cli::help_request(const std::vector<std::string>& args) const {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--") return nullptr;
-    if (a == "--help" || a == "-h") return cmd;
+    // -h is --help except where it is a flag of its own (run -h HOSTNAME).
+    if (a == "--help" || (a == "-h" && cmd->get_help_ptr() != nullptr &&
+                          cmd->get_help_ptr()->check_sname("h")))
+      return cmd;
     if (a.starts_with("-")) {
       // The value of `--format images` is no command name.
       for (const CLI::App* c = cmd; c != nullptr; c = c->get_parent()) {
@@ -241,8 +244,43 @@ const CLI::App* Cli::help_request(const std::vector<std::string>& args) const {
   return nullptr;
 }
 
+void Cli::end_flags(std::vector<std::string>& args) const {
+  const CLI::App* cmd = &app_;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") return;
+    if (a.starts_with("-") && a != "-") {
+      if (a.find('=') != std::string::npos) continue;
+      // A cluster of short flags (-it) takes a value only through its last.
+      std::string name = a.starts_with("--") ? a : "-" + a.substr(a.size() - 1);
+      for (const CLI::App* c = cmd; c != nullptr; c = c->get_parent()) {
+        const CLI::Option* o = c->get_option_no_throw(name);
+        if (o != nullptr) {
+          if (o->get_expected_min() > 0) ++i;
+          break;
+        }
+      }
+      continue;
+    }
+    if (std::find(no_interspersed_.begin(), no_interspersed_.end(), cmd) != no_interspersed_.end()) {
+      args.insert(args.begin() + long(i), "--");
+      return;
+    }
+    bool sub_found = false;
+    for (const CLI::App* sub : cmd->get_subcommands([](const CLI::App*) { return true; })) {
+      if (sub->check_name(a)) {
+        cmd = sub;
+        sub_found = true;
+        break;
+      }
+    }
+    if (!sub_found) return;
+  }
+}
+
 int Cli::run(int argc, char** argv) {
   std::vector<std::string> args = normalise_args(argc, argv);
+  end_flags(args);
   // --help is answered before CLI11 parses: its answer is an exception, and
   // the first C++ throw of a process costs ~10 ms in a static binary (the
   // unwinder sorts every FDE of the 60 MB of gRPC it carries).
@@ -287,9 +325,11 @@ int Cli::run(int argc, char** argv) {
   out_flush();
   if (!st) {
     err(st.error().message() + "\n");
-    return 1;
+    if (exit_status_) return *exit_status_;
+    auto it = error_status_.find(cmd);
+    return it != error_status_.end() ? it->second : 1;
   }
-  return 0;
+  return exit_status_.value_or(0);
 }
 
 void add_all_commands(Cli& cli) {
@@ -298,6 +338,7 @@ void add_all_commands(Cli& cli) {
   add_archive_commands(cli);
   add_system_commands(cli);
   add_content_commands(cli);
+  add_container_commands(cli);
 }
 
 int berthctl_main(int argc, char** argv) {

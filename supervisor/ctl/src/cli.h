@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,16 @@ class Cli {
   std::string path(const CLI::App* cmd) const;  // "berthctl image ls"
   std::string help(const CLI::App* cmd) const;
 
+  // Flags end at the first positional argument (docker's
+  // SetInterspersed(false)): `run IMAGE sh -c ...`, `exec C ls -l`.
+  void stop_flags_at_first_arg(const CLI::App* cmd) { no_interspersed_.push_back(cmd); }
+  // The exit status of this run (run and start -a: the container's; on
+  // failure 125-127 as docker's). Without it: 0, or 1 on failure.
+  void set_exit_status(int status) { exit_status_ = status; }
+  // What a failure of `cmd` exits with unless set_exit_status said (125 for
+  // run, create and start: the daemon refused).
+  void set_error_status(const CLI::App* cmd, int status) { error_status_[cmd] = status; }
+
   // Parses and runs; returns the exit status.
   int run(int argc, char** argv);
   // Tests: what would go to stderr is appended to `errors` instead.
@@ -65,6 +76,11 @@ class Cli {
   CLI::App* image_ = nullptr;
   std::map<const CLI::App*, std::string> usage_;
   std::function<Status()> action_;
+  std::vector<const CLI::App*> no_interspersed_;
+  std::optional<int> exit_status_;
+  std::map<const CLI::App*, int> error_status_;
+  // Inserts "--" before the first positional of a no-interspersed command.
+  void end_flags(std::vector<std::string>& args) const;
   std::unique_ptr<Client> client_;
 };
 
@@ -74,6 +90,7 @@ void add_registry_commands(Cli& cli);
 void add_archive_commands(Cli& cli);
 void add_system_commands(Cli& cli);
 void add_content_commands(Cli& cli);
+void add_container_commands(Cli& cli);
 // Every group, in the order `berthctl --help` lists them.
 void add_all_commands(Cli& cli);
 // The whole program: main() calls only this.

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "berth/containers/service.h"
 #include "berth/core/content.h"
 #include "berth/core/events.h"
 #include "berth/core/metadata.h"
@@ -34,6 +35,7 @@ struct Context {
   core::EventBus* events = nullptr;
   core::CredentialStore* credentials = nullptr;
   images::ImageService* image_service = nullptr;
+  containers::ContainerService* containers = nullptr;
   // Checks credentials with a registry (System.Login).
   std::function<Status(std::string_view host, const core::Credentials&)> check_login;
   // Downloads a URL (Images.Import from a URL).
@@ -46,6 +48,7 @@ std::unique_ptr<grpc::Service> make_content_service(Context& ctx);
 std::unique_ptr<grpc::Service> make_snapshots_service(Context& ctx);
 std::unique_ptr<grpc::Service> make_leases_service(Context& ctx);
 std::unique_ptr<grpc::Service> make_events_service(Context& ctx);
+std::unique_ptr<grpc::Service> make_containers_service(Context& ctx);
 
 // Error → status, per core/errdefs.h.
 grpc::Status to_status(const Error& error);

@@ -1,4 +1,4 @@
-#include "signals.h"
+#include "berth/base/signals.h"
 
 #include <signal.h>
 
@@ -9,7 +9,7 @@
 #include <optional>
 #include <utility>
 
-namespace berth::cli {
+namespace berth {
 
 namespace {
 constexpr std::array<std::pair<std::string_view, int>, 31> kSignals{{
@@ -56,4 +56,4 @@ Result<int> parse_signal(std::string_view text) {
   return bad();
 }
 
-}  // namespace berth::cli
+}  // namespace berth

@@ -1,0 +1,41 @@
+#pragma once
+// What the container service's files share.
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+
+#include "berth/containers/service.h"
+
+namespace berth::containers {
+
+struct ContainerService::Entry {
+  std::mutex mu;  // serialises the container's transitions
+  std::condition_variable cv;  // exits, removal
+  uint64_t exits = 0;          // bumped on every exit of the init
+  bool removed = false;
+  // Restart policy: the next delay (docker: 100 ms doubling, reset after
+  // 10 s of running) and when the current run started.
+  std::chrono::milliseconds backoff{0};
+  std::chrono::steady_clock::time_point started_at{};
+  // Set by the /tasks/oom event (which precedes the exit), read at the exit.
+  std::mutex oom_mu;
+  bool oom = false;
+};
+
+inline bool is_active(core::ContainerStatus s) {
+  return s == core::ContainerStatus::running || s == core::ContainerStatus::paused ||
+         s == core::ContainerStatus::restarting;
+}
+
+inline int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// docker's adjective_surname names, picked by the id's bytes.
+std::string generate_name(const std::string& id);
+
+}  // namespace berth::containers
