@@ -46,6 +46,12 @@ Result<UniqueFd> timerfd_create() {
   return UniqueFd(fd);
 }
 
+Result<UniqueFd> eventfd_create() {
+  int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd < 0) return sys_error("eventfd");
+  return UniqueFd(fd);
+}
+
 Status timerfd_arm(BorrowedFd fd, uint64_t deadline_ns) {
   struct itimerspec spec {};
   spec.it_value.tv_sec = static_cast<time_t>(deadline_ns / 1000000000ULL);

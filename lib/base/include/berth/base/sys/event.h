@@ -24,6 +24,8 @@ Result<int> epoll_wait(BorrowedFd ep, std::span<struct epoll_event> out, int tim
 // returns a non-blocking signalfd that reads them.
 Result<UniqueFd> signalfd_for(std::span<const int> signals);
 Result<UniqueFd> timerfd_create();
+// A non-blocking eventfd (counter 0): one thread's wakeup of another's loop.
+Result<UniqueFd> eventfd_create();
 // Arms a one-shot timer at an absolute CLOCK_MONOTONIC time in nanoseconds;
 // 0 disarms.
 Status timerfd_arm(BorrowedFd fd, uint64_t deadline_ns);
