@@ -3,7 +3,7 @@
 #include <poll.h>
 #include <sys/inotify.h>
 
-#include <deque>
+#include <optional>
 
 #include "berth/base/sys/event.h"
 #include "berth/base/sys/files.h"
@@ -91,6 +91,14 @@ class Cursor {
     }
   }
 
+  // Opens at `offset`, the start of a line.
+  Status start_at(UniqueFd fd, const std::string& name, off_t offset) {
+    BERTH_TRY(take(std::move(fd), name));
+    if (sys::lseek(fd_.get(), offset, SEEK_SET) < 0) return sys_error("seek", name);
+    offset_ = offset;
+    return ok_status();
+  }
+
   // Whether the open file is still <path> (the one being written).
   bool at_head() const {
     auto st = sys::stat(path_);
@@ -151,61 +159,138 @@ class Cursor {
   std::string pending_;
 };
 
-// Applies the options to parsed lines; holds the tail until the existing
-// records are all read.
+enum class Fit { kTake, kSkip, kBeforeSince, kAfterUntil };
+
+Fit fit(const ParsedRecord& rec, const ReadOptions& options) {
+  if (rec.stream == Stream::kStdout ? !options.want_stdout : !options.want_stderr) {
+    return Fit::kSkip;
+  }
+  if (options.since_ns != 0 && rec.time_ns < options.since_ns) return Fit::kBeforeSince;
+  if (options.until_ns != 0 && rec.time_ns > options.until_ns) return Fit::kAfterUntil;
+  return Fit::kTake;
+}
+
+// Hands the records the options select to the callback.
 class Emitter {
  public:
-  Emitter(const ReadOptions& options, const RecordFn& fn)
-      : options_(options), fn_(fn), holding_(options.tail >= 0) {}
+  Emitter(const ReadOptions& options, const RecordFn& fn) : options_(options), fn_(fn) {}
   // Nothing more to read: the callback said stop, or until_ns was passed.
-  bool done() const { return stopped_ || past_until_; }
+  bool done() const { return done_; }
 
   bool line(std::string_view text) {
     auto rec = parse_record(text, scratch_);
     if (!rec) return true;
-    if (rec->stream == Stream::kStdout ? !options_.want_stdout : !options_.want_stderr) return true;
-    if (options_.since_ns != 0 && rec->time_ns < options_.since_ns) return true;
-    if (options_.until_ns != 0 && rec->time_ns > options_.until_ns) {
-      past_until_ = true;  // the tail held so far still goes out
-      return false;
-    }
-    if (holding_) {
-      if (options_.tail == 0) return true;
-      held_.push_back({rec->stream, rec->time_ns, std::string(rec->bytes)});
-      if (held_.size() > static_cast<size_t>(options_.tail)) held_.pop_front();
-      return true;
+    switch (fit(*rec, options_)) {
+      case Fit::kSkip:
+      case Fit::kBeforeSince: return true;
+      case Fit::kAfterUntil: return stop();
+      case Fit::kTake: break;
     }
     return fn_(Record{rec->stream, rec->time_ns, rec->bytes}) || stop();
   }
 
-  // The existing records were read: the tail goes out.
-  void release() {
-    holding_ = false;
-    for (const auto& h : held_) {
-      if (stopped_) break;
-      if (!fn_(Record{h.stream, h.time_ns, h.bytes})) stop();
-    }
-    held_.clear();
-  }
-
  private:
   bool stop() {
-    stopped_ = true;
+    done_ = true;
     return false;
   }
-  struct Held {
-    Stream stream;
-    int64_t time_ns;
-    std::string bytes;
-  };
   const ReadOptions& options_;
   const RecordFn& fn_;
-  bool holding_;
-  bool stopped_ = false;
-  bool past_until_ = false;
-  std::deque<Held> held_;
+  bool done_ = false;
   std::string scratch_;
 };
+
+enum class Scan { kContinue, kStartAt, kStartAfter };
+
+// Calls fn with the complete lines of fd's first `size` bytes, last line
+// first, until it says where to start: the offset of that line or of the
+// one after it. nullopt: fn never said.
+Result<std::optional<off_t>> scan_back(BorrowedFd fd, off_t size, const std::string& name,
+                                       const std::function<Scan(std::string_view)>& fn) {
+  constexpr off_t kBlock = 64 * 1024;
+  off_t pos = size;
+  std::string data;       // the file's bytes [pos, pos + data.size())
+  bool have_end = false;  // the bytes after the last \n (a line being written) dropped
+  for (;;) {
+    for (;;) {
+      if (!have_end) {
+        size_t k = data.rfind('\n');
+        if (k == std::string::npos) break;
+        data.resize(k + 1);
+        have_end = true;
+      }
+      if (data.empty()) break;
+      size_t k = data.size() >= 2 ? data.rfind('\n', data.size() - 2) : std::string::npos;
+      if (k == std::string::npos && pos > 0) break;  // the line began in an earlier block
+      size_t start = k == std::string::npos ? 0 : k + 1;
+      std::string_view line(data.data() + start, data.size() - 1 - start);
+      off_t at = pos + static_cast<off_t>(start);
+      switch (fn(line)) {
+        case Scan::kStartAt: return std::optional<off_t>(at);
+        case Scan::kStartAfter:
+          return std::optional<off_t>(at + static_cast<off_t>(line.size()) + 1);
+        case Scan::kContinue: break;
+      }
+      data.resize(start);
+    }
+    if (pos == 0) return std::optional<off_t>();
+    off_t n = std::min(pos, kBlock);
+    std::string block(static_cast<size_t>(n), '\0');
+    for (off_t got = 0; got < n;) {
+      ssize_t r = sys::retry_eintr([&] {
+        return sys::pread(fd.get(), block.data() + got, static_cast<size_t>(n - got),
+                          pos - n + got);
+      });
+      if (r < 0) return sys_error("read", name);
+      if (r == 0) return make_error("read `" + name + "`: file shrank while read", EIO);
+      got += r;
+    }
+    data.insert(0, block);
+    pos -= n;
+  }
+}
+
+// Puts the cursor where the last options.tail records the filters let
+// through begin, reading the files backwards from the newest (as docker's
+// tail does): `logs --tail 10` of a large log reads a block or two, not
+// all of it. false: no file exists.
+Result<bool> seek_tail(Cursor& cursor, const std::string& path, const ReadOptions& options) {
+  int64_t count = 0;
+  std::string scratch;
+  auto decide = [&](std::string_view line) {
+    if (options.tail == 0) return Scan::kStartAfter;
+    auto rec = parse_record(line, scratch);
+    if (!rec) return Scan::kContinue;
+    switch (fit(*rec, options)) {
+      case Fit::kSkip:
+      case Fit::kAfterUntil: return Scan::kContinue;
+      case Fit::kBeforeSince: return Scan::kStartAfter;  // older ones are earlier still
+      case Fit::kTake: break;
+    }
+    return ++count == options.tail ? Scan::kStartAt : Scan::kContinue;
+  };
+  UniqueFd oldest;
+  std::string oldest_name;
+  for (int i = 0, top = highest_index(path); i <= top; ++i) {
+    std::string name = rotated_name(path, i);
+    auto fd = sys::open(name, O_RDONLY);
+    if (!fd) {
+      if (fd.error().code() == ENOENT) continue;
+      return std::move(fd).error();
+    }
+    auto st = BERTH_VALUE(sys::fstat(*fd, name));
+    auto at = BERTH_VALUE(scan_back(*fd, st.st_size, name, decide));
+    if (at) {
+      BERTH_TRY(cursor.start_at(std::move(*fd), name, *at));
+      return true;
+    }
+    oldest = std::move(*fd);
+    oldest_name = std::move(name);
+  }
+  if (!oldest) return false;
+  BERTH_TRY(cursor.start_at(std::move(oldest), oldest_name, 0));
+  return true;
+}
 
 // Reads up to the end of <path>, moving across rotations.
 Status catch_up(Cursor& cursor, Emitter& emitter) {
@@ -266,9 +351,8 @@ bool CancelToken::cancelled() const {
 Status read(const std::string& path, const ReadOptions& options, const RecordFn& fn) {
   Cursor cursor(path);
   Emitter emitter(options, fn);
-  BERTH_TRY(catch_up(cursor, emitter));
-  emitter.release();
-  return ok_status();
+  if (options.tail >= 0 && !BERTH_VALUE(seek_tail(cursor, path, options))) return ok_status();
+  return catch_up(cursor, emitter);
 }
 
 Status follow(const std::string& path, const ReadOptions& options, const FollowOptions& follow,
@@ -280,8 +364,8 @@ Status follow(const std::string& path, const ReadOptions& options, const FollowO
                                           IN_DELETE | IN_CLOSE_WRITE | IN_ATTRIB));
   Cursor cursor(path);
   Emitter emitter(options, fn);
+  if (options.tail >= 0) BERTH_TRY(seek_tail(cursor, path, options));
   BERTH_TRY(catch_up(cursor, emitter));
-  emitter.release();
   if (emitter.done()) return ok_status();
   const int timeout = static_cast<int>(follow.poll_interval.count());
   for (;;) {

@@ -75,7 +75,9 @@ Result<int64_t> parse_time(std::string_view text) {
 namespace {
 
 // The JSON scanner of parse_record: strings are decoded, any other value
-// is skipped. Only what json-file lines hold needs to be fast.
+// is skipped. Its own rather than lib/json's DOM because `logs` reads whole
+// files of these lines: 500k records (73 MB) parse in 0.21-0.26 s here
+// against 1.2-1.3 s through json::parse (~5x; measured on this 2-core host).
 struct Scanner {
   std::string_view s;
   size_t i = 0;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "berth/base/sys/files.h"
+#include "berth/base/sys/io.h"
 #include "berth/logs/writer.h"
 #include "temp_dir.h"
 
@@ -115,6 +116,45 @@ TEST_CASE("read: the rotated set oldest first; a missing log is empty") {
   w.done();
   REQUIRE(remove_logs(path).ok());
   CHECK(sys::list_dir(dir.path).value().empty());
+}
+
+TEST_CASE("read: tail is read backwards, across blocks and files, and agrees with a full read") {
+  TempDir dir;
+  std::string path = dir / "log";
+  auto w = Writer::open(path, 100000, 5);
+  for (int i = 0; i < 3000; ++i) {
+    // lengths vary, some lines escape to several times their size
+    std::string bytes = std::to_string(i) + std::string(i % 97, i % 5 ? 'a' : '<') + "\n";
+    w.put(i % 4 ? Stream::kStdout : Stream::kStderr, bytes, 1000000000LL + i);
+  }
+  // a line the writer is still writing is not a record yet
+  {
+    auto fd = sys::open(path, O_WRONLY | O_APPEND).value();
+    REQUIRE(sys::write_all(fd, "{\"log\":\"half", path).ok());
+  }
+  REQUIRE(log_files(path).size() == 5);
+  auto texts = [&](const ReadOptions& o) {
+    Collector c;
+    REQUIRE(read(path, o, c.fn).ok());
+    return c.texts();
+  };
+  auto last = [](Texts all, size_t n) {
+    return Texts(all.end() - static_cast<long>(std::min(n, all.size())), all.end());
+  };
+  const Texts all = texts({});
+  CHECK(all.back().starts_with("2999"));
+  for (int64_t n : {0, 1, 2, 7, 500, 1500, 2500, 100000}) {
+    CAPTURE(n);
+    CHECK(texts({.tail = n}) == last(all, static_cast<size_t>(n)));
+  }
+  const Texts err = texts({.want_stdout = false});
+  CHECK(texts({.tail = 300, .want_stdout = false}) == last(err, 300));
+  const Texts window = texts({.since_ns = 1000000000LL + 2000, .until_ns = 1000000000LL + 2600});
+  CHECK(window.size() == 601);
+  CHECK(texts({.tail = 50, .since_ns = 1000000000LL + 2000, .until_ns = 1000000000LL + 2600}) ==
+        last(window, 50));
+  CHECK(texts({.tail = 5000, .since_ns = 1000000000LL + 2000, .until_ns = 1000000000LL + 2600}) ==
+        window);
 }
 
 TEST_CASE("read: a damaged line (a crash mid-write) is skipped, a cut last line not read") {
