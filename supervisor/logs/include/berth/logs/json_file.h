@@ -11,6 +11,9 @@
 // reader slower than max-file rotations loses what was dropped, as with
 // docker. A truncated file (max-file 1) is read again from its start.
 //
+// Follow watches <path>'s directory (inotify): give each container a
+// directory of its own, or every container's writes wake every follower.
+//
 // Every call is self-contained (no shared state): berthd may run many from
 // any threads. A follow ends when
 //  * the callback returns false, or a record is later than until_ns,
@@ -41,7 +44,10 @@ struct Record {
 using RecordFn = std::function<bool(const Record&)>;
 
 struct ReadOptions {
-  int64_t tail = -1;     // the last N records of the existing logs; -1 all
+  // The last N records of the existing logs (found reading the files
+  // backwards from the newest, so a short tail of a large log is cheap);
+  // -1 all.
+  int64_t tail = -1;
   int64_t since_ns = 0;  // skip records before this time (0: no bound)
   int64_t until_ns = 0;  // end at the first record after this time (0: none)
   bool want_stdout = true;
