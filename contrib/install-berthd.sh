@@ -1,6 +1,7 @@
 #!/bin/bash
-# Install berthd, berthctl, the runtime and the shim built in build/, the
-# systemd unit, and the built-in busybox image, as root:
+# Install berthd, berthctl, the runtime, the shim and the shim's json-file
+# logger (PREFIX/libexec/berth/berth-logger) built in build/, the systemd
+# unit, and the built-in busybox image, as root:
 #
 #   contrib/install-berthd.sh [--prefix /usr/local] [--destdir DIR] [--no-start]
 #
@@ -23,15 +24,18 @@ while [ $# -gt 0 ]; do
 done
 [ "$(id -u)" = 0 ] || { echo "install-berthd: must run as root" >&2; exit 1; }
 B=$BUILD
-for f in "$B/supervisor/daemon/berthd" "$B/supervisor/ctl/berthctl" "$B/runtime/cli/berth" "$B/shim/berth-shim"; do
+for f in "$B/supervisor/daemon/berthd" "$B/supervisor/ctl/berthctl" "$B/runtime/cli/berth" "$B/shim/berth-shim" \
+         "$B/supervisor/logs/berth-logger"; do
   [ -x "$f" ] || { echo "install-berthd: $f is not built (run contrib/build.sh)" >&2; exit 1; }
 done
 
 install -d -m 0755 "$DESTDIR$PREFIX/bin" "$DESTDIR$PREFIX/share/berth" "$DESTDIR/etc/berth" \
-  "$DESTDIR/etc/systemd/system"
+  "$DESTDIR/etc/systemd/system" "$DESTDIR$PREFIX/libexec/berth"
 install -m 0755 "$B/supervisor/daemon/berthd" "$B/supervisor/ctl/berthctl" "$B/runtime/cli/berth" \
   "$B/shim/berth-shim" "$DESTDIR$PREFIX/bin/"
 ln -sf berth-shim "$DESTDIR$PREFIX/bin/containerd-shim-berth-v2"
+# Not on PATH: only the shim runs it, from the binary:// log URI berthd gives.
+install -m 0755 "$B/supervisor/logs/berth-logger" "$DESTDIR$PREFIX/libexec/berth/"
 python3 "$REPO/contrib/busybox-image.py" "$DESTDIR$PREFIX/share/berth/busybox.tar" >/dev/null
 sed "s|/usr/local/bin/berthd|$PREFIX/bin/berthd|" "$REPO/contrib/systemd/berthd.service" \
   > "$DESTDIR/etc/systemd/system/berthd.service"

@@ -86,6 +86,7 @@ def test_install_step_lays_out_binaries_unit_and_builtin_image(daemon, test_env)
     for b in ("berthd", "berthctl", "berth", "berth-shim"):
         assert os.access(os.path.join(dest, "usr/local/bin", b), os.X_OK), b
     assert os.readlink(os.path.join(dest, "usr/local/bin/containerd-shim-berth-v2")) == "berth-shim"
+    assert os.access(os.path.join(dest, "usr/local/libexec/berth/berth-logger"), os.X_OK)
     unit = open(os.path.join(dest, "etc/systemd/system/berthd.service")).read()
     assert "ExecStart=/usr/local/bin/berthd\n" in unit and "WantedBy=multi-user.target" in unit
     image = os.path.join(dest, "usr/local/share/berth/busybox.tar")
