@@ -100,7 +100,7 @@ def test_oci_spec_docker_defaults(rt, bundle, tool, tmp):
               "echo timers=$(wc -c < /proc/timer_list); "
               "(echo 1 > /proc/sys/kernel/ns_last_pid) 2>/dev/null && echo sys=rw || echo sys=ro; "
               "echo shm=$(df -k /dev/shm | tail -1 | awk '{print $2}'); "
-              "unshare -m true 2>/dev/null && echo unshare=yes || echo unshare=no; "
+              "unshare -U true 2>/dev/null && echo userns=yes || echo userns=no; "
               "echo env=$HOSTNAME:$HOME:$PATH")
     b = spec_bundle(bundle, tool, tmp, {"cmd": ["sh", "-c", script]})
     out = run_ok(rt, b)
@@ -112,7 +112,7 @@ def test_oci_spec_docker_defaults(rt, bundle, tool, tmp):
     short = b.config["hostname"]
     lines = set(out.splitlines())
     assert {f"host={short}", f"etc={short}", "id=0", "timers=0", "sys=ro", "shm=65536",
-            "unshare=no", f"env={short}:/root:/usr/local/bin:/usr/bin:/bin"} <= lines, out
+            "userns=no", f"env={short}:/root:/usr/local/bin:/usr/bin:/bin"} <= lines, out
 
 
 def test_oci_spec_user_options(rt, bundle, tool, tmp):
