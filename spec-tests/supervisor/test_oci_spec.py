@@ -222,3 +222,11 @@ def test_oci_spec_user_lookup_stays_in_the_rootfs(bundle, tool, tmp):
     rc, out, err = generate(tool, describe(b, tmp, {"cmd": ["true"], "user": "intruder"}))
     assert rc == 1, out
     assert "unable to find user intruder" in err
+
+
+def test_oci_spec_working_dir_missing_from_the_image_is_created(rt, bundle, tool, tmp):
+    """docker creates -w's directory at create; berth (unlike runc) refuses a
+    missing cwd, so the generator's caller must make it."""
+    assert not os.path.exists(os.path.join(tmp, "no"))
+    out = run_ok(rt, spec_bundle(bundle, tool, tmp, {"cmd": ["pwd"], "working_dir": "/no/such/dir"}))
+    assert out.splitlines() == ["/no/such/dir"]

@@ -223,7 +223,7 @@ Status build_devices(const SpecInput& in, Spec& spec) {
   return ok_status();
 }
 
-Result<Resources> build_resources(const core::Resources& r) {
+Result<Resources> build_resources(const core::Resources& r, int host_cpus) {
   Resources out;
   if (r.memory < 0)
     return core::invalid_argument("memory: invalid value " + std::to_string(r.memory));
@@ -247,7 +247,11 @@ Result<Resources> build_resources(const core::Resources& r) {
   if (r.cpu_shares < 0) return core::invalid_argument("cpu-shares: shares: invalid argument");
   // The kernel's bounds; docker clamps to them rather than refusing.
   if (r.cpu_shares > 0) out.cpu_shares = std::clamp<int64_t>(r.cpu_shares, 2, 262144);
-  if (r.nano_cpus < 0) return core::invalid_argument("cpus: invalid value");
+  if (r.nano_cpus < 0 || r.nano_cpus > int64_t{host_cpus} * 1000000000) {
+    auto n = std::to_string(host_cpus);
+    return core::invalid_argument("cpus: range of CPUs is from 0.01 to " + n +
+                                  ".00, as there are only " + n + " CPUs available");
+  }
   if (r.nano_cpus > 0) {
     constexpr uint64_t kPeriod = 100000;  // 100 ms in µs, docker's CFS period
     out.cpu_period = kPeriod;

@@ -33,8 +33,9 @@ std::vector<Mount> default_mounts() {
   };
 }
 
-// filepath.Clean for absolute paths: no "//", ".", ".." or trailing '/'.
-std::string clean(std::string_view p) {
+}  // namespace
+
+std::string clean_path(std::string_view p) {
   std::vector<std::string> parts;
   size_t i = 0;
   while (i <= p.size()) {
@@ -52,6 +53,8 @@ std::string clean(std::string_view p) {
   for (const auto& part : parts) out += "/" + part;
   return out.empty() ? "/" : out;
 }
+
+namespace {
 
 // Docker's mounts.Less: the number of path elements of the cleaned target.
 size_t depth(const std::string& dest) {
@@ -123,7 +126,7 @@ Result<std::vector<Mount>> build_mounts(const SpecInput& in, Spec& spec) {
   for (const auto& m : in.mounts) {
     if (m.target.empty() || m.target.front() != '/')
       return core::invalid_argument("mount `" + m.target + "`: target must be an absolute path");
-    std::string dest = clean(m.target);
+    std::string dest = clean_path(m.target);
     if (dest == "/") return core::invalid_argument("mount `/`: cannot mount over the root");
     if (m.type == "tmpfs") {
       std::vector<std::string> opts = {"noexec", "nosuid", "nodev", "rprivate"};

@@ -65,6 +65,8 @@ Result<std::vector<std::string>> tweak_capabilities(const std::vector<std::strin
 Capabilities capabilities_for(const std::vector<std::string>& caps, uint32_t uid);
 
 // --- mounts (mounts.cc) -----------------------------------------------------
+// filepath.Clean for an absolute path: no "//", ".", ".." or trailing '/'.
+std::string clean_path(std::string_view p);
 // Docker's defaults, filtered and adjusted (WithMounts), then the user's,
 // network files' and tmpfs mounts by destination depth.
 Result<std::vector<Mount>> build_mounts(const SpecInput& in, Spec& spec);
@@ -78,7 +80,8 @@ Status validate_sysctls(const std::map<std::string, std::string>& sysctls,
 // cgroup rules: deny all, docker's default allows, then each --device.
 Status build_devices(const SpecInput& in, Spec& spec);
 // --memory, --memory-swap, --cpus, --cpu-shares, --pids-limit.
-Result<Resources> build_resources(const core::Resources& r);
+// host_cpus bounds --cpus, as docker's "Range of CPUs" check.
+Result<Resources> build_resources(const core::Resources& r, int host_cpus);
 extern const std::vector<std::string> kMaskedPaths, kReadonlyPaths;
 
 // --- seccomp (seccomp.cc) ---------------------------------------------------

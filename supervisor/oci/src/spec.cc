@@ -4,6 +4,8 @@
 // the bounding set).
 #include "berth/oci/spec.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "berth/base/sys.h"
@@ -61,8 +63,7 @@ Result<std::string> cwd_of(const std::string& w, const core::ImageConfig& image)
   if (dir.front() != '/')
     return core::invalid_argument("the working directory '" + dir +
                                   "' is invalid, it needs to be an absolute path");
-  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-  return dir;
+  return clean_path(dir);
 }
 
 void add_home(std::vector<std::string>& env, const User& user) {
@@ -133,7 +134,8 @@ Result<std::string> generate_spec(const SpecInput& in) {
   }
   BERTH_TRY(build_devices(in, spec));
   auto devices = std::move(spec.resources.devices);
-  spec.resources = BERTH_VALUE(build_resources(c.resources));
+  int cpus = in.host_cpus > 0 ? in.host_cpus : static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN));
+  spec.resources = BERTH_VALUE(build_resources(c.resources, cpus));
   spec.resources.devices = std::move(devices);
 
   // WithCommonOptions' defaults for a private network namespace (ping

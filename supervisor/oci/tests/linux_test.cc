@@ -70,12 +70,12 @@ TEST_CASE("sysctls: only namespaced ones, and only when the container owns the n
 }
 
 TEST_CASE("resources: memory-swap semantics, cpus as a CFS quota, pids") {
-  auto none = build_resources({});
+  auto none = build_resources({}, 2);
   REQUIRE(none.ok());
   CHECK(!none->memory_limit);
   CHECK(!none->cpu_quota);
   CHECK(!none->pids_limit);
-  auto r = build_resources({64 << 20, 0, 1500000000, 512, 100});
+  auto r = build_resources({64 << 20, 0, 1500000000, 512, 100}, 2);
   REQUIRE(r.ok());
   CHECK(*r->memory_limit == 64 << 20);
   CHECK(*r->memory_swap == 128 << 20);  // unset: twice the memory
@@ -83,15 +83,19 @@ TEST_CASE("resources: memory-swap semantics, cpus as a CFS quota, pids") {
   CHECK(*r->cpu_quota == 150000);
   CHECK(*r->cpu_shares == 512);
   CHECK(*r->pids_limit == 100);
-  CHECK(!build_resources({64 << 20, -1, 0, 0, -1})->memory_swap);  // unlimited swap
-  CHECK(*build_resources({64 << 20, -1, 0, 0, -1})->pids_limit == -1);
-  CHECK(*build_resources({64 << 20, 100 << 20, 0, 0, 0})->memory_swap == 100 << 20);
-  auto small = build_resources({1 << 20, 0, 0, 0, 0});
+  CHECK(!build_resources({64 << 20, -1, 0, 0, -1}, 2)->memory_swap);  // unlimited swap
+  CHECK(*build_resources({64 << 20, -1, 0, 0, -1}, 2)->pids_limit == -1);
+  CHECK(*build_resources({64 << 20, 100 << 20, 0, 0, 0}, 2)->memory_swap == 100 << 20);
+  auto small = build_resources({1 << 20, 0, 0, 0, 0}, 2);
   REQUIRE(!small.ok());
   CHECK(small.error().message() == "memory: minimum memory limit allowed is 6MB");
-  CHECK(!build_resources({64 << 20, 32 << 20, 0, 0, 0}).ok());
-  CHECK(!build_resources({0, 32 << 20, 0, 0, 0}).ok());
-  CHECK(!build_resources({0, 0, 0, -2, 0}).ok());
+  CHECK(!build_resources({64 << 20, 32 << 20, 0, 0, 0}, 2).ok());
+  CHECK(!build_resources({0, 32 << 20, 0, 0, 0}, 2).ok());
+  CHECK(!build_resources({0, 0, 0, -2, 0}, 2).ok());
+  auto cpus = build_resources({0, 0, 2500000000, 0, 0}, 2);
+  REQUIRE(!cpus.ok());
+  CHECK(cpus.error().message() ==
+        "cpus: range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available");
 }
 
 TEST_CASE("devices: deny all, docker's allows, then each --device with its permissions") {

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "berth/base/sys.h"
@@ -175,4 +177,27 @@ TEST_CASE("exec: the container's env and rules with the exec's options on top") 
   auto pp = *json::parse(*generate_exec_process(f.in, priv), "process");
   CHECK(pp.get("capabilities")->get("effective")->items().size() == 40);
   CHECK(!generate_exec_process(f.in, ExecOptions{}).ok());
+}
+
+TEST_CASE("working dir: made in the rootfs when missing, never through a symlink out of it") {
+  Fixture f;
+  f.config.working_dir = "/srv/app/";
+  REQUIRE(create_working_dir(f.in).ok());
+  CHECK(sys::exists(f.in.rootfs + "/srv/app"));
+  REQUIRE(create_working_dir(f.in).ok());  // already there
+  // /esc links to a decoy host directory beside the rootfs: the mkdir must
+  // not land in it.
+  REQUIRE(sys::mkdir_p(f.dir + "/decoy", 0755).ok());
+  REQUIRE(::symlink((f.dir + "/decoy").c_str(), (f.in.rootfs + "/esc").c_str()) == 0);
+  f.config.working_dir = "/esc/new";
+  CHECK(!create_working_dir(f.in).ok());
+  CHECK(!sys::exists(f.dir + "/decoy/new"));
+  f.config.working_dir = "/etc/passwd/x";
+  auto file = create_working_dir(f.in);
+  REQUIRE(!file.ok());
+  CHECK(file.error().message() == "Cannot mkdir: /etc/passwd/x is not a directory");
+  f.config.working_dir.clear();
+  f.image.working_dir = "/from/image";
+  REQUIRE(create_working_dir(f.in).ok());
+  CHECK(sys::exists(f.in.rootfs + "/from/image"));
 }

@@ -148,7 +148,10 @@ int main() {
                                  str(*e, "working_dir"), flag(*e, "tty"), flag(*e, "privileged")};
     out = berth::oci::generate_exec_process(in, exec);
   } else {
-    out = berth::oci::generate_spec(in);
+    // berthd's order: the working dir is made in the mounted rootfs, then
+    // the spec is written.
+    auto made = berth::oci::create_working_dir(in);
+    out = made.ok() ? berth::oci::generate_spec(in) : berth::Result<std::string>(made.error());
   }
   if (!out.ok()) {
     std::fprintf(stderr, "%s\n", out.error().to_string().c_str());

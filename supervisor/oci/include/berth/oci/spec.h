@@ -48,10 +48,18 @@ struct SpecInput {
   std::optional<uint64_t> host_capabilities;  // CapEff of the daemon: --privileged gets these
   std::string kernel_release;                 // seccomp minKernel rules ("6.1.0-13-amd64")
   std::string host_dev = "/dev";              // device nodes --privileged passes through
+  int host_cpus = 0;                          // --cpus upper bound (0: this host's online CPUs)
 };
 
 // config.json text.
 Result<std::string> generate_spec(const SpecInput& in);
+
+// Creates the process' working directory (-w, else the image's) in the
+// rootfs when the image lacks it, as docker's SetupWorkingDirectory does at
+// create: runc would make it at start, berth and crun refuse a missing cwd.
+// Each component is resolved in-root, so an image's symlink cannot point
+// the mkdir at a host directory. Call with the rootfs mounted, before create.
+Status create_working_dir(const SpecInput& in);
 
 // `exec` options (docker exec -e -u -w --privileged -t).
 struct ExecOptions {
