@@ -121,16 +121,25 @@ Result<std::string> ContainerService::inspect_json(std::string_view ns, const co
   } else {
     w.begin_array();
     for (const auto& u : cfg.ulimits)
-      w.begin_object().key("Name").string(u.name).key("Hard").integer(u.hard).key("Soft").integer(
-          u.soft).end_object();
+      w.begin_object()
+          .key("Name")
+          .string(u.name)
+          .key("Hard")
+          .integer(u.hard)
+          .key("Soft")
+          .integer(u.soft)
+          .end_object();
     w.end_array();
   }
   w.key("Devices").begin_array();
   for (const auto& d : cfg.devices)
     w.begin_object()
-        .key("PathOnHost").string(d.host_path)
-        .key("PathInContainer").string(d.container_path)
-        .key("CgroupPermissions").string(d.permissions)
+        .key("PathOnHost")
+        .string(d.host_path)
+        .key("PathInContainer")
+        .string(d.container_path)
+        .key("CgroupPermissions")
+        .string(d.permissions)
         .end_object();
   w.end_array();
   w.key("Init").boolean(cfg.init);
@@ -145,9 +154,8 @@ Result<std::string> ContainerService::inspect_json(std::string_view ns, const co
     w.key("Destination").string(m.target);
     w.key("Mode").string(m.read_only ? "ro" : "");
     w.key("RW").boolean(!m.read_only);
-    w.key("Propagation").string(m.type == "bind" ? (m.propagation.empty() ? "rprivate"
-                                                                           : m.propagation)
-                                                 : "");
+    w.key("Propagation")
+        .string(m.type == "bind" ? (m.propagation.empty() ? "rprivate" : m.propagation) : "");
     w.end_object();
   }
   w.end_array();

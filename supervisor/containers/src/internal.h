@@ -11,7 +11,7 @@
 namespace berth::containers {
 
 struct ContainerService::Entry {
-  std::mutex mu;  // serialises the container's transitions
+  std::mutex mu;               // serialises the container's transitions
   std::condition_variable cv;  // exits, removal
   uint64_t exits = 0;          // bumped on every exit of the init
   bool removed = false;

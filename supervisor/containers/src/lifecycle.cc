@@ -145,9 +145,9 @@ Result<SpecRequest> ContainerService::spec_request(std::string_view ns, const co
   req.hosts_file = dir + "/hosts";
   req.resolv_file = dir + "/resolv.conf";
   req.mounts = c.config.mounts;
-  for (const auto& [kind, mode] : {std::pair{"ipc", &c.config.ipc_mode},
-                                   std::pair{"pid", &c.config.pid_mode},
-                                   std::pair{"uts", &c.config.uts_mode}}) {
+  for (const auto& [kind, mode] :
+       {std::pair{"ipc", &c.config.ipc_mode}, std::pair{"pid", &c.config.pid_mode},
+        std::pair{"uts", &c.config.uts_mode}}) {
     if (!mode->starts_with("container:")) continue;
     auto other = BERTH_VALUE(find(ns, mode->substr(10)));
     if (other.state.status != core::ContainerStatus::running || other.state.pid <= 0)
@@ -219,8 +219,7 @@ Status ContainerService::restart(std::string_view ns, std::string_view ref,
   return start(ns, ref);
 }
 
-Status ContainerService::kill(std::string_view ns, std::string_view ref,
-                              std::string_view signal) {
+Status ContainerService::kill(std::string_view ns, std::string_view ref, std::string_view signal) {
   int sig = SIGKILL;
   if (!signal.empty()) {
     auto parsed = parse_signal(signal);
@@ -463,11 +462,11 @@ Status ContainerService::recover() {
         (void)store_.update_state(ns, id, c.state);
         continue;
       }
-      bool was_active = is_active(c.state.status) ||
-                        c.state.status == core::ContainerStatus::removing;
+      bool was_active =
+          is_active(c.state.status) || c.state.status == core::ContainerStatus::removing;
       if (!was_active) continue;
-      if (c.state.status == core::ContainerStatus::restarting) c.state.status =
-          core::ContainerStatus::running;
+      if (c.state.status == core::ContainerStatus::restarting)
+        c.state.status = core::ContainerStatus::running;
       // It exited while berthd was away: the shim's recorded exit when there
       // is one, else 255 (containerd's code for a task whose shim is gone).
       core::TaskExit exit{id, "", 0, 255, now_ns()};

@@ -14,17 +14,16 @@ namespace berth::containers {
 namespace {
 
 constexpr std::array<std::string_view, 32> kAdjectives = {
-    "agile",   "bold",    "brave",   "bright",  "calm",    "clever",  "cosy",    "crisp",
-    "daring",  "eager",   "fair",    "fancy",   "gentle",  "happy",   "humble",  "jolly",
-    "keen",    "kind",    "lucid",   "merry",   "modest",  "nimble",  "patient", "proud",
-    "quiet",   "serene",  "sharp",   "steady",  "sunny",   "swift",   "tender",  "witty"};
+    "agile",  "bold",   "brave", "bright", "calm",   "clever", "cosy",    "crisp",
+    "daring", "eager",  "fair",  "fancy",  "gentle", "happy",  "humble",  "jolly",
+    "keen",   "kind",   "lucid", "merry",  "modest", "nimble", "patient", "proud",
+    "quiet",  "serene", "sharp", "steady", "sunny",  "swift",  "tender",  "witty"};
 
 constexpr std::array<std::string_view, 32> kNames = {
-    "agnesi",   "babbage",  "bardeen",   "bohr",     "curie",    "darwin",   "dijkstra",
-    "euler",    "faraday",  "fermi",     "franklin", "galileo",  "gauss",    "hamilton",
-    "hopper",   "hypatia",  "kepler",    "knuth",    "lamarr",   "lovelace", "maxwell",
-    "meitner",  "noether",  "pascal",    "ritchie",  "shannon",  "thompson", "torvalds",
-    "turing",   "volta",    "wozniak",   "yonath"};
+    "agnesi",  "babbage", "bardeen",  "bohr",     "curie",   "darwin",   "dijkstra", "euler",
+    "faraday", "fermi",   "franklin", "galileo",  "gauss",   "hamilton", "hopper",   "hypatia",
+    "kepler",  "knuth",   "lamarr",   "lovelace", "maxwell", "meitner",  "noether",  "pascal",
+    "ritchie", "shannon", "thompson", "torvalds", "turing",  "volta",    "wozniak",  "yonath"};
 
 }  // namespace
 

@@ -141,8 +141,7 @@ Result<core::Container> ContainerService::find(std::string_view ns, std::string_
   for (const auto& c : all) {
     if (!c.id.starts_with(ref)) continue;
     if (match)
-      return core::invalid_argument("multiple IDs found with provided prefix: " +
-                                    std::string(ref));
+      return core::invalid_argument("multiple IDs found with provided prefix: " + std::string(ref));
     match = &c;
   }
   if (!match) return core::not_found("No such container: " + std::string(ref));
@@ -156,8 +155,8 @@ Result<std::vector<core::Container>> ContainerService::list(
   // status filter lists stopped containers without -a.
   std::map<std::string, std::vector<std::string>> by_key;
   for (const auto& f : filters) {
-    static const std::set<std::string> kKeys = {"status", "name", "id", "label", "ancestor",
-                                                "exited"};
+    static const std::set<std::string> kKeys = {"status", "name",     "id",
+                                                "label",  "ancestor", "exited"};
     if (!kKeys.count(f.key)) return core::invalid_argument("invalid filter '" + f.key + "'");
     by_key[f.key].push_back(f.value);
   }
@@ -179,8 +178,8 @@ Result<std::vector<core::Container>> ContainerService::list(
   };
   std::vector<core::Container> out;
   for (auto& c : records) {
-    bool keep = all || by_key.count("status") || by_key.count("exited") ||
-                is_active(c.state.status);
+    bool keep =
+        all || by_key.count("status") || by_key.count("exited") || is_active(c.state.status);
     for (const auto& [key, values] : by_key)
       keep = keep && std::any_of(values.begin(), values.end(),
                                  [&](const std::string& v) { return matches(c, key, v); });
@@ -198,7 +197,8 @@ Result<std::string> ContainerService::write_files(const core::Container& c) {
     auto host_hosts = sys::read_file("/etc/hosts", 1 << 20);
     if (host_hosts) hosts = *host_hosts;
     auto host_name = sys::read_file("/etc/hostname", 4096);
-    if (host_name && c.config.hostname.empty()) hostname = host_name->substr(0, host_name->find('\n'));
+    if (host_name && c.config.hostname.empty())
+      hostname = host_name->substr(0, host_name->find('\n'));
   } else {
     hosts += "127.0.1.1\t" + hostname + "\n";
   }
@@ -210,7 +210,7 @@ Result<std::string> ContainerService::write_files(const core::Container& c) {
 }
 
 Result<std::string> ContainerService::create(std::string_view ns, std::string name,
-                                              core::ContainerConfig config) {
+                                             core::ContainerConfig config) {
   if (name.starts_with('/')) name.erase(0, 1);
   if (!name.empty()) BERTH_TRY(validate_name(name));
   const auto& rp = config.restart.name;
@@ -305,8 +305,7 @@ Status ContainerService::remove(std::string_view ns, std::string_view ref, bool 
     BERTH_TRY(store_.update_state(ns, c.id, c.state));
     uint64_t gen = e->exits;
     auto killed = tasks_.kill(ns, c.id, "", SIGKILL, true);
-    if (killed)
-      e->cv.wait_for(lock, std::chrono::seconds(10), [&] { return e->exits != gen; });
+    if (killed) e->cv.wait_for(lock, std::chrono::seconds(10), [&] { return e->exits != gen; });
   }
   return remove_locked(ns, c, *e);
 }

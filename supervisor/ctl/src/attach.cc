@@ -91,6 +91,10 @@ Result<AttachEnd> attach_loop(Client& client, AttachStream<Request>& stream,
     grpc::Status st = stream.Finish();
     return client.error(st);
   }
+  if (!options.stdin) {
+    std::lock_guard lock(write_mu);
+    stream.WritesDone();
+  }
   if (terminal_in) raw.enter();
   std::atomic<bool> detached{false};
   if (options.tty) {
@@ -150,6 +154,7 @@ Result<AttachEnd> attach_loop(Client& client, AttachStream<Request>& stream,
       end.set_close_stdin(true);
       std::lock_guard lock(write_mu);
       stream.Write(end);
+      stream.WritesDone();
     }).detach();
   }
   AttachEnd result;
@@ -171,6 +176,9 @@ Result<AttachEnd> attach_loop(Client& client, AttachStream<Request>& stream,
     result.detached = true;
     return result;
   }
+  // The daemon ends a stream it still reads stdin from by cancelling it:
+  // once the exit arrived, that is no failure.
+  if (exited) return result;
   if (!st.ok()) return client.error(st);
   if (!exited) result.detached = true;
   return result;

@@ -220,8 +220,8 @@ const CLI::App* Cli::help_request(const std::vector<std::string>& args) const {
     const std::string& a = args[i];
     if (a == "--") return nullptr;
     // -h is --help except where it is a flag of its own (run -h HOSTNAME).
-    if (a == "--help" || (a == "-h" && cmd->get_help_ptr() != nullptr &&
-                          cmd->get_help_ptr()->check_sname("h")))
+    if (a == "--help" ||
+        (a == "-h" && cmd->get_help_ptr() != nullptr && cmd->get_help_ptr()->check_sname("h")))
       return cmd;
     if (a.starts_with("-")) {
       // The value of `--format images` is no command name.
@@ -244,11 +244,18 @@ const CLI::App* Cli::help_request(const std::vector<std::string>& args) const {
   return nullptr;
 }
 
-void Cli::end_flags(std::vector<std::string>& args) const {
+void Cli::end_flags(std::vector<std::string>& args) {
   const CLI::App* cmd = &app_;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a == "--") return;
+    if (a == "--") {
+      if (std::find(no_interspersed_.begin(), no_interspersed_.end(), cmd) !=
+          no_interspersed_.end()) {
+        tail_.assign(args.begin() + long(i) + 1, args.end());
+        args.resize(i);
+      }
+      return;
+    }
     if (a.starts_with("-") && a != "-") {
       if (a.find('=') != std::string::npos) continue;
       // A cluster of short flags (-it) takes a value only through its last.
@@ -262,8 +269,10 @@ void Cli::end_flags(std::vector<std::string>& args) const {
       }
       continue;
     }
-    if (std::find(no_interspersed_.begin(), no_interspersed_.end(), cmd) != no_interspersed_.end()) {
-      args.insert(args.begin() + long(i), "--");
+    if (std::find(no_interspersed_.begin(), no_interspersed_.end(), cmd) !=
+        no_interspersed_.end()) {
+      tail_.assign(args.begin() + long(i), args.end());
+      args.resize(i);
       return;
     }
     bool sub_found = false;

@@ -50,7 +50,9 @@ class Cli {
 
   // Flags end at the first positional argument (docker's
   // SetInterspersed(false)): `run IMAGE sh -c ...`, `exec C ls -l`.
+  // Its positional arguments are then tail(), not CLI11's.
   void stop_flags_at_first_arg(const CLI::App* cmd) { no_interspersed_.push_back(cmd); }
+  const std::vector<std::string>& tail() const { return tail_; }
   // The exit status of this run (run and start -a: the container's; on
   // failure 125-127 as docker's). Without it: 0, or 1 on failure.
   void set_exit_status(int status) { exit_status_ = status; }
@@ -79,8 +81,10 @@ class Cli {
   std::vector<const CLI::App*> no_interspersed_;
   std::optional<int> exit_status_;
   std::map<const CLI::App*, int> error_status_;
-  // Inserts "--" before the first positional of a no-interspersed command.
-  void end_flags(std::vector<std::string>& args) const;
+  std::vector<std::string> tail_;
+  // Moves the arguments from the first positional of a no-interspersed
+  // command on into tail_.
+  void end_flags(std::vector<std::string>& args);
   std::unique_ptr<Client> client_;
 };
 

@@ -98,7 +98,8 @@ void add_ps(Cli& cli, CLI::App* parent, const std::string& name) {
   cmd->add_flag("-a,--all", f->all, "Show all containers (default shows just running)");
   cmd->add_flag("-q,--quiet", f->quiet, "Only display container IDs");
   cmd->add_flag("-s,--size", f->size, "Display total file sizes");
-  cmd->add_flag("-l,--latest", f->latest, "Show the latest created container (includes all states)");
+  cmd->add_flag("-l,--latest", f->latest,
+                "Show the latest created container (includes all states)");
   cmd->add_option("-n,--last", f->last, "Show n last created containers (includes all states)")
       ->type_name("int");
   cmd->add_flag("--no-trunc", f->no_trunc, "Don't truncate output");
@@ -168,24 +169,25 @@ struct StopFlags {
 void add_stop(Cli& cli, CLI::App* parent, const std::string& name) {
   auto f = std::make_shared<StopFlags>();
   bool restart = name == "restart";
-  CLI::App* cmd = cli.command(parent, name, "[OPTIONS] CONTAINER [CONTAINER...]",
-                              restart ? "Restart one or more containers"
-                                      : "Stop one or more running containers");
+  CLI::App* cmd = cli.command(
+      parent, name, "[OPTIONS] CONTAINER [CONTAINER...]",
+      restart ? "Restart one or more containers" : "Stop one or more running containers");
   cmd->add_option("-t,--time", f->time, "Seconds to wait for stop before killing it (default 10)")
       ->type_name("int")
       ->each([f](const std::string&) { f->time_set = true; });
   cmd->add_option("args", f->args);
   cli.on_run(cmd, [&cli, cmd, f, restart]() -> Status {
     BERTH_TRY(cli.arity(cmd, f->args.size(), 1, SIZE_MAX));
-    return for_each(cli, f->args, [&](v1::Containers::Stub& stub, grpc::ClientContext* ctx,
-                                      const std::string& ref) {
-      v1::StopContainerRequest req;
-      req.set_ref(ref);
-      req.set_timeout(f->time);
-      req.set_has_timeout(f->time_set);
-      v1::Empty empty;
-      return restart ? stub.Restart(ctx, req, &empty) : stub.Stop(ctx, req, &empty);
-    });
+    return for_each(
+        cli, f->args,
+        [&](v1::Containers::Stub& stub, grpc::ClientContext* ctx, const std::string& ref) {
+          v1::StopContainerRequest req;
+          req.set_ref(ref);
+          req.set_timeout(f->time);
+          req.set_has_timeout(f->time_set);
+          v1::Empty empty;
+          return restart ? stub.Restart(ctx, req, &empty) : stub.Stop(ctx, req, &empty);
+        });
   });
 }
 
@@ -198,14 +200,15 @@ void add_kill(Cli& cli, CLI::App* parent) {
   cmd->add_option("args", f->args);
   cli.on_run(cmd, [&cli, cmd, f]() -> Status {
     BERTH_TRY(cli.arity(cmd, f->args.size(), 1, SIZE_MAX));
-    return for_each(cli, f->args, [&](v1::Containers::Stub& stub, grpc::ClientContext* ctx,
-                                      const std::string& ref) {
-      v1::KillContainerRequest req;
-      req.set_ref(ref);
-      req.set_signal(f->signal);
-      v1::Empty empty;
-      return stub.Kill(ctx, req, &empty);
-    });
+    return for_each(
+        cli, f->args,
+        [&](v1::Containers::Stub& stub, grpc::ClientContext* ctx, const std::string& ref) {
+          v1::KillContainerRequest req;
+          req.set_ref(ref);
+          req.set_signal(f->signal);
+          v1::Empty empty;
+          return stub.Kill(ctx, req, &empty);
+        });
   });
 }
 
@@ -217,13 +220,14 @@ void add_pause(Cli& cli, CLI::App* parent, bool pause) {
   cmd->add_option("args", *args);
   cli.on_run(cmd, [&cli, cmd, args, pause]() -> Status {
     BERTH_TRY(cli.arity(cmd, args->size(), 1, SIZE_MAX));
-    return for_each(cli, *args, [&](v1::Containers::Stub& stub, grpc::ClientContext* ctx,
-                                    const std::string& ref) {
-      v1::ContainerRef req;
-      req.set_ref(ref);
-      v1::Empty empty;
-      return pause ? stub.Pause(ctx, req, &empty) : stub.Unpause(ctx, req, &empty);
-    });
+    return for_each(
+        cli, *args,
+        [&](v1::Containers::Stub& stub, grpc::ClientContext* ctx, const std::string& ref) {
+          v1::ContainerRef req;
+          req.set_ref(ref);
+          v1::Empty empty;
+          return pause ? stub.Pause(ctx, req, &empty) : stub.Unpause(ctx, req, &empty);
+        });
   });
 }
 
@@ -238,27 +242,30 @@ void add_rm(Cli& cli, CLI::App* parent, const std::string& name) {
                               "Remove one or more containers");
   if (name == "rm") cmd->alias("remove");
   cmd->add_flag("-f,--force", f->force, "Force the removal of a running container (uses SIGKILL)");
-  cmd->add_flag("-v,--volumes", f->volumes, "Remove anonymous volumes associated with the container");
+  cmd->add_flag("-v,--volumes", f->volumes,
+                "Remove anonymous volumes associated with the container");
   cmd->add_flag("-l,--link", f->link, "Remove the specified link");
   cmd->add_option("args", f->args);
   cli.on_run(cmd, [&cli, cmd, f]() -> Status {
     BERTH_TRY(cli.arity(cmd, f->args.size(), 1, SIZE_MAX));
-    return for_each(cli, f->args, [&](v1::Containers::Stub& stub, grpc::ClientContext* ctx,
-                                      const std::string& ref) {
-      v1::RemoveContainerRequest req;
-      req.set_ref(ref);
-      req.set_force(f->force);
-      req.set_volumes(f->volumes);
-      v1::Empty empty;
-      return stub.Remove(ctx, req, &empty);
-    });
+    return for_each(
+        cli, f->args,
+        [&](v1::Containers::Stub& stub, grpc::ClientContext* ctx, const std::string& ref) {
+          v1::RemoveContainerRequest req;
+          req.set_ref(ref);
+          req.set_force(f->force);
+          req.set_volumes(f->volumes);
+          v1::Empty empty;
+          return stub.Remove(ctx, req, &empty);
+        });
   });
 }
 
 void add_wait(Cli& cli, CLI::App* parent) {
   auto args = std::make_shared<std::vector<std::string>>();
-  CLI::App* cmd = cli.command(parent, "wait", "CONTAINER [CONTAINER...]",
-                              "Block until one or more containers stop, then print their exit codes");
+  CLI::App* cmd =
+      cli.command(parent, "wait", "CONTAINER [CONTAINER...]",
+                  "Block until one or more containers stop, then print their exit codes");
   cmd->add_option("args", *args);
   cli.on_run(cmd, [&cli, cmd, args]() -> Status {
     BERTH_TRY(cli.arity(cmd, args->size(), 1, SIZE_MAX));
@@ -289,9 +296,11 @@ struct InspectFlags {
 
 void add_inspect(Cli& cli, CLI::App* parent, bool containers_only) {
   auto f = std::make_shared<InspectFlags>();
-  CLI::App* cmd = cli.command(parent, "inspect", "[OPTIONS] " + std::string(containers_only ? "CONTAINER [CONTAINER...]" : "NAME|ID [NAME|ID...]"),
-                              containers_only
-                                  ? "Display detailed information on one or more containers"
+  CLI::App* cmd =
+      cli.command(parent, "inspect",
+                  "[OPTIONS] " + std::string(containers_only ? "CONTAINER [CONTAINER...]"
+                                                             : "NAME|ID [NAME|ID...]"),
+                  containers_only ? "Display detailed information on one or more containers"
                                   : "Return low-level information on Docker objects");
   cmd->add_option("-f,--format", f->format, "Format output using a custom template")
       ->type_name("string");
@@ -444,11 +453,13 @@ Result<int64_t> parse_log_time(const std::string& text, int64_t now) {
 
 void add_logs(Cli& cli, CLI::App* parent) {
   auto f = std::make_shared<LogsFlags>();
-  CLI::App* cmd = cli.command(parent, "logs", "[OPTIONS] CONTAINER", "Fetch the logs of a container");
+  CLI::App* cmd =
+      cli.command(parent, "logs", "[OPTIONS] CONTAINER", "Fetch the logs of a container");
   cmd->add_flag("-f,--follow", f->follow, "Follow log output");
   cmd->add_flag("-t,--timestamps", f->timestamps, "Show timestamps");
   cmd->add_flag("--details", f->details, "Show extra details provided to logs");
-  cmd->add_option("-n,--tail", f->tail, "Number of lines to show from the end of the logs (default \"all\")")
+  cmd->add_option("-n,--tail", f->tail,
+                  "Number of lines to show from the end of the logs (default \"all\")")
       ->type_name("string");
   cmd->add_option("--since", f->since, "Show logs since timestamp or relative (e.g. 42m)")
       ->type_name("string");
@@ -478,9 +489,9 @@ void add_logs(Cli& cli, CLI::App* parent) {
         struct tm tm {};
         gmtime_r(&ts.tv_sec, &tm);
         char buf[64];
-        std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ ",
-                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                      tm.tm_sec, (long long)(chunk.time_ns() % 1000000000));
+        std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ ", tm.tm_year + 1900,
+                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                      (long long)(chunk.time_ns() % 1000000000));
         data = buf + data;
       }
       (void)write_out(chunk.stream() == 2 ? 2 : 1, data);

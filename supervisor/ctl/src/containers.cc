@@ -68,6 +68,7 @@ void add_create(Cli& cli, CLI::App* parent) {
   cli.stop_flags_at_first_arg(cmd);
   cli.set_error_status(cmd, 125);
   cli.on_run(cmd, [&cli, cmd, f]() -> Status {
+    f->args = cli.tail();
     BERTH_TRY(cli.arity(cmd, f->args.size(), 1, SIZE_MAX));
     auto id = BERTH_VALUE(create_container(cli, *f));
     out(id + "\n");
@@ -98,6 +99,7 @@ void add_run(Cli& cli, CLI::App* parent) {
   cli.stop_flags_at_first_arg(cmd);
   cli.set_error_status(cmd, 125);
   cli.on_run(cmd, [&cli, cmd, f]() -> Status {
+    f->args = cli.tail();
     BERTH_TRY(cli.arity(cmd, f->args.size(), 1, SIZE_MAX));
     if (f->tty && f->interactive && !is_terminal(STDIN_FILENO))
       return make_error("the input device is not a TTY");
@@ -107,8 +109,8 @@ void add_run(Cli& cli, CLI::App* parent) {
       v1::ContainerRef ref;
       ref.set_ref(id);
       v1::Empty empty;
-      grpc::Status st = v1::Containers::NewStub(client.channel())
-                            ->Start(client.context().get(), ref, &empty);
+      grpc::Status st =
+          v1::Containers::NewStub(client.channel())->Start(client.context().get(), ref, &empty);
       if (!st.ok()) {
         cli.set_exit_status(start_failure_status(st.error_message()));
         return client.error(st);
@@ -154,8 +156,8 @@ void add_start(Cli& cli, CLI::App* parent) {
       if (f->args.size() > 1)
         return make_error("you cannot start and attach multiple containers at once");
       auto info = BERTH_VALUE(inspect_summary(cli, f->args[0]));
-      auto end = attach_and_start(cli, f->args[0], true, f->interactive, info.second,
-                                  f->detach_keys);
+      auto end =
+          attach_and_start(cli, f->args[0], true, f->interactive, info.second, f->detach_keys);
       if (!end) return end.error();
       if (!end->detached) cli.set_exit_status(end->exit_code);
       if (!end->error.empty()) return make_error("Error response from daemon: " + end->error);
@@ -174,8 +176,8 @@ void add_start(Cli& cli, CLI::App* parent) {
       }
       out(ref + "\n");
     }
-    if (!errors.empty()) return make_error(errors + "\nError: failed to start containers: " +
-                                           f->args.front());
+    if (!errors.empty())
+      return make_error(errors + "\nError: failed to start containers: " + f->args.front());
     return {};
   });
 }
@@ -202,8 +204,7 @@ void add_attach(Cli& cli, CLI::App* parent) {
     auto info = BERTH_VALUE(inspect_summary(cli, f->args[0]));
     if (info.first != "running")
       return make_error("You cannot attach to a stopped container, start it first");
-    auto end = attach_and_start(cli, f->args[0], false, !f->no_stdin, info.second,
-                                f->detach_keys);
+    auto end = attach_and_start(cli, f->args[0], false, !f->no_stdin, info.second, f->detach_keys);
     if (!end) return end.error();
     if (!end->detached) cli.set_exit_status(end->exit_code);
     return {};
@@ -238,6 +239,7 @@ void add_exec(Cli& cli, CLI::App* parent) {
   cli.stop_flags_at_first_arg(cmd);
   cli.set_error_status(cmd, 126);
   cli.on_run(cmd, [&cli, cmd, f]() -> Status {
+    f->args = cli.tail();
     BERTH_TRY(cli.arity(cmd, f->args.size(), 2, SIZE_MAX));
     if (f->tty && f->interactive && !is_terminal(STDIN_FILENO))
       return make_error("the input device is not a TTY");

@@ -38,8 +38,8 @@ Result<int64_t> parse_int(std::string_view text, std::string_view flag) {
   int64_t v = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || p != text.data() + text.size() || text.empty())
-    return bad_flag(text, flag, "strconv.ParseInt: parsing \"" + std::string(text) +
-                                    "\": invalid syntax");
+    return bad_flag(text, flag,
+                    "strconv.ParseInt: parsing \"" + std::string(text) + "\": invalid syntax");
   return v;
 }
 
@@ -73,8 +73,8 @@ Result<std::vector<std::string>> read_kv_file(const std::string& path) {
   return out;
 }
 
-constexpr std::string_view kPropagations[] = {"shared",  "rshared",  "slave",
-                                              "rslave",  "private",  "rprivate"};
+constexpr std::string_view kPropagations[] = {"shared", "rshared", "slave",
+                                              "rslave", "private", "rprivate"};
 
 bool is_propagation(std::string_view s) {
   for (auto p : kPropagations)
@@ -93,7 +93,8 @@ Result<core::MountSpec> parse_volume(const std::string& spec) {
     m.source = parts[0];
     m.target = parts[1];
     m.type = m.source.starts_with("/") ? "bind" : "volume";
-    if (m.source.empty()) return make_error("invalid spec: " + spec + ": empty section between colons");
+    if (m.source.empty())
+      return make_error("invalid spec: " + spec + ": empty section between colons");
     if (parts.size() == 3) {
       for (const auto& opt : split(parts[2], ',')) {
         if (opt == "ro") {
@@ -128,8 +129,8 @@ Result<core::MountSpec> parse_mount(const std::string& spec) {
     for (auto& ch : key) ch = char(std::tolower(ch));
     if (key == "type") {
       if (value != "bind" && value != "volume" && value != "tmpfs")
-        return make_error("invalid argument \"" + spec + "\" for \"--mount\" flag: type '" +
-                          value + "' is not valid (bind, volume, tmpfs)");
+        return make_error("invalid argument \"" + spec + "\" for \"--mount\" flag: type '" + value +
+                          "' is not valid (bind, volume, tmpfs)");
       m.type = value;
     } else if (key == "source" || key == "src") {
       m.source = value;
@@ -150,17 +151,19 @@ Result<core::MountSpec> parse_mount(const std::string& spec) {
                         key + "' in '" + field + "'");
     }
   }
-  if (m.target.empty()) return make_error("invalid argument \"" + spec + "\" for \"--mount\" flag: target is required");
+  if (m.target.empty())
+    return make_error("invalid argument \"" + spec + "\" for \"--mount\" flag: target is required");
   if (m.type == "bind" && m.source.empty())
     return make_error("invalid mount config for type \"bind\": field Source must not be empty");
   if (m.type == "tmpfs" && !m.source.empty())
-    return make_error("invalid mount config for type \"tmpfs\": field Source must not be specified");
+    return make_error(
+        "invalid mount config for type \"tmpfs\": field Source must not be specified");
   return m;
 }
 
-constexpr std::string_view kUlimits[] = {"core",   "cpu",    "data",     "fsize",  "locks",
-                                         "memlock", "msgqueue", "nice",  "nofile", "nproc",
-                                         "rss",    "rtprio", "rttime",   "sigpending", "stack"};
+constexpr std::string_view kUlimits[] = {"core",    "cpu",      "data",   "fsize",      "locks",
+                                         "memlock", "msgqueue", "nice",   "nofile",     "nproc",
+                                         "rss",     "rtprio",   "rttime", "sigpending", "stack"};
 
 Result<core::Ulimit> parse_ulimit(const std::string& spec) {
   auto eq = spec.find('=');
@@ -172,12 +175,16 @@ Result<core::Ulimit> parse_ulimit(const std::string& spec) {
   for (auto n : kUlimits) known = known || n == u.name;
   if (!known) return bad_flag(spec, "--ulimit", "invalid ulimit type: " + u.name);
   auto limits = split(spec.substr(eq + 1), ':');
-  if (limits.size() > 2) return bad_flag(spec, "--ulimit", "too many limit value arguments - " + spec.substr(eq + 1) + ", can only have up to two, `soft[:hard]`");
+  if (limits.size() > 2)
+    return bad_flag(spec, "--ulimit",
+                    "too many limit value arguments - " + spec.substr(eq + 1) +
+                        ", can only have up to two, `soft[:hard]`");
   u.soft = BERTH_VALUE(parse_int(limits[0], "--ulimit"));
   u.hard = limits.size() == 2 ? BERTH_VALUE(parse_int(limits[1], "--ulimit")) : u.soft;
   if (u.soft > u.hard)
-    return bad_flag(spec, "--ulimit", "ulimit soft limit must be less than or equal to hard limit: " +
-                                          std::to_string(u.soft) + " > " + std::to_string(u.hard));
+    return bad_flag(spec, "--ulimit",
+                    "ulimit soft limit must be less than or equal to hard limit: " +
+                        std::to_string(u.soft) + " > " + std::to_string(u.hard));
   return u;
 }
 
@@ -202,8 +209,7 @@ Result<core::RestartPolicy> parse_restart(const std::string& spec) {
   if (parts.size() > 2) return make_error("invalid restart policy format");
   core::RestartPolicy p;
   p.name = parts[0].empty() ? "no" : parts[0];
-  if (p.name != "no" && p.name != "always" && p.name != "unless-stopped" &&
-      p.name != "on-failure")
+  if (p.name != "no" && p.name != "always" && p.name != "unless-stopped" && p.name != "on-failure")
     return make_error("invalid restart policy format");
   if (parts.size() == 2) {
     if (p.name != "on-failure")
@@ -236,11 +242,26 @@ Result<int64_t> parse_memory(std::string_view text, std::string_view flag) {
   if (!unit.empty()) {
     switch (std::tolower(static_cast<unsigned char>(unit.front()))) {
       case 'b': mult = 1; break;
-      case 'k': mult = int64_t(1) << 10; unit.remove_prefix(1); break;
-      case 'm': mult = int64_t(1) << 20; unit.remove_prefix(1); break;
-      case 'g': mult = int64_t(1) << 30; unit.remove_prefix(1); break;
-      case 't': mult = int64_t(1) << 40; unit.remove_prefix(1); break;
-      case 'p': mult = int64_t(1) << 50; unit.remove_prefix(1); break;
+      case 'k':
+        mult = int64_t(1) << 10;
+        unit.remove_prefix(1);
+        break;
+      case 'm':
+        mult = int64_t(1) << 20;
+        unit.remove_prefix(1);
+        break;
+      case 'g':
+        mult = int64_t(1) << 30;
+        unit.remove_prefix(1);
+        break;
+      case 't':
+        mult = int64_t(1) << 40;
+        unit.remove_prefix(1);
+        break;
+      case 'p':
+        mult = int64_t(1) << 50;
+        unit.remove_prefix(1);
+        break;
       default: return bad();
     }
     if (!unit.empty() && (unit.front() == 'i' || unit.front() == 'I')) unit.remove_prefix(1);
@@ -264,12 +285,14 @@ void add_run_flags(CLI::App* cmd, RunFlags& f, bool is_run) {
     cmd->add_option(names, v, help)->type_name("string");
   };
   auto list = [&](const char* names, std::vector<std::string>& v, const char* help) {
-    cmd->add_option(names, v, help)->type_name("list")->multi_option_policy(
-        CLI::MultiOptionPolicy::TakeAll);
+    cmd->add_option(names, v, help)
+        ->type_name("list")
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   };
   if (is_run) {
     cmd->add_flag("-d,--detach", f.detach, "Run container in background and print container ID");
-    cmd->add_flag("--sig-proxy", f.sig_proxy, "Proxy received signals to the process (default true)");
+    cmd->add_flag("--sig-proxy", f.sig_proxy,
+                  "Proxy received signals to the process (default true)");
     str("--detach-keys", f.detach_keys, "Override the key sequence for detaching a container");
   }
   cmd->add_flag("--rm", f.rm, "Automatically remove the container when it exits");
@@ -277,7 +300,8 @@ void add_run_flags(CLI::App* cmd, RunFlags& f, bool is_run) {
   cmd->add_flag("-t,--tty", f.tty, "Allocate a pseudo-TTY");
   cmd->add_flag("--read-only", f.read_only, "Mount the container's root filesystem as read only");
   cmd->add_flag("--privileged", f.privileged, "Give extended privileges to this container");
-  cmd->add_flag("--init", f.init, "Run an init inside the container that forwards signals and reaps processes");
+  cmd->add_flag("--init", f.init,
+                "Run an init inside the container that forwards signals and reaps processes");
   str("--name", f.name, "Assign a name to the container");
   str("--restart", f.restart, "Restart policy to apply when a container exits (default \"no\")");
   str("-h,--hostname", f.hostname, "Container host name");
@@ -304,9 +328,11 @@ void add_run_flags(CLI::App* cmd, RunFlags& f, bool is_run) {
   list("--log-opt", f.log_opts, "Log driver options");
   str("--log-driver", f.log_driver, "Logging driver for the container");
   str("-m,--memory", f.memory, "Memory limit");
-  str("--memory-swap", f.memory_swap, "Swap limit equal to memory plus swap: '-1' to enable unlimited swap");
+  str("--memory-swap", f.memory_swap,
+      "Swap limit equal to memory plus swap: '-1' to enable unlimited swap");
   str("--cpus", f.cpus, "Number of CPUs");
-  cmd->add_option("-c,--cpu-shares", f.cpu_shares, "CPU shares (relative weight)")->type_name("int");
+  cmd->add_option("-c,--cpu-shares", f.cpu_shares, "CPU shares (relative weight)")
+      ->type_name("int");
   cmd->add_option("--pids-limit", f.pids_limit, "Tune container pids limit (set -1 for unlimited)")
       ->type_name("int");
   str("--shm-size", f.shm_size, "Size of /dev/shm");
@@ -320,7 +346,8 @@ void add_run_flags(CLI::App* cmd, RunFlags& f, bool is_run) {
   str("--uts", f.uts, "UTS namespace to use");
   str("--runtime", f.runtime, "Runtime to use for this container");
   str("--platform", f.platform, "Set platform if server is multi-platform capable");
-  str("--pull", f.pull, "Pull image before running (\"always\"|\"missing\"|\"never\") (default \"missing\")");
+  str("--pull", f.pull,
+      "Pull image before running (\"always\"|\"missing\"|\"never\") (default \"missing\")");
   cmd->add_option("args", f.args);
 }
 
@@ -423,8 +450,7 @@ Result<core::ContainerConfig> to_container_config(const RunFlags& f) {
         "Error response from daemon: Minimum memoryswap limit should be larger than memory "
         "limit, see usage.");
   if (c.resources.memory > 0 && c.resources.memory < (6 << 20))
-    return make_error(
-        "Error response from daemon: Minimum memory limit allowed is 6MB");
+    return make_error("Error response from daemon: Minimum memory limit allowed is 6MB");
   if (!f.cpus.empty()) {
     c.resources.nano_cpus = BERTH_VALUE(parse_cpus(f.cpus));
     long ncpu = long(std::thread::hardware_concurrency());
@@ -459,7 +485,8 @@ Result<core::ContainerConfig> to_container_config(const RunFlags& f) {
     return make_error("Error response from daemon: network " + c.network_mode +
                       " not found (networks other than `none` and `host` are not available yet)");
   if (c.network_mode == "host" && !f.hostname.empty())
-    return make_error("Error response from daemon: conflicting options: hostname and the network mode");
+    return make_error(
+        "Error response from daemon: conflicting options: hostname and the network mode");
   c.runtime = f.runtime;
   c.restart = BERTH_VALUE(parse_restart(f.restart));
   c.auto_remove = f.rm;
@@ -479,7 +506,8 @@ Result<core::ContainerConfig> to_container_config(const RunFlags& f) {
     if (key == "max-size") BERTH_TRY(parse_memory(value, "--log-opt max-size"));
     if (key == "max-file") {
       auto n = parse_int(value, "--log-opt max-file");
-      if (!n || *n < 1) return make_error("Error response from daemon: max-file cannot be less than 1");
+      if (!n || *n < 1)
+        return make_error("Error response from daemon: max-file cannot be less than 1");
     }
     c.log_options[key] = value;
   }

@@ -10,6 +10,9 @@
 //   core::EventBus       events::Exchange                        memory
 //   core::Registry       remotes::RegistryClient (per operation)  —
 //   core::CredentialStore remotes::DockerConfigStore             auth-config (docker's config.json)
+//   core::ContainerStore metadata::SqlContainerStore             <root>/meta.db
+//   core::TaskRuntime    tasks::ShimTaskRuntime (berth-shim)     <state>/tasks.ttrpc, <state>/s
+//   container hooks      oci::generate_spec, snapshots::mount_all, images::ImageService::find
 
 #include "builtins.h"
 
@@ -18,7 +21,14 @@
 
 #include <cstdlib>
 
+#include "berth/base/sys.h"
+#include "berth/core/errdefs.h"
+
+#include "berth/containers/service.h"
 #include "berth/content/local_store.h"
+#include "berth/oci/spec.h"
+#include "berth/snapshots/mount.h"
+#include "berth/tasks/shim_task_runtime.h"
 #include "berth/events/exchange.h"
 #include "berth/metadata/metadata.h"
 #include "berth/remotes/docker_config.h"
@@ -40,6 +50,9 @@ struct Builtins::Plugins {
   remotes::HostsConfig hosts;
   std::string auth_config;
   std::unique_ptr<images::ImageService> image_service;
+  std::unique_ptr<core::ContainerStore> containers;
+  std::unique_ptr<core::TaskRuntime> tasks;
+  std::unique_ptr<containers::ContainerService> container_service;
 };
 
 Builtins::~Builtins() = default;
@@ -103,6 +116,52 @@ class OwningRegistry final : public core::Registry {
   remotes::RegistryClient client_;
 };
 
+// A helper binary: the configured path, else next to berthd, else where the
+// build tree puts it (relative to berthd's own folder there), else on PATH.
+std::string find_binary(const std::string& configured, const std::string& name,
+                        const std::vector<std::string>& beside) {
+  if (!configured.empty()) return configured;
+  auto self = sys::readlink("/proc/self/exe");
+  if (self) {
+    std::string dir = self->substr(0, self->rfind('/'));
+    for (const auto& rel : beside) {
+      std::string candidate = dir + "/" + rel;
+      if (sys::is_executable(candidate)) return candidate;
+    }
+  }
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  for (size_t start = 0; start <= dirs.size();) {
+    size_t colon = dirs.find(':', start);
+    std::string candidate = dirs.substr(start, colon - start) + "/" + name;
+    if (sys::is_executable(candidate)) return candidate;
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  return name;
+}
+
+bool cgroup_v2_host() {
+  auto type = sys::statfs_type("/sys/fs/cgroup");
+  return type && *type == 0x63677270;  // CGROUP2_SUPER_MAGIC
+}
+
+oci::SpecInput spec_input(const containers::SpecRequest& r, bool cgroup_v2) {
+  oci::SpecInput in;
+  in.id = r.id;
+  in.config = r.config;
+  in.image = r.image;
+  in.rootfs = r.rootfs;
+  in.hostname_file = r.hostname_file;
+  in.hosts_file = r.hosts_file;
+  in.resolv_file = r.resolv_file;
+  in.mounts = r.mounts;
+  in.namespace_paths = r.namespace_paths;
+  in.cgroup_v2 = cgroup_v2;
+  in.cgroups_path = "/berth/" + r.id;
+  return in;
+}
+
 std::string default_auth_config() {
   const char* home = std::getenv("HOME");
   return std::string(home && *home ? home : "/root") + "/.docker/config.json";
@@ -157,6 +216,49 @@ Result<std::unique_ptr<Builtins>> Builtins::open(const Config& config) {
       images::Stores{*p.content, *p.snapshotter, *p.images, *p.leases, *p.events}, registries,
       options);
 
+  p.containers = std::make_unique<metadata::SqlContainerStore>(*p.db);
+  tasks::ShimTaskRuntimeOptions task_options;
+  task_options.shim_binary =
+      find_binary(config.shim_binary, "berth-shim", {"berth-shim", "../../shim/berth-shim"});
+  task_options.state_dir = config.state;
+  task_options.daemon_address = config.address;
+  auto self = sys::readlink("/proc/self/exe");
+  task_options.publish_binary = self ? *self : "berthd";
+  task_options.default_runtime =
+      find_binary(config.default_runtime, "berth", {"berth", "../../runtime/cli/berth"});
+  p.tasks = BERTH_VALUE(tasks::ShimTaskRuntime::create(task_options));
+  containers::Paths container_paths{
+      config.root, config.state,
+      find_binary(config.logger_binary, "berth-logger",
+                  {"berth-logger", "../libexec/berth/berth-logger", "../logs/berth-logger"})};
+  containers::Hooks hooks;
+  hooks.resolve_image = [plugins](std::string_view ns,
+                                  std::string_view ref) -> Result<containers::ResolvedImage> {
+    auto view = plugins->image_service->find(ns, ref);
+    if (!view) {
+      if (view.error().code() == ENOENT)
+        return core::not_found("No such image: " + std::string(ref));
+      return view.error();
+    }
+    return containers::ResolvedImage{view->record.name, view->config_desc.digest, view->config};
+  };
+  bool v2 = cgroup_v2_host();
+  hooks.generate_spec = [v2](const containers::SpecRequest& r) {
+    return oci::generate_spec(spec_input(r, v2));
+  };
+  hooks.generate_exec = [v2](const containers::SpecRequest& r, const containers::ExecSpec& e) {
+    oci::ExecOptions options{e.args, e.env, e.user, e.working_dir, e.tty, e.privileged};
+    return oci::generate_exec_process(spec_input(r, v2), options);
+  };
+  hooks.mount_rootfs = [](const std::vector<core::Mount>& mounts, std::string_view target) {
+    return snapshots::mount_all(mounts, target);
+  };
+  hooks.unmount_rootfs = [](std::string_view target) { return snapshots::unmount_all(target); };
+  p.container_service = std::make_unique<containers::ContainerService>(
+      container_paths, *p.containers, *p.snapshotter, *p.tasks, *p.events, std::move(hooks));
+  if (auto st = p.container_service->recover(); !st)
+    spdlog::warn("recovering containers: {}", st.error().to_string());
+
   auto& ctx = b->ctx_;
   ctx.info = {"0.1.0", config.root, config.state, config.address,
               std::string(p.snapshotter->name())};
@@ -167,6 +269,7 @@ Result<std::unique_ptr<Builtins>> Builtins::open(const Config& config) {
   ctx.events = p.events.get();
   ctx.credentials = p.credentials.get();
   ctx.image_service = p.image_service.get();
+  ctx.containers = p.container_service.get();
   ctx.fetch_url = [plugins](std::string_view url, const core::ByteSink& sink) {
     return remotes::fetch_url(plugins->hosts, url, sink);
   };
@@ -184,6 +287,7 @@ std::vector<std::unique_ptr<grpc::Service>> Builtins::make_services() {
   out.push_back(services::make_snapshots_service(ctx_));
   out.push_back(services::make_leases_service(ctx_));
   out.push_back(services::make_events_service(ctx_));
+  out.push_back(services::make_containers_service(ctx_));
   return out;
 }
 

@@ -64,6 +64,12 @@ Status load_config(const std::string& path, bool required, Config& c) {
       BERTH_TRY(str(c.log_file));
     else if (key == "snapshotter")
       BERTH_TRY(str(c.snapshotter));
+    else if (key == "shim-binary")
+      BERTH_TRY(str(c.shim_binary));
+    else if (key == "logger-binary")
+      BERTH_TRY(str(c.logger_binary));
+    else if (key == "default-runtime")
+      BERTH_TRY(str(c.default_runtime));
     else if (key == "auth-config")
       BERTH_TRY(str(c.auth_config));
     else if (key == "insecure-registries")

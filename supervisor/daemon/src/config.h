@@ -15,6 +15,9 @@
 //   insecure-registries        []   (loopback registries are always plain http)
 //   registry-mirrors           []   (for docker.io)
 //   certs-dirs                 ["/etc/berth/certs.d", "/etc/docker/certs.d"]
+//   shim-binary                berth-shim next to berthd (or the build tree's), then PATH
+//   logger-binary              berth-logger next to berthd, in libexec/berth, or the build tree's
+//   default-runtime            berth next to berthd (or the build tree's), then PATH
 
 #include <string>
 #include <vector>
@@ -36,6 +39,7 @@ struct Config {
   std::vector<std::string> insecure_registries;
   std::vector<std::string> registry_mirrors;
   std::vector<std::string> certs_dirs = {"/etc/berth/certs.d", "/etc/docker/certs.d"};
+  std::string shim_binary, logger_binary, default_runtime;  // empty: found (builtins.cc)
 };
 
 // Reads `path` into `config`; a missing file is fine only when `required`

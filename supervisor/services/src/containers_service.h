@@ -41,10 +41,12 @@ class ContainersService final : public berth::v1::Containers::Service {
   // containers_stream.cc
   Status Logs(ServerContext*, const berth::v1::LogsRequest*,
               grpc::ServerWriter<berth::v1::LogChunk>*) override;
-  Status Attach(ServerContext*, grpc::ServerReaderWriter<berth::v1::AttachResponse,
-                                                        berth::v1::AttachRequest>*) override;
-  Status Exec(ServerContext*,
-              grpc::ServerReaderWriter<berth::v1::AttachResponse, berth::v1::ExecRequest>*) override;
+  Status Attach(
+      ServerContext*,
+      grpc::ServerReaderWriter<berth::v1::AttachResponse, berth::v1::AttachRequest>*) override;
+  Status Exec(
+      ServerContext*,
+      grpc::ServerReaderWriter<berth::v1::AttachResponse, berth::v1::ExecRequest>*) override;
 
  private:
   Context& ctx_;

@@ -97,11 +97,11 @@ Status ContainersService::Attach(
   auto c = svc_.find(ns, first.ref());
   if (!c) return to_status(c.error());
   std::string id = c->id;
-  if (!first.start && c->state.status != core::ContainerStatus::running)
+  if (!first.start() && c->state.status != core::ContainerStatus::running)
     return to_status(core::in_use("You cannot attach to a stopped container, start it first"));
   auto watch = svc_.exit_watch(ns, id);
   int64_t since = now_ns();
-  if (first.start) {
+  if (first.start()) {
     auto started = svc_.start(ns, id);
     if (!started) return to_status(started.error());
   }
@@ -127,8 +127,13 @@ Status ContainersService::Attach(
     for (;;) {
       if (have) {
         if (!msg.stdin_data().empty() && fifo.valid())
-          (void)sys::write_all(fifo.borrow(), msg.stdin_data(), "container stdin");
-        if (msg.close_stdin()) fifo.reset();
+          (void)sys::write_all(fifo, msg.stdin_data(), "container stdin");
+        if (msg.close_stdin() && fifo.valid()) {
+          // The shim holds the FIFO open itself: CloseIO ends the
+          // container's stdin (containerd's contract).
+          fifo.reset();
+          (void)svc_.tasks().close_stdin(ns, id, "");
+        }
         if (msg.has_resize() && &msg != &first)
           (void)svc_.tasks().resize(ns, id, "", msg.resize().width(), msg.resize().height());
       }
@@ -248,8 +253,11 @@ Status ContainersService::Exec(
     v1::ExecRequest msg;
     while (!done && stream->Read(&msg)) {
       if (!msg.stdin_data().empty() && in_fd.valid())
-        (void)sys::write_all(in_fd.borrow(), msg.stdin_data(), "exec stdin");
-      if (msg.close_stdin()) in_fd.reset();
+        (void)sys::write_all(in_fd, msg.stdin_data(), "exec stdin");
+      if (msg.close_stdin() && in_fd.valid()) {
+        in_fd.reset();
+        (void)tasks.close_stdin(ns, c->id, exec_id);
+      }
       if (msg.has_resize())
         (void)tasks.resize(ns, c->id, exec_id, msg.resize().width(), msg.resize().height());
     }
@@ -272,7 +280,7 @@ Status ContainersService::Exec(
     for (int i = 0; i < n; ++i) {
       if (!fds[i].revents) continue;
       UniqueFd& fd = fds[i].fd == out_fd.get() ? out_fd : err_fd;
-      auto r = sys::read_some(fd.borrow(), buf, sizeof buf);
+      auto r = sys::read_some(fd, buf, sizeof buf);
       if (r.n > 0) {
         v1::AttachResponse out;
         out.set_stream(&fd == &err_fd ? 2 : 1);

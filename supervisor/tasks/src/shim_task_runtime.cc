@@ -1,5 +1,6 @@
 // The TaskRuntime calls: each builds its Task request, hands it to the loop
 // (runtime_impl.cc) and turns the reply into core's types.
+#include "berth/base/sha256.h"
 #include "berth/tasks/shim_task_runtime.h"
 
 #include "berth/base/sys.h"
@@ -67,8 +68,13 @@ Result<std::unique_ptr<ShimTaskRuntime>> ShimTaskRuntime::create(ShimTaskRuntime
                                   "` must be an absolute path");
   auto impl = std::make_unique<Impl>();
   impl->options = options;
+  // The shims' sockets are <dir>/<64 hex>: sun_path holds 107 bytes, so a
+  // long state dir (a test's temp dir) gets a short one named by its hash.
+  std::string socket_dir = options.state_dir + "/s";
+  if (socket_dir.size() + 1 + 64 > 106)
+    socket_dir = "/run/berth-shims/" + sha256_hex(options.state_dir).substr(0, 16);
   impl->binary = ShimBinary{options.shim_binary, options.daemon_address, options.publish_binary,
-                            options.state_dir + "/tasks.ttrpc", options.state_dir + "/s"};
+                            options.state_dir + "/tasks.ttrpc", socket_dir};
   if (auto st = impl->start_threads(); !st) {
     impl->stop_threads();
     return std::move(st).error().wrap("task runtime `" + options.state_dir + "`");
