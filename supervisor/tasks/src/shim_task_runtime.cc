@@ -208,6 +208,8 @@ Result<core::TaskExit> ShimTaskRuntime::remove(std::string_view ns, std::string_
     auto deleted = m.call(s, "Delete", del);
     if (!deleted && !s->dead && deleted.error().code() != EHOSTUNREACH) {
       s->removing = false;
+      // A shim that died meanwhile was left to this remove(): clean up now.
+      if (s->dead) m.on_loop([&] { m.shim_died(s); });
       return std::move(deleted).error().wrap("remove task `" + s->id + "`");
     }
     if (deleted) {

@@ -262,7 +262,7 @@ TEST_CASE("exec: its own exit status, then remove_exec") {
   REQUIRE(rt->remove(kNs, "ex").ok());
 }
 
-TEST_CASE("pause and resume show in state; stats and pids answer") {
+TEST_CASE("pause and resume show in state; stats, pids, update answer; remove waits for the exit") {
   if (!can_run()) return;
   Fixture f;
   auto rt = f.make_runtime();
@@ -283,6 +283,11 @@ TEST_CASE("pause and resume show in state; stats and pids answer") {
   REQUIRE(pids.ok());
   CHECK(std::find(pids->begin(), pids->end(), *pid) != pids->end());
   CHECK(rt->update(kNs, "pr", R"({"pids":{"limit":100}})").ok());
+  // A running task is not removed: the shim refuses, the task goes on.
+  auto busy = rt->remove(kNs, "pr");
+  REQUIRE_FALSE(busy.ok());
+  CHECK(busy.error().code() == EBUSY);
+  CHECK(rt->state(kNs, "pr")->status == core::TaskStatus::running);
   REQUIRE(rt->kill(kNs, "pr", "", SIGKILL).ok());
   REQUIRE(rec.wait_exit("pr").has_value());
   REQUIRE(rt->remove(kNs, "pr").ok());
