@@ -230,3 +230,30 @@ def test_oci_spec_working_dir_missing_from_the_image_is_created(rt, bundle, tool
     assert not os.path.exists(os.path.join(tmp, "no"))
     out = run_ok(rt, spec_bundle(bundle, tool, tmp, {"cmd": ["pwd"], "working_dir": "/no/such/dir"}))
     assert out.splitlines() == ["/no/such/dir"]
+
+
+def test_oci_spec_mounts_devices_and_init(rt, bundle, tool, tmp):
+    data = os.path.join(tmp, "data")
+    os.makedirs(data)
+    with open(os.path.join(data, "f"), "w") as f:
+        f.write("from-host\n")
+    # A stand-in for docker-init: shows it runs as pid 1 with docker's
+    # arguments, then becomes the command.
+    init = os.path.join(tmp, "fake-init")
+    with open(init, "w") as f:
+        f.write('#!/bin/sh\necho "init pid=$$ args=$*"\nshift\nexec "$@"\n')
+    os.chmod(init, 0o755)
+    script = ("cat /data/f; touch /data/x 2>/dev/null && echo data=rw || echo data=ro; "
+              "echo run=$(df -k /run | tail -1 | awk '{print $2}'); "
+              "echo hi > /dev/mynull && echo dev=ok")
+    b = spec_bundle(bundle, tool, tmp,
+                    {"cmd": ["sh", "-c", script], "init": True,
+                     "devices": [{"host_path": "/dev/null", "container_path": "/dev/mynull",
+                                  "permissions": "rw"}]},
+                    mounts=[{"type": "bind", "source": data, "target": "/data", "read_only": True},
+                            {"type": "tmpfs", "target": "/run", "options": ["size=1m"]}],
+                    init_path=init)
+    out = run_ok(rt, b)
+    assert out.splitlines() == [f"init pid=1 args=-- sh -c {script}", "from-host", "data=ro",
+                                "run=1024", "dev=ok"], out
+    assert not os.path.exists(os.path.join(data, "x"))

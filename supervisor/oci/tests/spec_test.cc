@@ -201,3 +201,14 @@ TEST_CASE("working dir: made in the rootfs when missing, never through a symlink
   REQUIRE(create_working_dir(f.in).ok());
   CHECK(sys::exists(f.in.rootfs + "/from/image"));
 }
+
+TEST_CASE("spec: --network host takes the host's hostname and no network sysctls") {
+  Fixture f;
+  f.config.network_mode = "host";
+  auto s = f.spec();
+  auto host = sys::read_file("/proc/sys/kernel/hostname");
+  REQUIRE(host.ok());
+  CHECK(at(s, {"hostname"}).as_string() + "\n" == *host);
+  CHECK(!at(s, {"linux"}).get("sysctl"));
+  CHECK(at(s, {"linux", "namespaces"}).items().size() == 4);
+}

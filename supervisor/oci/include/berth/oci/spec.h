@@ -15,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "berth/base/error.h"
@@ -36,7 +37,9 @@ struct SpecInput {
   // Resolved user mounts: bind and volume sources are host paths here.
   std::vector<core::MountSpec> mounts;
   // "ipc", "pid", "uts", "network" → /proc/PID/ns/X of the container named
-  // by a container:NAME mode.
+  // by a container:NAME mode; "shm" → that container's /dev/shm source, bound
+  // at /dev/shm with --ipc container:NAME (docker shares it; absent: a
+  // private /dev/shm).
   std::map<std::string, std::string> namespace_paths;
   bool cgroup_v2 = false;    // docker's default cgroupns is private on v2 hosts
   std::string cgroups_path;  // linux.cgroupsPath ("/berth/<id>")
