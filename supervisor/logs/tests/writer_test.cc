@@ -72,6 +72,20 @@ TEST_CASE("a line longer than 16 KiB goes in 16 KiB pieces, only the last with \
   CHECK(c.pieces.back().bytes == "\n");
 }
 
+TEST_CASE("short lines then a long one in a single read: each cut where docker cuts it") {
+  Collect c;
+  LineAssembler a;
+  a.feed("a\nb\n" + std::string(kMaxPiece + 10, 'x') + "\nc", 7, c.sink);
+  REQUIRE(c.pieces.size() == 4);
+  CHECK(c.pieces[0].bytes == "a\n");
+  CHECK(c.pieces[1].bytes == "b\n");
+  CHECK(c.pieces[2].bytes == std::string(kMaxPiece, 'x'));
+  CHECK(c.pieces[3].bytes == "xxxxxxxxxx\n");
+  a.feed("\n", 8, c.sink);
+  CHECK(c.pieces.back().bytes == "c\n");
+  CHECK(c.pieces.back().time_ns == 8);
+}
+
 TEST_CASE("a partial line at EOF is written without \\n") {
   Collect c;
   LineAssembler a;
