@@ -14,6 +14,7 @@ struct ContainerService::Entry {
   std::mutex mu;               // serialises the container's transitions
   std::condition_variable cv;  // exits, removal
   uint64_t exits = 0;          // bumped on every exit of the init
+  int last_exit = 0;           // its code (still known after --rm removed the record)
   bool removed = false;
   // Restart policy: the next delay (docker: 100 ms doubling, reset after
   // 10 s of running) and when the current run started.

@@ -308,6 +308,7 @@ void ContainerService::handle_exit(const std::string& ns, const core::TaskExit& 
     c.state.oom_killed = e->oom;
   }
   (void)store_.update_state(ns, c.id, c.state);
+  e->last_exit = c.state.exit_code;
   ++e->exits;
   e->cv.notify_all();
   publish(ns, "/tasks/exit", c, std::to_string(c.state.exit_code));
@@ -386,8 +387,7 @@ std::optional<int> ContainerService::wait_exit_after(std::string_view ns, std::s
   std::unique_lock lock(e->mu);
   if (!e->cv.wait_for(lock, limit, [&] { return e->exits != generation || e->removed; }))
     return std::nullopt;
-  auto c = store_.get(ns, id);
-  return c ? c->state.exit_code : 0;
+  return e->last_exit;
 }
 
 Result<int> ContainerService::wait(std::string_view ns, std::string_view ref,
@@ -412,7 +412,7 @@ Result<int> ContainerService::wait(std::string_view ns, std::string_view ref,
     e->cv.wait_for(lock, std::chrono::milliseconds(250));
   }
   auto now = store_.get(ns, c.id);
-  return now ? now->state.exit_code : e->removed ? c.state.exit_code : 0;
+  return now ? now->state.exit_code : e->last_exit;
 }
 
 // --- recovery --------------------------------------------------------------

@@ -283,8 +283,14 @@ Status ContainerService::remove_locked(std::string_view ns, const core::Containe
   e.removed = true;
   e.cv.notify_all();
   publish(ns, "/containers/delete", c);
-  std::lock_guard lock(entries_mu_);
-  entries_.erase(std::string(ns) + "/" + c.id);
+  // The entry outlives the record a little: attach and wait calls that saw
+  // the container still read its last exit from it.
+  std::string key = std::string(ns) + "/" + c.id;
+  schedule(std::chrono::seconds(30), [this, key] {
+    std::lock_guard lock(entries_mu_);
+    auto it = entries_.find(key);
+    if (it != entries_.end() && it->second->removed) entries_.erase(it);
+  });
   return ok_status();
 }
 

@@ -243,8 +243,12 @@ Result<std::unique_ptr<Builtins>> Builtins::open(const Config& config) {
     return containers::ResolvedImage{view->record.name, view->config_desc.digest, view->config};
   };
   bool v2 = cgroup_v2_host();
-  hooks.generate_spec = [v2](const containers::SpecRequest& r) {
-    return oci::generate_spec(spec_input(r, v2));
+  hooks.generate_spec = [v2](const containers::SpecRequest& r) -> Result<std::string> {
+    auto in = spec_input(r, v2);
+    // Called with the rootfs mounted: docker makes a missing working dir
+    // at create (berth and crun refuse one that is missing).
+    BERTH_TRY(oci::create_working_dir(in));
+    return oci::generate_spec(in);
   };
   hooks.generate_exec = [v2](const containers::SpecRequest& r, const containers::ExecSpec& e) {
     oci::ExecOptions options{e.args, e.env, e.user, e.working_dir, e.tty, e.privileged};
