@@ -116,4 +116,6 @@ done
 python3 "$REPO/contrib/busybox-image.py" "$TMP/busybox.tar" >/dev/null
 $BERTHCTL load -i "$TMP/busybox.tar"
 $BERTHCTL images
-echo "== berthd is up and busybox:latest is loaded (running it comes with containers, issue 10)"
+echo "== berthctl run --rm busybox (a container under berth-shim and berth, through berthd)"
+$BERTHCTL run --rm busybox sh -c 'echo "hello from a berthd container: $(hostname), $(uname -sr)"'
+echo "== berthd ran the built-in busybox image and removed the container"

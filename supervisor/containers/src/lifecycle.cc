@@ -113,10 +113,13 @@ Status ContainerService::start_locked(std::string_view ns, core::Container& c, E
     bool missing = m.find("executable file not found") != std::string::npos ||
                    m.find("no such file or directory") != std::string::npos ||
                    m.find("No such file or directory") != std::string::npos;
-    bool denied = m.find("ermission denied") != std::string::npos;
+    bool denied = m.find("ermission denied") != std::string::npos ||
+                  m.find("not an executable file") != std::string::npos;
     c.state.exit_code = missing ? 127 : denied ? 126 : 128;
     c.state.pid = 0;
     (void)store_.update_state(ns, c.id, c.state);
+    // docker: a --rm container that could not start is removed too.
+    if (c.config.auto_remove) (void)remove_locked(ns, c, e);
     return pid.error();
   }
   c.state.status = core::ContainerStatus::running;

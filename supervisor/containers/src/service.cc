@@ -222,6 +222,21 @@ Result<std::string> ContainerService::create(std::string_view ns, std::string na
   if (config.network_mode != "none" && config.network_mode != "host")
     return core::invalid_argument("network " + config.network_mode +
                                   " not found (this berthd has `none` and `host`)");
+  // docker: -v makes a missing host directory, --mount refuses it.
+  for (auto& m : config.mounts) {
+    if (m.type != "bind") continue;
+    if (!m.source.starts_with("/"))
+      return core::invalid_argument("invalid mount config for type \"bind\": invalid mount path: '" +
+                                    m.source + "' mount path must be absolute");
+    auto create = std::find(m.options.begin(), m.options.end(), "create-host-path");
+    bool may_create = create != m.options.end();
+    if (may_create) m.options.erase(create);
+    if (sys::exists(m.source)) continue;
+    if (!may_create)
+      return core::invalid_argument(
+          "invalid mount config for type \"bind\": bind source path does not exist: " + m.source);
+    BERTH_TRY(sys::mkdir_p(m.source, 0755));
+  }
   auto image = BERTH_VALUE(hooks_.resolve_image(ns, config.image));
   merge_image_config(config, image.config);
 

@@ -26,7 +26,9 @@ int start_failure_status(const std::string& message) {
       message.find("no such file or directory") != std::string::npos ||
       message.find("No such file or directory") != std::string::npos)
     return 127;
-  if (message.find("ermission denied") != std::string::npos) return 126;
+  if (message.find("ermission denied") != std::string::npos ||
+      message.find("not an executable file") != std::string::npos)
+    return 126;
   return 125;
 }
 
