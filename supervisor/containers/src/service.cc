@@ -226,8 +226,9 @@ Result<std::string> ContainerService::create(std::string_view ns, std::string na
   for (auto& m : config.mounts) {
     if (m.type != "bind") continue;
     if (!m.source.starts_with("/"))
-      return core::invalid_argument("invalid mount config for type \"bind\": invalid mount path: '" +
-                                    m.source + "' mount path must be absolute");
+      return core::invalid_argument(
+          "invalid mount config for type \"bind\": invalid mount path: '" + m.source +
+          "' mount path must be absolute");
     auto create = std::find(m.options.begin(), m.options.end(), "create-host-path");
     bool may_create = create != m.options.end();
     if (may_create) m.options.erase(create);
