@@ -296,3 +296,51 @@ def test_inspect_has_dockers_shape(d):
     d.ctl("exec", "shape", "true")
     lines = open(info["LogPath"]).read() if os.path.exists(info["LogPath"]) else ""
     assert lines == ""  # exec output is not logged; sleep printed nothing
+
+
+def volumes(d):
+    return sorted(d.ctl("volume", "ls", "-q").stdout.split())
+
+
+def test_named_volume_keeps_data_and_starts_with_the_images_content(d):
+    # First use copies what the image has at the path (docker's copy-up).
+    r = run(d, "--rm", "-v", "keep:/etc", IMAGE, "sh", "-c", "cat /etc/passwd | head -1; echo saved > /etc/mine")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("root:")
+    assert "keep" in volumes(d)
+    r = run(d, "--rm", "-v", "keep:/data:ro", IMAGE, "sh", "-c", "cat /data/mine; touch /data/x || echo ro")
+    assert r.stdout == "saved\nro\n"
+    info = json.loads(d.ctl("volume", "inspect", "keep").stdout)[0]
+    assert info["Name"] == "keep" and info["Driver"] == "local"
+    assert open(os.path.join(info["Mountpoint"], "mine")).read() == "saved\n"
+    d.ctl("volume", "rm", "keep")
+    assert "keep" not in volumes(d)
+
+
+def test_volume_in_use_is_refused_and_prune_keeps_used_ones(d):
+    d.ctl("volume", "create", "--label", "a=b", "used")
+    d.ctl("volume", "create", "idle")
+    d.ctl("create", "--name", "holder", "-v", "used:/v", IMAGE, "true")
+    r = d.ctl("volume", "rm", "used", check=False)
+    assert r.returncode == 1 and "volume is in use" in r.stderr
+    assert d.ctl("volume", "ls", "-q", "--filter", "label=a=b").stdout == "used\n"
+    assert d.ctl("volume", "ls", "-q", "--filter", "dangling=true").stdout == "idle\n"
+    out = d.ctl("volume", "prune", "-f").stdout
+    assert "idle" in out and "used" not in out
+    d.ctl("rm", "holder")
+    d.ctl("volume", "rm", "used")
+    r = d.ctl("volume", "create", "bad/name", check=False)
+    assert r.returncode == 1 and "invalid characters" in r.stderr
+    r = d.ctl("volume", "inspect", "nothing", check=False)
+    assert r.returncode == 1 and "No such volume: nothing" in r.stderr
+
+
+def test_anonymous_volumes_go_with_rm_v_and_rm_flag(d):
+    before = volumes(d)
+    run(d, "--rm", "-v", "/anon", IMAGE, "sh", "-c", "touch /anon/x")
+    assert volumes(d) == before  # --rm removes anonymous volumes
+    d.ctl("run", "--name", "av", "-v", "/anon", IMAGE, "true")
+    made = [v for v in volumes(d) if v not in before]
+    assert len(made) == 1 and len(made[0]) == 64
+    d.ctl("rm", "-v", "av")
+    assert volumes(d) == before

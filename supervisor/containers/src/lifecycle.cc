@@ -74,6 +74,7 @@ Status ContainerService::start_locked(std::string_view ns, core::Container& c, E
     BERTH_TRY(hooks_.mount_rootfs(mounts, rootfs));
     core::ImageConfig image;
     auto req = BERTH_VALUE(spec_request(ns, c, image));
+    req.mounts = BERTH_VALUE(resolve_mounts(ns, c, rootfs));
     auto spec = BERTH_VALUE(hooks_.generate_spec(req));
     BERTH_TRY(sys::write_file_atomic(bundle + "/config.json", spec, 0600));
 
@@ -119,7 +120,7 @@ Status ContainerService::start_locked(std::string_view ns, core::Container& c, E
     c.state.pid = 0;
     (void)store_.update_state(ns, c.id, c.state);
     // docker: a --rm container that could not start is removed too.
-    if (c.config.auto_remove) (void)remove_locked(ns, c, e);
+    if (c.config.auto_remove) (void)remove_locked(ns, c, e, true);
     return pid.error();
   }
   c.state.status = core::ContainerStatus::running;
@@ -327,7 +328,7 @@ void ContainerService::handle_exit(const std::string& ns, const core::TaskExit& 
               (policy.max_retries == 0 || c.state.restart_count < policy.max_retries);
   }
   if (!again) {
-    if (c.config.auto_remove) (void)remove_locked(ns, c, *e);
+    if (c.config.auto_remove) (void)remove_locked(ns, c, *e, true);
     return;
   }
   auto ran = std::chrono::steady_clock::now() - e->started_at;

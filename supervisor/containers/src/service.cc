@@ -79,10 +79,11 @@ constexpr const char* kHosts =
 }  // namespace
 
 ContainerService::ContainerService(Paths paths, core::ContainerStore& store,
-                                   core::Snapshotter& snapshotter, core::TaskRuntime& tasks,
-                                   core::EventBus& events, Hooks hooks)
+                                   core::VolumeStore& volumes, core::Snapshotter& snapshotter,
+                                   core::TaskRuntime& tasks, core::EventBus& events, Hooks hooks)
     : paths_(std::move(paths)),
       store_(store),
+      volumes_(volumes),
       snapshotter_(snapshotter),
       tasks_(tasks),
       events_(events),
@@ -251,6 +252,10 @@ Result<std::string> ContainerService::create(std::string_view ns, std::string na
   c.config = std::move(config);
   c.created_at_ns = now_ns();
 
+  auto made_volumes = BERTH_VALUE(prepare_volumes(ns, c.config, image.config));
+  ScopeGuard drop_volumes([&] {
+    for (const auto& v : made_volumes) (void)volume_remove(ns, v, true);
+  });
   auto chain = core::chain_id(image.config.diff_ids);
   BERTH_TRY(snapshotter_.prepare(c.snapshot_key, chain, {{"berth.container", c.id}}));
   ScopeGuard drop_snapshot([&] { (void)snapshotter_.remove(c.snapshot_key); });
@@ -271,6 +276,7 @@ Result<std::string> ContainerService::create(std::string_view ns, std::string na
   }
   drop_dir.dismiss();
   drop_snapshot.dismiss();
+  drop_volumes.dismiss();
   publish(ns, "/containers/create", c);
   return c.id;
 }
@@ -290,11 +296,19 @@ Status ContainerService::rename(std::string_view ns, std::string_view ref, std::
   return ok_status();
 }
 
-Status ContainerService::remove_locked(std::string_view ns, const core::Container& c, Entry& e) {
+Status ContainerService::remove_locked(std::string_view ns, const core::Container& c, Entry& e,
+                                       bool anonymous_volumes) {
   cleanup_task(ns, c);
   auto snap = snapshotter_.remove(c.snapshot_key);
   if (!snap && snap.error().code() != ENOENT) return snap;
   BERTH_TRY(store_.remove(ns, c.id));
+  if (anonymous_volumes) {
+    for (const auto& m : c.config.mounts) {
+      if (m.type != "volume") continue;
+      auto v = volumes_.get(ns, m.source);
+      if (v && v->anonymous) (void)volume_remove(ns, m.source, false);
+    }
+  }
   (void)sys::remove_all(container_dir(c.id));
   e.removed = true;
   e.cv.notify_all();
@@ -311,7 +325,7 @@ Status ContainerService::remove_locked(std::string_view ns, const core::Containe
 }
 
 Status ContainerService::remove(std::string_view ns, std::string_view ref, bool force,
-                                bool /*volumes: anonymous volumes come with the volumes work*/) {
+                                bool volumes) {
   auto c = BERTH_VALUE(find(ns, ref));
   auto e = entry(ns, c.id);
   std::unique_lock lock(e->mu);
@@ -329,7 +343,7 @@ Status ContainerService::remove(std::string_view ns, std::string_view ref, bool 
     auto killed = tasks_.kill(ns, c.id, "", SIGKILL, true);
     if (killed) e->cv.wait_for(lock, std::chrono::seconds(10), [&] { return e->exits != gen; });
   }
-  return remove_locked(ns, c, *e);
+  return remove_locked(ns, c, *e, volumes);
 }
 
 void ContainerService::publish(std::string_view ns, std::string_view topic,

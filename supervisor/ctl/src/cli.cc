@@ -348,6 +348,7 @@ void add_all_commands(Cli& cli) {
   add_system_commands(cli);
   add_content_commands(cli);
   add_container_commands(cli);
+  add_volume_commands(cli);
 }
 
 int berthctl_main(int argc, char** argv) {

@@ -95,6 +95,7 @@ void add_archive_commands(Cli& cli);
 void add_system_commands(Cli& cli);
 void add_content_commands(Cli& cli);
 void add_container_commands(Cli& cli);
+void add_volume_commands(Cli& cli);
 // Every group, in the order `berthctl --help` lists them.
 void add_all_commands(Cli& cli);
 // The whole program: main() calls only this.

@@ -105,7 +105,8 @@ void add_ps(Cli& cli, CLI::App* parent, const std::string& name) {
   cmd->add_flag("--no-trunc", f->no_trunc, "Don't truncate output");
   cmd->add_option("-f,--filter", f->filters, "Filter output based on conditions provided")
       ->type_name("filter")
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);
   cmd->add_option("--format", f->format, "Pretty-print containers using a Go template")
       ->type_name("string");
   cmd->add_option("args", f->args);
@@ -509,7 +510,8 @@ void add_prune(Cli& cli, CLI::App* parent) {
   cmd->add_flag("-f,--force", *force, "Do not prompt for confirmation");
   cmd->add_option("--filter", *filters, "Provide filter values (e.g. 'until=<timestamp>')")
       ->type_name("filter")
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);
   cli.on_run(cmd, [&cli, force, filters]() -> Status {
     if (!*force &&
         !BERTH_VALUE(confirm("WARNING! This will remove all stopped containers.\nAre you sure "

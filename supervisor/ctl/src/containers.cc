@@ -230,7 +230,8 @@ void add_exec(Cli& cli, CLI::App* parent) {
   cmd->add_flag("--privileged", f->privileged, "Give extended privileges to the command");
   cmd->add_option("-e,--env", f->env, "Set environment variables")
       ->type_name("list")
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);
   cmd->add_option("-u,--user", f->user, "Username or UID (format: <name|uid>[:<group|gid>])")
       ->type_name("string");
   cmd->add_option("-w,--workdir", f->workdir, "Working directory inside the container")

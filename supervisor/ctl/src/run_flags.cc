@@ -287,7 +287,8 @@ void add_run_flags(CLI::App* cmd, RunFlags& f, bool is_run) {
   auto list = [&](const char* names, std::vector<std::string>& v, const char* help) {
     cmd->add_option(names, v, help)
         ->type_name("list")
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+        ->allow_extra_args(false);
   };
   if (is_run) {
     cmd->add_flag("-d,--detach", f.detach, "Run container in background and print container ID");
@@ -406,10 +407,6 @@ Result<core::ContainerConfig> to_container_config(const RunFlags& f) {
   for (const auto& m : c.mounts)
     if (!targets.insert(m.target).second)
       return make_error("Error response from daemon: Duplicate mount point: " + m.target);
-  for (const auto& m : c.mounts)
-    if (m.type == "volume")
-      return make_error("named and anonymous volumes are not supported yet (`" + m.target +
-                        "`): use a bind mount (-v /host/path:" + m.target + ") or --tmpfs");
   c.read_only = f.read_only;
   c.privileged = f.privileged;
   c.cap_add = f.cap_add;

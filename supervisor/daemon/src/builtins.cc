@@ -11,6 +11,7 @@
 //   core::Registry       remotes::RegistryClient (per operation)  —
 //   core::CredentialStore remotes::DockerConfigStore             auth-config (docker's config.json)
 //   core::ContainerStore metadata::SqlContainerStore             <root>/meta.db
+//   core::VolumeStore    metadata::SqlVolumeStore                <root>/meta.db, <root>/volumes
 //   core::TaskRuntime    tasks::ShimTaskRuntime (berth-shim)     <state>/tasks.ttrpc, <state>/s
 //   container hooks      oci::generate_spec, snapshots::mount_all, images::ImageService::find
 
@@ -27,6 +28,7 @@
 #include "berth/containers/service.h"
 #include "berth/content/local_store.h"
 #include "berth/oci/spec.h"
+#include "berth/snapshots/copy_tree.h"
 #include "berth/snapshots/mount.h"
 #include "berth/tasks/shim_task_runtime.h"
 #include "berth/events/exchange.h"
@@ -51,6 +53,7 @@ struct Builtins::Plugins {
   std::string auth_config;
   std::unique_ptr<images::ImageService> image_service;
   std::unique_ptr<core::ContainerStore> containers;
+  std::unique_ptr<core::VolumeStore> volumes;
   std::unique_ptr<core::TaskRuntime> tasks;
   std::unique_ptr<containers::ContainerService> container_service;
 };
@@ -217,6 +220,7 @@ Result<std::unique_ptr<Builtins>> Builtins::open(const Config& config) {
       options);
 
   p.containers = std::make_unique<metadata::SqlContainerStore>(*p.db);
+  p.volumes = std::make_unique<metadata::SqlVolumeStore>(*p.db);
   tasks::ShimTaskRuntimeOptions task_options;
   task_options.shim_binary =
       find_binary(config.shim_binary, "berth-shim", {"berth-shim", "../../shim/berth-shim"});
@@ -258,8 +262,12 @@ Result<std::unique_ptr<Builtins>> Builtins::open(const Config& config) {
     return snapshots::mount_all(mounts, target);
   };
   hooks.unmount_rootfs = [](std::string_view target) { return snapshots::unmount_all(target); };
+  hooks.copy_tree = [](const std::string& src, const std::string& dst) {
+    return snapshots::copy_tree(src, dst);
+  };
   p.container_service = std::make_unique<containers::ContainerService>(
-      container_paths, *p.containers, *p.snapshotter, *p.tasks, *p.events, std::move(hooks));
+      container_paths, *p.containers, *p.volumes, *p.snapshotter, *p.tasks, *p.events,
+      std::move(hooks));
   if (auto st = p.container_service->recover(); !st)
     spdlog::warn("recovering containers: {}", st.error().to_string());
 
@@ -292,6 +300,7 @@ std::vector<std::unique_ptr<grpc::Service>> Builtins::make_services() {
   out.push_back(services::make_leases_service(ctx_));
   out.push_back(services::make_events_service(ctx_));
   out.push_back(services::make_containers_service(ctx_));
+  out.push_back(services::make_volumes_service(ctx_));
   return out;
 }
 

@@ -25,6 +25,7 @@ namespace {
 //   containers       (2) id → name (unique per namespace), image, snapshot,
 //                    config and state as JSON (core/container.h's codec);
 //                    the state is rewritten on every start and exit
+//   volumes          (3) name → mountpoint, labels (JSON), anonymous flag
 const std::vector<sqlite::Database::Migration> kMigrations = {
     R"sql(
 CREATE TABLE namespaces (
@@ -75,6 +76,17 @@ CREATE TABLE containers (
   created_at    INTEGER NOT NULL,
   PRIMARY KEY (namespace, id),
   UNIQUE (namespace, name)
+);
+)sql",
+    R"sql(
+CREATE TABLE volumes (
+  namespace   TEXT NOT NULL REFERENCES namespaces(name) ON DELETE CASCADE,
+  name        TEXT NOT NULL,
+  mountpoint  TEXT NOT NULL,
+  labels      TEXT NOT NULL DEFAULT '{}',
+  anonymous   INTEGER NOT NULL DEFAULT 0,
+  created_at  INTEGER NOT NULL,
+  PRIMARY KEY (namespace, name)
 );
 )sql",
 };

@@ -52,7 +52,7 @@ TEST_CASE("the SQLite container store passes the container store suite") {
 TEST_CASE("meta.db is created 0600 at the latest schema version") {
   TempDir tmp;
   auto db = open_db(tmp.path() + "/state");
-  CHECK(db->db().schema_version() == 2);
+  CHECK(db->db().schema_version() == 3);
   auto st = sys::stat(tmp.path() + "/state/meta.db");
   REQUIRE(st.ok());
   CHECK((st->st_mode & 0777) == 0600);
@@ -96,4 +96,24 @@ TEST_CASE("identifiers follow containerd's rule") {
   for (const std::string& bad :
        std::vector<std::string>{"", ".a", "a.", "a..b", "a/b", "ä", std::string(77, 'z')})
     CHECK_MESSAGE(!validate_identifier(bad, "namespace").ok(), bad);
+}
+
+TEST_CASE("the SQLite volume store keeps volumes per namespace") {
+  TempDir tmp;
+  SqlVolumeStore store(open_db(tmp.path()));
+  core::Volume v{"data", "/var/lib/berthd/volumes/data/_data", {{"a", "b"}}, false, 42};
+  REQUIRE(store.create("default", v).ok());
+  auto again = store.create("default", v);
+  REQUIRE(!again.ok());
+  CHECK(again.error().code() == EEXIST);
+  auto got = store.get("default", "data");
+  REQUIRE(got.ok());
+  CHECK(*got == v);
+  CHECK(store.list("k8s.io")->empty());
+  CHECK(store.list("default")->size() == 1);
+  REQUIRE(store.remove("default", "data").ok());
+  auto missing = store.get("default", "data");
+  REQUIRE(!missing.ok());
+  CHECK(missing.error().code() == ENOENT);
+  CHECK(store.remove("default", "data").error().code() == ENOENT);
 }

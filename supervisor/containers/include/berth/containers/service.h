@@ -82,6 +82,9 @@ struct Hooks {
   std::function<Result<std::string>(const SpecRequest&, const ExecSpec&)> generate_exec;
   std::function<Status(const std::vector<core::Mount>&, std::string_view target)> mount_rootfs;
   std::function<Status(std::string_view target)> unmount_rootfs;
+  // A faithful copy of a tree (a volume's first use copies the image's
+  // content at its path); `dst` must not exist.
+  std::function<Status(const std::string& src, const std::string& dst)> copy_tree;
 };
 
 struct Paths {
@@ -97,8 +100,9 @@ struct ListFilter {
 
 class ContainerService {
  public:
-  ContainerService(Paths paths, core::ContainerStore& store, core::Snapshotter& snapshotter,
-                   core::TaskRuntime& tasks, core::EventBus& events, Hooks hooks);
+  ContainerService(Paths paths, core::ContainerStore& store, core::VolumeStore& volumes,
+                   core::Snapshotter& snapshotter, core::TaskRuntime& tasks, core::EventBus& events,
+                   Hooks hooks);
   ~ContainerService();
   ContainerService(const ContainerService&) = delete;
   ContainerService& operator=(const ContainerService&) = delete;
@@ -134,6 +138,17 @@ class ContainerService {
   // The pids of the container's processes (for `top`).
   Result<std::vector<uint32_t>> pids(std::string_view ns, std::string_view ref);
 
+  // Volumes (volumes.cc). create: an empty name makes an anonymous one;
+  // an existing name is returned as it is (docker's `volume create`).
+  Result<core::Volume> volume_create(std::string_view ns, std::string name,
+                                     std::map<std::string, std::string> labels);
+  Result<core::Volume> volume_get(std::string_view ns, std::string_view name);
+  Result<std::vector<core::Volume>> volume_list(std::string_view ns);
+  // Refused (EBUSY) while a container, running or not, uses it.
+  Status volume_remove(std::string_view ns, std::string_view name, bool force);
+  // Removes the volumes no container uses; returns their names.
+  Result<std::vector<std::string>> volume_prune(std::string_view ns);
+
   // Where things are, for logs and attach.
   std::string container_dir(std::string_view id) const;
   std::string log_path(std::string_view id) const;
@@ -165,7 +180,17 @@ class ContainerService {
   void on_exit(std::string ns, core::TaskExit exit);
   void handle_exit(const std::string& ns, const core::TaskExit& exit);
   void cleanup_task(std::string_view ns, const core::Container& c);
-  Status remove_locked(std::string_view ns, const core::Container& c, Entry& e);
+  Status remove_locked(std::string_view ns, const core::Container& c, Entry& e,
+                       bool anonymous_volumes);
+  // create: volume mounts and the image's VOLUMEs resolved to volume names
+  // (anonymous ones made); returns those made, for the rollback.
+  Result<std::vector<std::string>> prepare_volumes(std::string_view ns, core::ContainerConfig& c,
+                                                   const core::ImageConfig& image);
+  // start: volume mounts → binds of their data dirs, filled from the image
+  // at first use.
+  Result<std::vector<core::MountSpec>> resolve_mounts(std::string_view ns, const core::Container& c,
+                                                      const std::string& rootfs);
+  std::string volume_dir(std::string_view name) const;
   void schedule(std::chrono::milliseconds delay, std::function<void()> fn);
   void worker_loop();
   void publish(std::string_view ns, std::string_view topic, const core::Container& c,
@@ -174,6 +199,7 @@ class ContainerService {
 
   Paths paths_;
   core::ContainerStore& store_;
+  core::VolumeStore& volumes_;
   core::Snapshotter& snapshotter_;
   core::TaskRuntime& tasks_;
   core::EventBus& events_;

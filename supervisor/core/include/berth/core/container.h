@@ -159,3 +159,29 @@ std::string to_json(const ContainerState& state);
 Result<ContainerState> container_state_from_json(std::string_view text, std::string_view what);
 
 }  // namespace berth::core
+
+namespace berth::core {
+
+// A volume (docker's `local` driver): a directory berthd owns under
+// <root>/volumes/<name>/_data, named by the user or anonymous (64 hex, made
+// for `-v /path` and an image's VOLUME, removed with its container by
+// `rm -v` and `--rm`).
+struct Volume {
+  std::string name;
+  std::string mountpoint;  // absolute host path of the data directory
+  std::map<std::string, std::string> labels;
+  bool anonymous = false;
+  int64_t created_at_ns = 0;
+  bool operator==(const Volume&) const = default;
+};
+
+class VolumeStore {
+ public:
+  virtual ~VolumeStore() = default;
+  virtual Status create(std::string_view ns, const Volume& v) = 0;  // EEXIST when taken
+  virtual Result<Volume> get(std::string_view ns, std::string_view name) = 0;
+  virtual Result<std::vector<Volume>> list(std::string_view ns) = 0;
+  virtual Status remove(std::string_view ns, std::string_view name) = 0;  // ENOENT when absent
+};
+
+}  // namespace berth::core

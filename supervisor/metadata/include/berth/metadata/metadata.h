@@ -97,4 +97,19 @@ class SqlContainerStore final : public core::ContainerStore {
   MetadataDb* db_;
 };
 
+class SqlVolumeStore final : public core::VolumeStore {
+ public:
+  explicit SqlVolumeStore(MetadataDb& db) : db_(&db) {}
+  explicit SqlVolumeStore(std::shared_ptr<MetadataDb> db)
+      : owned_(std::move(db)), db_(owned_.get()) {}
+  Status create(std::string_view ns, const core::Volume& v) override;
+  Result<core::Volume> get(std::string_view ns, std::string_view name) override;
+  Result<std::vector<core::Volume>> list(std::string_view ns) override;
+  Status remove(std::string_view ns, std::string_view name) override;
+
+ private:
+  std::shared_ptr<MetadataDb> owned_;  // null when borrowed
+  MetadataDb* db_;
+};
+
 }  // namespace berth::metadata

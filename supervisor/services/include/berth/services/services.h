@@ -49,6 +49,7 @@ std::unique_ptr<grpc::Service> make_snapshots_service(Context& ctx);
 std::unique_ptr<grpc::Service> make_leases_service(Context& ctx);
 std::unique_ptr<grpc::Service> make_events_service(Context& ctx);
 std::unique_ptr<grpc::Service> make_containers_service(Context& ctx);
+std::unique_ptr<grpc::Service> make_volumes_service(Context& ctx);
 
 // Error → status, per core/errdefs.h.
 grpc::Status to_status(const Error& error);
