@@ -114,8 +114,8 @@ def pss_of(pids):
 class BerthdPeer:
     name = "berthctl"
 
-    def __init__(self, top, level):
-        self.d = BenchBerthd(top, level)
+    def __init__(self, top, level, runtime=None):
+        self.d = BenchBerthd(top, level, f'default-runtime = "{runtime}"\n' if runtime else None)
 
     def start(self, archive):
         self.d.start()
@@ -372,7 +372,7 @@ def print_report(results, meta):
     if meta.get("podman_driver"):
         lines.append(f"podman storage driver: {meta['podman_driver']}")
     lines.append(f"load average {meta['loadavg_start'][0]:.2f} -> {meta['loadavg_end'][0]:.2f} (1 min) "
-                 f"on {os.cpu_count()} CPUs; berthd {meta['berthd_build']}")
+                 f"on {os.cpu_count()} CPUs; berthd {meta['berthd_build']}, runtime {meta['runtime']}")
     text = "\n".join(lines)
     print(text)
     return text
@@ -390,6 +390,8 @@ def parse_args():
     p.add_argument("--ps-running", type=int, default=10, help="of --ps-containers, how many run")
     p.add_argument("--ps-runs", type=int, default=20)
     p.add_argument("--berthd-log-level", default="info")
+    p.add_argument("--runtime", help="berthd's default-runtime (default: the berth beside berthd's build); "
+                   "create copies it into a memfd, so an unstripped build costs ~20 ms more per run")
     p.add_argument("--output", help="JSON result (default bench/results/containers-<date>.json, plus .md)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir")
     a = p.parse_args()
@@ -424,7 +426,8 @@ def main():
                          "runc": tool_version(["/usr/sbin/runc", "--version"])},
             "runs": args.runs, "warmup": args.warmup, "detached": args.detached,
             "ps_containers": args.ps_containers, "tools": args.tools, "sections": args.sections,
-            "cgroup_base": cgroup_base, "skipped": {}}
+            "cgroup_base": cgroup_base, "skipped": {},
+            "runtime": args.runtime or "(berthd's default)"}
     if "docker" in args.tools:
         meta["skipped"]["docker"] = docker_unavailable()
         log(f"docker skipped: {meta['skipped']['docker']}")
@@ -433,7 +436,7 @@ def main():
     try:
         archive = os.path.join(tmp, "busybox.tar")
         run([sys.executable, BUSYBOX_IMAGE, archive, IMAGE])
-        peers = [BerthdPeer(os.path.join(tmp, "berthd"), args.berthd_log_level)]
+        peers = [BerthdPeer(os.path.join(tmp, "berthd"), args.berthd_log_level, args.runtime)]
         if "ctr" in args.tools:
             peers.append(CtrPeer(os.path.join(tmp, "containerd"), cgroup_base))
         if "podman" in args.tools:

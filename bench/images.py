@@ -244,8 +244,8 @@ class BenchBerthd(Berthd):
     """spec-tests' Berthd, started at --log-level `level` instead of debug
     (berthd refuses the option twice, and debug logging would be measured)."""
 
-    def __init__(self, top, level):
-        super().__init__(top)
+    def __init__(self, top, level, config_text=None):
+        super().__init__(top, config_text)
         self.level = level
 
     def start(self, timeout=20):
