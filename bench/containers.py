@@ -138,9 +138,11 @@ class BerthdPeer:
             self.d.ctl("rm", "-f", *ids, timeout=600)
 
     def stop(self):
-        if self.d.proc and self.d.proc.poll() is None:
-            self.remove_all()
-        stop_berthd(self.d)
+        try:
+            if self.d.proc and self.d.proc.poll() is None:
+                self.remove_all()
+        finally:  # a failed rm (or a missing berthctl) must not leave berthd running
+            stop_berthd(self.d)
 
 
 class CtrPeer:
