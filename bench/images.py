@@ -244,8 +244,8 @@ class BenchBerthd(Berthd):
     """spec-tests' Berthd, started at --log-level `level` instead of debug
     (berthd refuses the option twice, and debug logging would be measured)."""
 
-    def __init__(self, top, level):
-        super().__init__(top)
+    def __init__(self, top, level, config_text=None):
+        super().__init__(top, config_text)
         self.level = level
 
     def start(self, timeout=20):
@@ -578,6 +578,28 @@ def build_type():
     return "?"
 
 
+def remove_temp_dir(tmp, keep):
+    """Unmounts what is left mounted under `tmp`, then removes it unless `keep`."""
+    left = umount_under(tmp)
+    if left:
+        log(f"note: unmounted {len(left)} mounts left under {tmp}")
+    if keep:
+        log(f"kept {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_results(out, title, meta, results, text):
+    """`out` (JSON: meta and every sample) and the printed table as .md beside it."""
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w") as f:
+        json.dump({"meta": meta, "results": results}, f, indent=1)
+    md = os.path.splitext(out)[0] + ".md"
+    with open(md, "w") as f:
+        f.write(f"# {title}\n\n```\n{text.strip()}\n```\n")
+    print(f"\nresults: {out} and {md}")
+
+
 # -------------------------------------------------------------------- main
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -595,15 +617,18 @@ def parse_args():
     p.add_argument("--output", help="JSON result (default bench/results/images-<date>.json, plus .md)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir")
     a = p.parse_args()
-    a.tools = [t for t in a.tools.split(",") if t]
-    a.sections = [s for s in a.sections.split(",") if s]
-    for t in a.tools:
-        if t not in ALL_TOOLS:
-            p.error(f"--tools: unknown {t!r}")
-    for s in a.sections:
-        if s not in ALL_SECTIONS:
-            p.error(f"--sections: unknown {s!r}")
+    a.tools = comma_list(p, "--tools", a.tools, ALL_TOOLS)
+    a.sections = comma_list(p, "--sections", a.sections, ALL_SECTIONS)
     return a
+
+
+def comma_list(parser, flag, value, allowed):
+    """`a,b` -> ["a", "b"], each one of `allowed` (else a usage error)."""
+    items = [v for v in value.split(",") if v]
+    for v in items:
+        if v not in allowed:
+            parser.error(f"{flag}: unknown {v!r}")
+    return items
 
 
 def check_environment(args):
@@ -702,24 +727,12 @@ def main():
                 fn()
             except Exception as e:  # noqa: BLE001 - cleanup must go on
                 log(f"cleanup: {e}")
-        left = umount_under(tmp)
-        if left:
-            log(f"note: unmounted {len(left)} mounts left under {tmp}")
-        if args.keep:
-            log(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        remove_temp_dir(tmp, args.keep)
 
     meta["loadavg_end"] = os.getloadavg()
     text = print_report(results, meta)
-    out = args.output or os.path.join(BENCH_DIR, "results", f"images-{stamp}.json")
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    with open(out, "w") as f:
-        json.dump({"meta": meta, "results": results}, f, indent=1)
-    md = os.path.splitext(out)[0] + ".md"
-    with open(md, "w") as f:
-        f.write(f"# berthd image benchmarks, {stamp}\n\n```\n{text.strip()}\n```\n")
-    print(f"\nresults: {out} and {md}")
+    write_results(args.output or os.path.join(BENCH_DIR, "results", f"images-{stamp}.json"),
+                  f"berthd image benchmarks, {stamp}", meta, results, text)
 
 
 if __name__ == "__main__":

@@ -7,12 +7,15 @@
 #   sudo bench/run.sh --exec [--runs N] [--berth PATH] [--runtimes ...]
 #   sudo bench/run.sh --min-memory [--berth PATH] [--runtimes ...]
 #   sudo bench/run.sh --images [--runs N] [--tools berthctl,podman,ctr,skopeo,floor]
+#   sudo bench/run.sh --containers [--runs N] [--tools berthctl,ctr,podman,docker]
 #
 # Options go to bench/startup.py (see `bench/startup.py --help`), or with
 # --profile to bench/profile.py (strace/perf of one `berth run`), --exec to
 # bench/exec_latency.py (`exec <id> true` latency), --min-memory to
 # bench/min_memory.py (smallest memory limit under which `run` works), --images
-# to bench/images.py (berthd pull/save/load/memory vs podman, ctr, skopeo, curl).
+# to bench/images.py (berthd pull/save/load/memory vs podman, ctr, skopeo, curl),
+# --containers to bench/containers.py (berthctl run --rm, run -d memory, ps vs
+# ctr, podman).
 # BERTH=/path/to/berth picks the berth binary (default build/runtime/cli/berth).
 #
 # The driver runs in a private mount namespace (unshare -m --propagation private)
@@ -53,5 +56,6 @@ case "${1:-}" in
   --exec) shift; exec "$PYTHON" "$BENCH/exec_latency.py" "$@" ;;
   --min-memory) shift; exec "$PYTHON" "$BENCH/min_memory.py" "$@" ;;
   --images) shift; exec "$PYTHON" "$BENCH/images.py" "$@" ;;
+  --containers) shift; exec "$PYTHON" "$BENCH/containers.py" "$@" ;;
 esac
 exec "$PYTHON" "$BENCH/startup.py" "$@"

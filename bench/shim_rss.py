@@ -74,14 +74,16 @@ def own_memory_cgroup():
 
 
 def cgroup_mounts():
-    found = []
+    """Mount points of cgroup hierarchies, without those covered by a later
+    mount (run.sh's tmpfs over /sys/fs/cgroup/unified: what runtimes leave
+    there are plain files and dirs, gone with its namespace)."""
+    top = {}
     with open("/proc/self/mountinfo") as f:
         for line in f:
             fields = line.split()
-            fstype = fields[fields.index("-") + 1]
-            if fstype in ("cgroup", "cgroup2") and fields[4].startswith("/sys/fs/cgroup"):
-                found.append(fields[4])
-    return sorted(set(found))
+            if fields[4].startswith("/sys/fs/cgroup"):
+                top[fields[4]] = fields[fields.index("-") + 1]
+    return sorted(mp for mp, fstype in top.items() if fstype in ("cgroup", "cgroup2"))
 
 
 def remove_cgroups(base):
