@@ -344,3 +344,29 @@ def test_anonymous_volumes_go_with_rm_v_and_rm_flag(d):
     assert len(made) == 1 and len(made[0]) == 64
     d.ctl("rm", "-v", "av")
     assert volumes(d) == before
+
+
+def cgroup_value(pid, v1_controller, v1_file, v2_file):
+    """A limit of the container's cgroup, read from the host (v1 or v2)."""
+    for line in open(f"/proc/{pid}/cgroup"):
+        _, controllers, path = line.strip().split(":", 2)
+        if controllers == "" and os.path.exists(f"/sys/fs/cgroup/unified{path}/{v2_file}"):
+            return open(f"/sys/fs/cgroup/unified{path}/{v2_file}").read().strip()
+        if v1_controller in controllers.split(","):
+            return open(f"/sys/fs/cgroup/{controllers}{path}/{v1_file}").read().strip()
+    raise AssertionError(f"no {v1_controller} cgroup for {pid}")
+
+
+def test_update_changes_limits_of_a_running_container_and_its_policy(d):
+    d.ctl("run", "-d", "--name", "upd", "-m", "64m", IMAGE, "sleep", "1000")
+    pid = inspect(d, "upd")["State"]["Pid"]
+    assert cgroup_value(pid, "memory", "memory.limit_in_bytes", "memory.max") == str(64 << 20)
+    assert d.ctl("update", "-m", "128m", "--pids-limit", "33", "--restart", "always",
+                 "upd").stdout == "upd\n"
+    assert cgroup_value(pid, "memory", "memory.limit_in_bytes", "memory.max") == str(128 << 20)
+    assert cgroup_value(pid, "pids", "pids.max", "pids.max") == "33"
+    hc = inspect(d, "upd")["HostConfig"]
+    assert hc["Memory"] == 128 << 20 and hc["PidsLimit"] == 33
+    assert hc["RestartPolicy"]["Name"] == "always"
+    r = d.ctl("update", "upd", check=False)
+    assert r.returncode == 1 and "one or more flags" in r.stderr

@@ -275,6 +275,48 @@ Status ContainerService::unpause(std::string_view ns, std::string_view ref) {
   return ok_status();
 }
 
+Status ContainerService::update(std::string_view ns, std::string_view ref, const Update& u) {
+  auto c = BERTH_VALUE(find(ns, ref));
+  auto e = entry(ns, c.id);
+  std::lock_guard lock(e->mu);
+  c = BERTH_VALUE(store_.get(ns, c.id));
+  auto& r = c.config.resources;
+  if (u.memory) {
+    if (*u.memory != 0 && *u.memory < (6 << 20))
+      return core::invalid_argument("Minimum memory limit allowed is 6MB");
+    if (r.memory_swap > 0 && *u.memory > r.memory_swap)
+      return core::invalid_argument(
+          "Memory limit should be smaller than already set memoryswap limit, update the "
+          "memoryswap at the same time");
+    r.memory = *u.memory;
+  }
+  if (u.nano_cpus) r.nano_cpus = *u.nano_cpus;
+  if (u.pids_limit) r.pids_limit = *u.pids_limit;
+  if (u.restart) {
+    if (c.config.auto_remove && u.restart->name != "no")
+      return core::invalid_argument(
+          "Restart policy cannot be updated because AutoRemove is enabled for the container");
+    c.config.restart = *u.restart;
+  }
+  if (c.state.status == core::ContainerStatus::running ||
+      c.state.status == core::ContainerStatus::paused) {
+    // An OCI LinuxResources object with what changed.
+    std::string json = "{";
+    auto add = [&](const std::string& part) { json += (json.size() > 1 ? "," : "") + part; };
+    if (u.memory) add("\"memory\":{\"limit\":" + std::to_string(*u.memory ? *u.memory : -1) + "}");
+    if (u.nano_cpus)
+      add("\"cpu\":{\"quota\":" + std::to_string(*u.nano_cpus ? *u.nano_cpus / 10000 : -1) +
+          ",\"period\":100000}");
+    if (u.pids_limit)
+      add("\"pids\":{\"limit\":" + std::to_string(*u.pids_limit > 0 ? *u.pids_limit : -1) + "}");
+    json += "}";
+    if (json != "{}") BERTH_TRY(tasks_.update(ns, c.id, json));
+  }
+  BERTH_TRY(store_.update(ns, c));
+  publish(ns, "/containers/update", c);
+  return ok_status();
+}
+
 Result<std::vector<uint32_t>> ContainerService::pids(std::string_view ns, std::string_view ref) {
   auto c = BERTH_VALUE(find(ns, ref));
   if (c.state.status != core::ContainerStatus::running &&

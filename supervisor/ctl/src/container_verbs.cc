@@ -10,6 +10,7 @@
 #include "berth/v1/images.grpc.pb.h"
 #include "render/human.h"
 #include "render/listing.h"
+#include "run_flags.h"
 #include "terminal.h"
 
 namespace berth::ctl {
@@ -539,6 +540,59 @@ void add_prune(Cli& cli, CLI::App* parent) {
   });
 }
 
+struct UpdateFlags {
+  std::string memory, cpus, restart;
+  int64_t pids_limit = 0;
+  bool pids_set = false;
+  std::vector<std::string> args;
+};
+
+void add_update(Cli& cli, CLI::App* parent) {
+  auto f = std::make_shared<UpdateFlags>();
+  CLI::App* cmd = cli.command(parent, "update", "[OPTIONS] CONTAINER [CONTAINER...]",
+                              "Update configuration of one or more containers");
+  cmd->add_option("-m,--memory", f->memory, "Memory limit")->type_name("bytes");
+  cmd->add_option("--cpus", f->cpus, "Number of CPUs")->type_name("decimal");
+  cmd->add_option("--pids-limit", f->pids_limit, "Tune container pids limit (set -1 for unlimited)")
+      ->type_name("int")
+      ->each([f](const std::string&) { f->pids_set = true; });
+  cmd->add_option("--restart", f->restart, "Restart policy to apply when a container exits")
+      ->type_name("string");
+  cmd->add_option("args", f->args);
+  cli.on_run(cmd, [&cli, cmd, f]() -> Status {
+    BERTH_TRY(cli.arity(cmd, f->args.size(), 1, SIZE_MAX));
+    v1::UpdateContainerRequest base;
+    if (!f->memory.empty()) {
+      base.set_has_memory(true);
+      base.set_memory(BERTH_VALUE(parse_memory(f->memory, "-m, --memory")));
+    }
+    if (!f->cpus.empty()) {
+      base.set_has_nano_cpus(true);
+      base.set_nano_cpus(BERTH_VALUE(parse_cpus(f->cpus)));
+    }
+    if (f->pids_set) {
+      base.set_has_pids_limit(true);
+      base.set_pids_limit(f->pids_limit);
+    }
+    if (!f->restart.empty()) {
+      auto policy = BERTH_VALUE(parse_restart(f->restart));
+      base.set_restart(policy.name);
+      base.set_restart_max_retries(policy.max_retries);
+    }
+    if (!base.has_memory() && !base.has_nano_cpus() && !base.has_pids_limit() &&
+        base.restart().empty())
+      return make_error("you must provide one or more flags when using this command");
+    return for_each(
+        cli, f->args,
+        [&](v1::Containers::Stub& stub, grpc::ClientContext* ctx, const std::string& ref) {
+          v1::UpdateContainerRequest req = base;
+          req.set_ref(ref);
+          v1::Empty empty;
+          return stub.Update(ctx, req, &empty);
+        });
+  });
+}
+
 }  // namespace
 
 Result<std::pair<std::string, bool>> inspect_summary(Cli& cli, const std::string& ref) {
@@ -572,6 +626,7 @@ void add_container_verbs(Cli& cli, CLI::App* parent, bool in_group) {
   add_logs(cli, parent);
   add_rename(cli, parent);
   add_top(cli, parent);
+  add_update(cli, parent);
   if (in_group) add_prune(cli, parent);
 }
 

@@ -204,23 +204,6 @@ Result<core::DeviceMapping> parse_device(const std::string& spec) {
   return d;
 }
 
-Result<core::RestartPolicy> parse_restart(const std::string& spec) {
-  auto parts = split(spec, ':');
-  if (parts.size() > 2) return make_error("invalid restart policy format");
-  core::RestartPolicy p;
-  p.name = parts[0].empty() ? "no" : parts[0];
-  if (p.name != "no" && p.name != "always" && p.name != "unless-stopped" && p.name != "on-failure")
-    return make_error("invalid restart policy format");
-  if (parts.size() == 2) {
-    if (p.name != "on-failure")
-      return make_error("maximum retry count cannot be used with restart policy '" + p.name + "'");
-    auto n = parse_int(parts[1], "--restart");
-    if (!n || *n < 0) return make_error("maximum retry count must be a positive integer");
-    p.max_retries = int(*n);
-  }
-  return p;
-}
-
 Result<std::string> namespace_mode(const std::string& value, std::string_view flag, bool ipc) {
   if (value.empty() || value == "host" || value.starts_with("container:")) return value;
   if (ipc && (value == "private" || value == "shareable" || value == "none")) return value;
@@ -269,6 +252,23 @@ Result<int64_t> parse_memory(std::string_view text, std::string_view flag) {
     if (!unit.empty()) return bad();
   }
   return int64_t(number * double(mult));
+}
+
+Result<core::RestartPolicy> parse_restart(const std::string& spec) {
+  auto parts = split(spec, ':');
+  if (parts.size() > 2) return make_error("invalid restart policy format");
+  core::RestartPolicy p;
+  p.name = parts[0].empty() ? "no" : parts[0];
+  if (p.name != "no" && p.name != "always" && p.name != "unless-stopped" && p.name != "on-failure")
+    return make_error("invalid restart policy format");
+  if (parts.size() == 2) {
+    if (p.name != "on-failure")
+      return make_error("maximum retry count cannot be used with restart policy '" + p.name + "'");
+    auto n = parse_int(parts[1], "--restart");
+    if (!n || *n < 0) return make_error("maximum retry count must be a positive integer");
+    p.max_retries = int(*n);
+  }
+  return p;
 }
 
 Result<int64_t> parse_cpus(std::string_view text) {

@@ -38,6 +38,8 @@ void add_run_flags(CLI::App* cmd, RunFlags& f, bool is_run);
 
 // go-units RAMInBytes: "64m", "1g", "512k", "100" (bytes), binary units.
 Result<int64_t> parse_memory(std::string_view text, std::string_view flag);
+// --restart: no | always | unless-stopped | on-failure[:N].
+Result<core::RestartPolicy> parse_restart(const std::string& spec);
 // "1.5" → 1500000000 nano CPUs.
 Result<int64_t> parse_cpus(std::string_view text);
 

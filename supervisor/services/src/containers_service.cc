@@ -184,6 +184,18 @@ Status ContainersService::Prune(ServerContext* ctx, const v1::PruneContainersReq
   return Status::OK;
 }
 
+Status ContainersService::Update(ServerContext* ctx, const v1::UpdateContainerRequest* req,
+                                 v1::Empty*) {
+  containers::ContainerService::Update u;
+  if (req->has_memory()) u.memory = req->memory();
+  if (req->has_nano_cpus()) u.nano_cpus = req->nano_cpus();
+  if (req->has_pids_limit()) u.pids_limit = req->pids_limit();
+  if (!req->restart().empty())
+    u.restart = core::RestartPolicy{req->restart(), req->restart_max_retries()};
+  auto st = svc_.update(namespace_of(ctx), req->ref(), u);
+  return st ? Status::OK : to_status(st.error());
+}
+
 std::unique_ptr<grpc::Service> make_containers_service(Context& ctx) {
   return std::make_unique<ContainersService>(ctx);
 }

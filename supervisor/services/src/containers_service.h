@@ -38,6 +38,8 @@ class ContainersService final : public berth::v1::Containers::Service {
   Status Top(ServerContext*, const berth::v1::TopRequest*, berth::v1::TopResponse*) override;
   Status Prune(ServerContext*, const berth::v1::PruneContainersRequest*,
                berth::v1::PruneReport*) override;
+  Status Update(ServerContext*, const berth::v1::UpdateContainerRequest*,
+                berth::v1::Empty*) override;
   // containers_stream.cc
   Status Logs(ServerContext*, const berth::v1::LogsRequest*,
               grpc::ServerWriter<berth::v1::LogChunk>*) override;

@@ -128,6 +128,13 @@ class ContainerService {
   Status unpause(std::string_view ns, std::string_view ref);
   Status remove(std::string_view ns, std::string_view ref, bool force, bool volumes);
   Status rename(std::string_view ns, std::string_view ref, std::string new_name);
+  // docker update: new limits apply to a running task at once (the shim's
+  // Update), and are kept for its next starts; a new restart policy too.
+  struct Update {
+    std::optional<int64_t> memory, nano_cpus, pids_limit;
+    std::optional<core::RestartPolicy> restart;
+  };
+  Status update(std::string_view ns, std::string_view ref, const Update& update);
   // Blocks until the condition holds: "not-running", "next-exit", "removed".
   // `cancelled` is polled (the client went away).
   Result<int> wait(std::string_view ns, std::string_view ref, std::string_view condition,
