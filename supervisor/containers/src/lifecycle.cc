@@ -464,7 +464,15 @@ Status ContainerService::recover() {
       }
       bool was_active =
           is_active(c.state.status) || c.state.status == core::ContainerStatus::removing;
-      if (!was_active) continue;
+      if (!was_active) {
+        // docker's rule on daemon start: `always` brings back a container
+        // stopped by hand (a stop cancels the policy only for the daemon's
+        // lifetime); `unless-stopped` and a never-started one stay down.
+        if (c.config.restart.name == "always" && c.state.status == core::ContainerStatus::exited &&
+            c.state.started_at_ns != 0)
+          schedule(std::chrono::milliseconds(0), [this, ns, id] { (void)start(ns, id); });
+        continue;
+      }
       if (c.state.status == core::ContainerStatus::restarting)
         c.state.status = core::ContainerStatus::running;
       // It exited while berthd was away: the shim's recorded exit when there
