@@ -6,6 +6,7 @@
 #include <mutex>
 #include <string>
 
+#include "berth/base/unique_fd.h"
 #include "berth/containers/service.h"
 
 namespace berth::containers {
@@ -23,6 +24,11 @@ struct ContainerService::Entry {
   // Set by the /tasks/oom event (which precedes the exit), read at the exit.
   std::mutex oom_mu;
   bool oom = false;
+  // A write end of the init's stdin FIFO while the task lives (`-i`): the
+  // shim passes EOF on when the last writer closes, so without it the first
+  // attach that detached would end the container's stdin for good, and no
+  // later attach could type into it (docker's daemon holds its end alike).
+  UniqueFd stdin_keep;
 };
 
 inline bool is_active(core::ContainerStatus s) {

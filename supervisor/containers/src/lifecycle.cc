@@ -1,6 +1,7 @@
 // Container life cycle: start, stop, kill, pause, exits and restart
 // policies, wait, and recovery after a daemon restart (see service.h).
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -96,6 +97,9 @@ Status ContainerService::start_locked(std::string_view ns, core::Container& c, E
     }
     BERTH_VALUE(tasks_.create(ns, create));
     ScopeGuard drop_task([&] { (void)tasks_.remove(ns, c.id); });
+    // The shim opened its read end in create: a non-blocking open finds it.
+    if (c.config.open_stdin)
+      e.stdin_keep = BERTH_VALUE(sys::open(bundle + "/init-stdin", O_WRONLY | O_NONBLOCK));
     auto pid = BERTH_VALUE(tasks_.start(ns, c.id));
     drop_task.dismiss();
     return pid;
@@ -106,12 +110,14 @@ Status ContainerService::start_locked(std::string_view ns, core::Container& c, E
   }
   auto pid = attempt();
   if (!pid) {
+    e.stdin_keep.reset();
     cleanup_task(ns, c);
     c.state.status = core::ContainerStatus::exited;
     c.state.error = pid.error().message();
     // docker's codes for a process that could not be started.
     const auto& m = c.state.error;
     bool missing = m.find("executable file not found") != std::string::npos ||
+                   m.find("not an executable file") != std::string::npos ||  // berth's words
                    m.find("no such file or directory") != std::string::npos ||
                    m.find("No such file or directory") != std::string::npos;
     bool denied = m.find("ermission denied") != std::string::npos ||
@@ -343,6 +349,7 @@ void ContainerService::handle_exit(const std::string& ns, const core::TaskExit& 
       c.state.status != core::ContainerStatus::paused &&
       c.state.status != core::ContainerStatus::removing)
     return;  // already handled (a duplicate, or recovery got there first)
+  e->stdin_keep.reset();
   cleanup_task(ns, c);
   bool removing = c.state.status == core::ContainerStatus::removing;
   c.state.status = removing ? core::ContainerStatus::removing : core::ContainerStatus::exited;
@@ -510,7 +517,15 @@ Status ContainerService::recover() {
       }
       bool was_active =
           is_active(c.state.status) || c.state.status == core::ContainerStatus::removing;
-      if (!was_active) continue;
+      if (!was_active) {
+        // docker's rule on daemon start: `always` brings back a container
+        // stopped by hand (a stop cancels the policy only for the daemon's
+        // lifetime); `unless-stopped` and a never-started one stay down.
+        if (c.config.restart.name == "always" && c.state.status == core::ContainerStatus::exited &&
+            c.state.started_at_ns != 0)
+          schedule(std::chrono::milliseconds(0), [this, ns, id] { (void)start(ns, id); });
+        continue;
+      }
       if (c.state.status == core::ContainerStatus::restarting)
         c.state.status = core::ContainerStatus::running;
       // It exited while berthd was away: the shim's recorded exit when there

@@ -98,7 +98,8 @@ Result<AttachEnd> attach_loop(Client& client, AttachStream<Request>& stream,
   if (terminal_in) raw.enter();
   std::atomic<bool> detached{false};
   if (options.tty) {
-    // Window changes: a thread that owns SIGWINCH (blocked everywhere else).
+    // Window changes: a thread that owns SIGWINCH (blocked in every thread
+    // since berthctl_main).
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGWINCH);

@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -352,6 +353,14 @@ void add_all_commands(Cli& cli) {
 }
 
 int berthctl_main(int argc, char** argv) {
+  // attach's window-size thread sigwait()s for SIGWINCH: blocked here,
+  // before gRPC starts its threads, so every thread inherits the mask. A
+  // thread that did not block it would take the signal and drop it (its
+  // default action), and `-t` containers would never see a resize.
+  sigset_t winch;
+  sigemptyset(&winch);
+  sigaddset(&winch, SIGWINCH);
+  pthread_sigmask(SIG_BLOCK, &winch, nullptr);
   Cli cli;
   add_all_commands(cli);
   return cli.run(argc, argv);

@@ -23,6 +23,7 @@ namespace {
 // docker run's codes for a container that could not be started.
 int start_failure_status(const std::string& message) {
   if (message.find("executable file not found") != std::string::npos ||
+      message.find("not an executable file") != std::string::npos ||  // berth's words
       message.find("no such file or directory") != std::string::npos ||
       message.find("No such file or directory") != std::string::npos)
     return 127;
@@ -103,7 +104,9 @@ void add_run(Cli& cli, CLI::App* parent) {
   cli.on_run(cmd, [&cli, cmd, f]() -> Status {
     f->args = cli.tail();
     BERTH_TRY(cli.arity(cmd, f->args.size(), 1, SIZE_MAX));
-    if (f->tty && f->interactive && !is_terminal(STDIN_FILENO))
+    // docker's check: only an attached stdin must be a terminal (`-dit`
+    // from a script is fine).
+    if (f->tty && f->interactive && !f->detach && !is_terminal(STDIN_FILENO))
       return make_error("the input device is not a TTY");
     auto id = BERTH_VALUE(create_container(cli, *f));
     auto& client = cli.client();

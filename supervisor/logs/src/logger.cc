@@ -15,6 +15,9 @@ namespace berth::logs {
 
 namespace {
 
+// How long a partial line waits for the rest before it is written alone.
+constexpr int kPartialIdleMs = 50;
+
 int64_t wall_ns() {
   auto t = sys::wall_now();
   return t.seconds * 1000000000 + t.nanos;
@@ -121,9 +124,22 @@ Status run_logger(const RotateOptions& options, const LoggerFds& fds) {
     struct pollfd p[3] = {
         {sources[0].fd, POLLIN, 0}, {sources[1].fd, POLLIN, 0}, {sigfd.get(), POLLIN, 0}};
     if (sources[0].fd < 0 && sources[1].fd < 0) break;
-    if (sys::poll(p, 3, -1) < 0) {
+    bool partial = sources[0].lines.has_partial() || sources[1].lines.has_partial();
+    int ready = sys::poll(p, 3, partial ? kPartialIdleMs : -1);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       return sys_error("poll", "container output");
+    }
+    if (ready == 0) {
+      // A line without its newline and nothing more coming: a shell's
+      // prompt. berthd's attach reads this file, so the prompt must reach
+      // it now, as a partial record (no \n) that readers join with the rest.
+      for (auto& s : sources) {
+        current = s.stream;
+        if (s.lines.has_partial()) s.lines.finish(wall_ns(), sink);
+      }
+      report(file.flush());
+      continue;
     }
     for (int i = 0; i < 2; ++i) {
       if (sources[i].fd >= 0 && (p[i].revents & (POLLIN | POLLHUP | POLLERR))) {

@@ -65,6 +65,7 @@ class LineAssembler {
   using Sink = std::function<void(std::string_view bytes, int64_t time_ns)>;
   void feed(std::string_view data, int64_t now_ns, const Sink& sink);
   void finish(int64_t now_ns, const Sink& sink);
+  bool has_partial() const { return !pending_.empty(); }
 
  private:
   std::string pending_;
