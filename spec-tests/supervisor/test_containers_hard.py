@@ -331,7 +331,7 @@ def test_100_create_start_rm_cycles_and_failed_starts_leave_nothing(bd, test_env
     failing = [
         (["run", "-u", "nosuchuser", IMAGE, "true"], None),
         (["run", IMAGE, "/no/such/command"], 127),
-        (["run", "-v", f"{missing}:/data", IMAGE, "true"], None),
+        (["run", "--mount", f"type=bind,source={missing},target=/data", IMAGE, "true"], None),
     ]
     for args, code in failing * 2:
         r = d.ctl(*args, check=False)

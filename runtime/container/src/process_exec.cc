@@ -112,7 +112,12 @@ Status load_filter(const ExecSecurity& security) {
 Result<std::string> find_executable(const std::string& arg0, const std::vector<std::string>& env) {
   if (arg0.find('/') != std::string::npos) {
     if (is_executable_file(arg0)) return arg0;
-    return make_error("exec `" + arg0 + "`: not an executable file in the container", ENOENT);
+    // Callers map these to docker's 127 (missing) and 126 (not runnable),
+    // so the two causes keep runc's words apart.
+    struct stat st {};
+    if (sys::fstatat(sys::kAtFdcwd, arg0.c_str(), &st, 0) != 0)
+      return make_error("exec `" + arg0 + "`: no such file or directory in the container", ENOENT);
+    return make_error("exec `" + arg0 + "`: permission denied: not an executable file", EACCES);
   }
   std::string path = env_value(env, "PATH");
   if (path.empty()) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

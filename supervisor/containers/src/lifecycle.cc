@@ -117,7 +117,6 @@ Status ContainerService::start_locked(std::string_view ns, core::Container& c, E
     // docker's codes for a process that could not be started.
     const auto& m = c.state.error;
     bool missing = m.find("executable file not found") != std::string::npos ||
-                   m.find("not an executable file") != std::string::npos ||  // berth's words
                    m.find("no such file or directory") != std::string::npos ||
                    m.find("No such file or directory") != std::string::npos;
     bool denied = m.find("ermission denied") != std::string::npos ||

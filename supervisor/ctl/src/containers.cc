@@ -23,7 +23,6 @@ namespace {
 // docker run's codes for a container that could not be started.
 int start_failure_status(const std::string& message) {
   if (message.find("executable file not found") != std::string::npos ||
-      message.find("not an executable file") != std::string::npos ||  // berth's words
       message.find("no such file or directory") != std::string::npos ||
       message.find("No such file or directory") != std::string::npos)
     return 127;
