@@ -370,3 +370,19 @@ def test_update_changes_limits_of_a_running_container_and_its_policy(d):
     assert hc["RestartPolicy"]["Name"] == "always"
     r = d.ctl("update", "upd", check=False)
     assert r.returncode == 1 and "one or more flags" in r.stderr
+
+
+def test_rmi_of_an_image_a_container_uses_needs_force(d, busybox_oci):
+    d.ctl("tag", IMAGE, "localhost/other:1")
+    d.ctl("create", "--name", "user1", "localhost/other:1", "true")
+    # Another name is left: untagging is fine.
+    d.ctl("rmi", "localhost/other:1")
+    r = d.ctl("rmi", IMAGE, check=False)
+    assert r.returncode == 1
+    assert "conflict: unable to remove repository reference" in r.stderr
+    assert "is using its referenced image" in r.stderr
+    d.ctl("rmi", "-f", IMAGE)
+    # The container still starts from its own snapshot and config.
+    d.ctl("start", "-a", "user1")
+    d.ctl("rm", "user1")
+    d.ctl("load", "-i", busybox_oci)

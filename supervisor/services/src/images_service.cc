@@ -83,7 +83,27 @@ class ImagesService final : public v1::Images::Service {
 
   Status Remove(ServerContext* c, const v1::RemoveImageRequest* req,
                 v1::RemoveImageResponse* resp) override {
-    auto r = svc_.remove(namespace_of(c), req->ref(), req->force(), req->no_prune());
+    auto ns = namespace_of(c);
+    // docker: the last name of an image a container was made from goes
+    // only with --force (the container keeps its snapshot and config).
+    if (!req->force() && ctx_.containers) {
+      auto view = svc_.find(ns, req->ref());
+      auto names = view ? svc_.names_of(ns, view->config_desc.digest)
+                        : Result<std::vector<std::string>>(std::vector<std::string>{});
+      bool last = !names || names->size() <= 1 ||
+                  view->config_desc.digest.find(req->ref()) != std::string::npos;
+      auto users = ctx_.containers->list(ns, true, {});
+      if (view && last && users) {
+        for (const auto& ct : *users) {
+          if (ct.image_id != view->config_desc.digest) continue;
+          return to_status(core::in_use("conflict: unable to remove repository reference \"" +
+                                        req->ref() + "\" (must force) - container " +
+                                        ct.id.substr(0, 12) + " is using its referenced image " +
+                                        view->config_desc.digest.substr(7, 12)));
+        }
+      }
+    }
+    auto r = svc_.remove(ns, req->ref(), req->force(), req->no_prune());
     if (!r) return to_status(r.error());
     for (const auto& u : r->untagged) resp->add_untagged(u);
     for (const auto& d : r->deleted) resp->add_deleted(d);
