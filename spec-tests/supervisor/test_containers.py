@@ -386,3 +386,15 @@ def test_rmi_of_an_image_a_container_uses_needs_force(d, busybox_oci):
     d.ctl("start", "-a", "user1")
     d.ctl("rm", "user1")
     d.ctl("load", "-i", busybox_oci)
+
+
+def test_stats_no_stream_reports_cgroup_numbers(d):
+    d.ctl("run", "-d", "--name", "busyloop", "-m", "64m", IMAGE, "sh", "-c", "while :; do :; done")
+    out = d.ctl("stats", "--no-stream", "--format",
+                "{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.PIDs}}", "busyloop").stdout.split()
+    assert out[0] == "busyloop"
+    assert float(out[1].rstrip("%")) > 20.0  # a busy loop uses a good part of a CPU
+    assert out[4] == "64MiB"  # the memory limit
+    assert out[5] == "1"
+    header = d.ctl("stats", "--no-stream").stdout.splitlines()[0]
+    assert header.split()[:4] == ["CONTAINER", "ID", "NAME", "CPU"]

@@ -593,6 +593,93 @@ void add_update(Cli& cli, CLI::App* parent) {
   });
 }
 
+// go-units BytesSize: binary units, 4 significant digits ("1.953MiB").
+std::string bytes_size(double v) {
+  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  int i = 0;
+  while (v >= 1024 && i < 5) {
+    v /= 1024;
+    ++i;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g%s", v, kUnits[i]);
+  return buf;
+}
+
+struct StatsFlags {
+  bool all = false, no_stream = false, no_trunc = false;
+  std::string format;
+  std::vector<std::string> args;
+};
+
+void add_stats(Cli& cli, CLI::App* parent) {
+  auto f = std::make_shared<StatsFlags>();
+  CLI::App* cmd = cli.command(parent, "stats", "[OPTIONS] [CONTAINER...]",
+                              "Display a live stream of container(s) resource usage statistics");
+  cmd->add_flag("-a,--all", f->all, "Show all containers (default shows just running)");
+  cmd->add_flag("--no-stream", f->no_stream,
+                "Disable streaming stats and only pull the first result");
+  cmd->add_flag("--no-trunc", f->no_trunc, "Do not truncate output");
+  cmd->add_option("--format", f->format, "Pretty-print images using a Go template")
+      ->type_name("string");
+  cmd->add_option("args", f->args);
+  cli.on_run(cmd, [&cli, f]() -> Status {
+    v1::StatsRequest req;
+    for (const auto& a : f->args) req.add_refs(a);
+    req.set_stream(!f->no_stream);
+    req.set_all(f->all);
+    auto& client = cli.client();
+    auto ctx = client.context();
+    auto reader = v1::Containers::NewStub(client.channel())->Stats(ctx.get(), req);
+    v1::StatsResponse resp;
+    bool live = !f->no_stream && is_terminal(1);
+    while (reader->Read(&resp)) {
+      std::vector<json::Value> rows;
+      for (const auto& st : resp.stats()) {
+        char cpu[32], mem[32];
+        std::snprintf(cpu, sizeof cpu, "%.2f%%", st.cpu_percent());
+        std::snprintf(mem, sizeof mem, "%.2f%%",
+                      st.memory_limit()
+                          ? 100.0 * double(st.memory_usage()) / double(st.memory_limit())
+                          : 0.0);
+        std::string id = f->no_trunc ? st.id() : st.id().substr(0, 12);
+        rows.push_back(jobj({{"BlockIO", jstr(human_size(double(st.block_read()), 3) + " / " +
+                                              human_size(double(st.block_write()), 3))},
+                             {"CPUPerc", jstr(cpu)},
+                             {"Container", jstr(id)},
+                             {"ID", jstr(id)},
+                             {"MemPerc", jstr(mem)},
+                             {"MemUsage", jstr(bytes_size(double(st.memory_usage())) + " / " +
+                                               bytes_size(double(st.memory_limit())))},
+                             {"Name", jstr(st.name())},
+                             {"NetIO", jstr("0B / 0B")},
+                             {"PIDs", jstr(std::to_string(st.pids()))}}));
+      }
+      auto text = render_list(f->format,
+                              "table "
+                              "{{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{."
+                              "NetIO}}\t{{.BlockIO}}\t{{.PIDs}}",
+                              rows,
+                              headers({{"Container", "CONTAINER"},
+                                       {"ID", "CONTAINER ID"},
+                                       {"Name", "NAME"},
+                                       {"CPUPerc", "CPU %"},
+                                       {"MemUsage", "MEM USAGE / LIMIT"},
+                                       {"MemPerc", "MEM %"},
+                                       {"NetIO", "NET I/O"},
+                                       {"BlockIO", "BLOCK I/O"},
+                                       {"PIDs", "PIDS"}}));
+      if (!text) return text.error();
+      if (live) out("\033[2J\033[H");
+      out(*text);
+      out_flush();
+    }
+    grpc::Status st = reader->Finish();
+    if (!st.ok()) return client.error(st);
+    return {};
+  });
+}
+
 }  // namespace
 
 Result<std::pair<std::string, bool>> inspect_summary(Cli& cli, const std::string& ref) {
@@ -627,6 +714,7 @@ void add_container_verbs(Cli& cli, CLI::App* parent, bool in_group) {
   add_rename(cli, parent);
   add_top(cli, parent);
   add_update(cli, parent);
+  add_stats(cli, parent);
   if (in_group) add_prune(cli, parent);
 }
 

@@ -40,6 +40,9 @@ class ContainersService final : public berth::v1::Containers::Service {
                berth::v1::PruneReport*) override;
   Status Update(ServerContext*, const berth::v1::UpdateContainerRequest*,
                 berth::v1::Empty*) override;
+  // containers_stats.cc
+  Status Stats(ServerContext*, const berth::v1::StatsRequest*,
+               grpc::ServerWriter<berth::v1::StatsResponse>*) override;
   // containers_stream.cc
   Status Logs(ServerContext*, const berth::v1::LogsRequest*,
               grpc::ServerWriter<berth::v1::LogChunk>*) override;
