@@ -44,5 +44,10 @@ inline int64_t now_ns() {
 
 // docker's adjective_surname names, picked by the id's bytes.
 std::string generate_name(const std::string& id);
+// docker's rule for container and volume names: [a-zA-Z0-9][a-zA-Z0-9_.-]+
+// (volume names are directory names here too, so nothing else may get in).
+bool is_valid_name(std::string_view name);
+// n random lowercase hex digits (ids, anonymous volume names).
+std::string random_hex(size_t n);
 
 }  // namespace berth::containers

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <random>
 #include <set>
 
 #include "berth/base/scope_guard.h"
@@ -18,28 +17,15 @@ namespace berth::containers {
 namespace {
 
 std::string random_id() {
-  std::random_device rd;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id;
-  while (id.size() < 64) {
-    uint32_t v = rd();
-    for (int i = 0; i < 8; ++i, v >>= 4) id.push_back(kHex[v & 15]);
-  }
-  id.resize(64);
+  std::string id = random_hex(64);
   // docker never hands out an all-digit id: its short form would parse as a
   // number in some tools.
   if (std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; })) id[0] = 'a';
   return id;
 }
 
-// docker's rule for names: [a-zA-Z0-9][a-zA-Z0-9_.-]+.
 Status validate_name(std::string_view name) {
-  auto alnum = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-  };
-  bool ok = name.size() >= 2 && alnum(name[0]) &&
-            std::all_of(name.begin() + 1, name.end(),
-                        [&](char c) { return alnum(c) || c == '_' || c == '.' || c == '-'; });
+  bool ok = is_valid_name(name);
   if (!ok)
     return core::invalid_argument("Invalid container name (" + std::string(name) +
                                   "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");

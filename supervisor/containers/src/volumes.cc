@@ -4,7 +4,6 @@
 // copy-up), so a named volume starts with the image's files and keeps them.
 
 #include <algorithm>
-#include <random>
 #include <set>
 
 #include "berth/base/scope_guard.h"
@@ -16,24 +15,8 @@ namespace berth::containers {
 
 namespace {
 
-std::string anonymous_name() {
-  std::random_device rd;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id;
-  while (id.size() < 64) id.push_back(kHex[rd() & 15]);
-  return id;
-}
-
-// docker's rule for volume names: [a-zA-Z0-9][a-zA-Z0-9_.-]+ (they are
-// directory names here, so nothing else may get in).
 Status validate_volume_name(std::string_view name) {
-  auto alnum = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-  };
-  bool ok = name.size() >= 2 && alnum(name[0]) &&
-            std::all_of(name.begin() + 1, name.end(),
-                        [&](char c) { return alnum(c) || c == '_' || c == '.' || c == '-'; });
-  if (!ok)
+  if (!is_valid_name(name))
     return core::invalid_argument("create " + std::string(name) + ": \"" + std::string(name) +
                                   "\" includes invalid characters for a local volume name, only "
                                   "\"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed");
@@ -49,7 +32,7 @@ std::string ContainerService::volume_dir(std::string_view name) const {
 Result<core::Volume> ContainerService::volume_create(std::string_view ns, std::string name,
                                                      std::map<std::string, std::string> labels) {
   bool anonymous = name.empty();
-  if (anonymous) name = anonymous_name();
+  if (anonymous) name = random_hex(64);
   BERTH_TRY(validate_volume_name(name));
   auto existing = volumes_.get(ns, name);
   if (existing) return existing;
