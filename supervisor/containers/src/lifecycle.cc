@@ -508,9 +508,14 @@ Status ContainerService::recover() {
       if (alive) {
         auto e = entry(ns, id);
         e->started_at = std::chrono::steady_clock::now();
-        if (it->second->status != core::TaskStatus::running &&
-            c.state.status == core::ContainerStatus::running)
-          c.state.status = core::ContainerStatus::paused;
+        // The task is what runs: a record berthd left at `restarting` or
+        // `created` (killed between the task's start and the record's
+        // write) would make its exit look already handled, leaving the shim.
+        bool paused = it->second->status != core::TaskStatus::running;
+        if (c.state.status != core::ContainerStatus::removing) {
+          c.state.status = paused ? core::ContainerStatus::paused : core::ContainerStatus::running;
+          c.state.pid = int(it->second->pid);
+        }
         (void)store_.update_state(ns, id, c.state);
         continue;
       }

@@ -57,7 +57,12 @@ Status done(Result<std::string> reply) {
 
 ShimTaskRuntime::ShimTaskRuntime(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-ShimTaskRuntime::~ShimTaskRuntime() { impl_->stop_threads(); }
+ShimTaskRuntime::~ShimTaskRuntime() {
+  impl_->stop_threads();
+  // The shims make their socket dir; with no shim left it is empty and goes
+  // (live shims keep theirs, and rmdir leaves a dir that is not empty).
+  sys::rmdir_quiet(impl_->binary.socket_dir);
+}
 
 Result<std::unique_ptr<ShimTaskRuntime>> ShimTaskRuntime::create(ShimTaskRuntimeOptions options) {
   if (options.shim_binary.empty() || options.shim_binary[0] != '/')
