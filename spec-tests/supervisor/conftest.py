@@ -19,8 +19,23 @@ def _require_binaries():
             pytest.fail(f"{b} not built: run contrib/build.sh", pytrace=False)
 
 
+# berthd puts containers under /berth/<id> in each hierarchy; the runtime
+# removes the leaves, the parent goes with the last test daemon.
+_CGROUP_PARENTS = [os.path.join("/sys/fs/cgroup", h, "berth")
+                   for h in (os.listdir("/sys/fs/cgroup") if os.path.isdir("/sys/fs/cgroup") else [])]
+
+
+def _remove_empty_cgroup_parents():
+    for p in _CGROUP_PARENTS + ["/sys/fs/cgroup/berth"]:
+        try:
+            os.rmdir(p)
+        except OSError:
+            pass  # not there, or still in use by another daemon's container
+
+
 def _teardown(d):
     status = d.stop()
+    _remove_empty_cgroup_parents()
     left = d.mounts()
     for m in sorted(left, key=len, reverse=True):
         os.system(f"umount -l '{m}'")

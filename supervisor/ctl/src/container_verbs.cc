@@ -8,6 +8,7 @@
 
 #include "berth/v1/containers.grpc.pb.h"
 #include "berth/v1/images.grpc.pb.h"
+#include "images.h"
 #include "render/human.h"
 #include "render/listing.h"
 #include "run_flags.h"
@@ -116,11 +117,7 @@ void add_ps(Cli& cli, CLI::App* parent, const std::string& name) {
     v1::ListContainersRequest req;
     req.set_all(f->all);
     req.set_limit(f->latest ? 1 : f->last > 0 ? f->last : 0);
-    for (const auto& [k, v] : BERTH_VALUE(parse_filters(f->filters))) {
-      auto* filter = req.add_filters();
-      filter->set_key(k);
-      filter->set_value(v);
-    }
+    add_filters(req, BERTH_VALUE(parse_filters(f->filters)));
     auto& client = cli.client();
     v1::ListContainersResponse resp;
     grpc::Status st =
@@ -520,22 +517,13 @@ void add_prune(Cli& cli, CLI::App* parent) {
       return {};
     }
     v1::PruneContainersRequest req;
-    for (const auto& [k, v] : BERTH_VALUE(parse_filters(*filters))) {
-      auto* filter = req.add_filters();
-      filter->set_key(k);
-      filter->set_value(v);
-    }
+    add_filters(req, BERTH_VALUE(parse_filters(*filters)));
     auto& client = cli.client();
     v1::PruneReport report;
     grpc::Status st =
         v1::Containers::NewStub(client.channel())->Prune(client.context().get(), req, &report);
     if (!st.ok()) return client.error(st);
-    if (report.deleted_size() > 0) {
-      out("Deleted Containers:\n");
-      for (const auto& id : report.deleted()) out(id + "\n");
-      out("\n");
-    }
-    out("Total reclaimed space: " + human_size(double(report.space_reclaimed())) + "\n");
+    out(prune_report_text(report, "Containers"));
     return {};
   });
 }

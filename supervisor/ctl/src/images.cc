@@ -381,10 +381,10 @@ void add_image_commands(Cli& cli) {
   add_prune(cli, image);
 }
 
-std::string prune_report_text(const v1::PruneReport& report) {
+std::string prune_report_text(const v1::PruneReport& report, std::string_view kind) {
   std::string text;
   if (report.deleted_size() > 0) {
-    text = "Deleted Images:\n";
+    text = "Deleted " + std::string(kind) + ":\n";
     for (const auto& line : report.deleted()) text += line + "\n";
     text += "\n";
   }

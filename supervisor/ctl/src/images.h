@@ -23,8 +23,8 @@ std::vector<json::Value> image_rows(const v1::ListImagesResponse& list,
                                     const ImageListOptions& opts, int64_t now);
 const char* images_table(bool digests);
 
-// docker's prune output: "Deleted Images:" and its lines, then the total.
-std::string prune_report_text(const v1::PruneReport& report);
+// docker's prune output: "Deleted <kind>:" and its lines, then the total.
+std::string prune_report_text(const v1::PruneReport& report, std::string_view kind = "Images");
 // Parsed --filter pairs into a request's repeated Filter field.
 template <class Request>
 void add_filters(Request& req, const std::vector<std::pair<std::string, std::string>>& filters) {

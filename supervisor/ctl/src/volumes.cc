@@ -4,6 +4,7 @@
 
 #include "berth/v1/volumes.grpc.pb.h"
 #include "cli.h"
+#include "images.h"
 #include "render/human.h"
 #include "render/listing.h"
 
@@ -102,11 +103,7 @@ void add_ls(Cli& cli, CLI::App* group) {
   cli.on_run(cmd, [&cli, cmd, f]() -> Status {
     BERTH_TRY(cli.exact(cmd, f->args.size(), 0));
     v1::ListVolumesRequest req;
-    for (const auto& [k, v] : BERTH_VALUE(parse_filters(f->filters))) {
-      auto* filter = req.add_filters();
-      filter->set_key(k);
-      filter->set_value(v);
-    }
+    add_filters(req, BERTH_VALUE(parse_filters(f->filters)));
     auto& client = cli.client();
     v1::ListVolumesResponse resp;
     grpc::Status st =
@@ -218,12 +215,7 @@ void add_prune(Cli& cli, CLI::App* group) {
     grpc::Status st =
         v1::Volumes::NewStub(client.channel())->Prune(client.context().get(), req, &report);
     if (!st.ok()) return client.error(st);
-    if (report.deleted_size() > 0) {
-      out("Deleted Volumes:\n");
-      for (const auto& n : report.deleted()) out(n + "\n");
-      out("\n");
-    }
-    out("Total reclaimed space: " + human_size(double(report.space_reclaimed())) + "\n");
+    out(prune_report_text(report, "Volumes"));
     return {};
   });
 }

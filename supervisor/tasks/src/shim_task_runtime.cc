@@ -55,13 +55,21 @@ Status done(Result<std::string> reply) {
 
 }  // namespace
 
+namespace {
+// Shim sockets of a state dir too long for sun_path go under here.
+constexpr const char* kShortSocketParent = "/run/berth-shims";
+}  // namespace
+
 ShimTaskRuntime::ShimTaskRuntime(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 ShimTaskRuntime::~ShimTaskRuntime() {
   impl_->stop_threads();
   // The shims make their socket dir; with no shim left it is empty and goes
   // (live shims keep theirs, and rmdir leaves a dir that is not empty).
-  sys::rmdir_quiet(impl_->binary.socket_dir);
+  const std::string& dir = impl_->binary.socket_dir;
+  sys::rmdir_quiet(dir);
+  // The short parent of long state paths, when the last daemon using it goes.
+  if (dir.starts_with(kShortSocketParent)) sys::rmdir_quiet(kShortSocketParent);
 }
 
 Result<std::unique_ptr<ShimTaskRuntime>> ShimTaskRuntime::create(ShimTaskRuntimeOptions options) {
@@ -77,7 +85,8 @@ Result<std::unique_ptr<ShimTaskRuntime>> ShimTaskRuntime::create(ShimTaskRuntime
   // long state dir (a test's temp dir) gets a short one named by its hash.
   std::string socket_dir = options.state_dir + "/s";
   if (socket_dir.size() + 1 + 64 > 106)
-    socket_dir = "/run/berth-shims/" + sha256_hex(options.state_dir).substr(0, 16);
+    socket_dir =
+        std::string(kShortSocketParent) + "/" + sha256_hex(options.state_dir).substr(0, 16);
   impl->binary = ShimBinary{options.shim_binary, options.daemon_address, options.publish_binary,
                             options.state_dir + "/tasks.ttrpc", socket_dir};
   if (auto st = impl->start_threads(); !st) {
