@@ -348,6 +348,10 @@ void ContainerService::handle_exit(const std::string& ns, const core::TaskExit& 
       c.state.status != core::ContainerStatus::paused &&
       c.state.status != core::ContainerStatus::removing)
     return;  // already handled (a duplicate, or recovery got there first)
+  // The exit of an earlier task of this container (recovery reported it, the
+  // policy restarted it, then the old shim's Wait answered): acting on it
+  // would tear down the new task and orphan its process.
+  if (exit.pid != 0 && c.state.pid > 0 && int(exit.pid) != c.state.pid) return;
   e->stdin_keep.reset();
   cleanup_task(ns, c);
   bool removing = c.state.status == core::ContainerStatus::removing;
